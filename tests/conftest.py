@@ -1,0 +1,176 @@
+"""The shared cast and the real Celery worker the flow tests run against."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from agencies.services import jurisdiction_rule_create
+from tests.factories import PASSWORD, AgencyFactory, CompanyFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls
+# the tests make around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default hasher is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Cast:
+    customs: object
+    food: object
+    plant: object
+    company_a: object
+    company_b: object
+    trader_a: User
+    trader_b: User
+    customs_officer: User
+    food_officer: User
+    plant_officer: User
+    supervisor: User
+    analyst: User
+    admin: User
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    customs = AgencyFactory(code="customs", name="Customs", is_customs=True)
+    food = AgencyFactory(code="food", name="Food and Drug Safety")
+    plant = AgencyFactory(code="plant", name="Plant Quarantine")
+    jurisdiction_rule_create(agency=food, hs_prefix="02", permit_type="Food import notification")
+    jurisdiction_rule_create(agency=food, hs_prefix="0805", permit_type="Food import notification")
+    jurisdiction_rule_create(agency=plant, hs_prefix="08", permit_type="Phytosanitary certificate")
+    company_a = CompanyFactory(name="Company A")
+    company_b = CompanyFactory(name="Company B")
+    return Cast(
+        customs=customs,
+        food=food,
+        plant=plant,
+        company_a=company_a,
+        company_b=company_b,
+        trader_a=UserFactory(username="trader_a", company=company_a),
+        trader_b=UserFactory(username="trader_b", company=company_b),
+        customs_officer=UserFactory(username="customs_officer", role="officer", agency=customs),
+        food_officer=UserFactory(username="food_officer", role="officer", agency=food),
+        plant_officer=UserFactory(username="plant_officer", role="officer", agency=plant),
+        supervisor=UserFactory(username="supervisor", role="supervisor", agency=customs),
+        analyst=UserFactory(username="analyst", role="analyst", agency=customs),
+        admin=UserFactory(username="admin", role="admin"),
+    )
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates with a real token."""
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+
+    def as_user(user):
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    client.as_user = as_user
+    return client
+
+
+@pytest.fixture
+def login(client):
+    def as_user(user):
+        assert client.login(username=user.username, password=PASSWORD)
+        return client
+
+    return as_user
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL with the test database's name, for processes we start."""
+    parts = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/x")
+    return urlunsplit(parts._replace(path="/" + settings.DATABASES["default"]["NAME"]))
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process, on the real Redis broker, using the test database."""
+    from singlewindow.celery import app
+
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "CONN_MAX_AGE": "0"}
+    env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "singlewindow",
+            "worker",
+            "--hostname",
+            name,
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[name], timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the test worker did not start; see {log.name}")
+    process.hostname = name
+    yield process
+    process.terminate()
+    process.wait(30)
+    log.close()
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def wait_until_drained(worker, timeout: float = 20.0) -> None:
+    """Wait until the test queue is empty and the worker holds no task."""
+    from redis import Redis
+
+    from singlewindow.celery import app
+
+    redis = Redis.from_url(settings.REDIS_URL)
+    inspect = app.control.inspect(destination=[worker.hostname], timeout=0.5)
+
+    def drained() -> bool:
+        if redis.llen(settings.CELERY_TASK_DEFAULT_QUEUE):
+            return False
+        busy = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
+        return not any(busy)
+
+    wait_for(drained, timeout=timeout, interval=0.2)

@@ -1,0 +1,100 @@
+"""factory_boy factories that build through the services, as the product does."""
+
+from decimal import Decimal
+
+import factory
+
+from accounts.models import Company, User
+from accounts.services import company_create, user_create
+from agencies.models import Agency
+from agencies.services import agency_create
+from declarations.models import Declaration
+from declarations.services import declaration_create
+
+PASSWORD = "correct-horse-battery"
+
+
+class CompanyFactory(factory.Factory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    tax_id = factory.Sequence(lambda n: f"TAX{n:09d}")
+    aeo_status = "none"
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return company_create(**kwargs)
+
+
+class AgencyFactory(factory.Factory):
+    class Meta:
+        model = Agency
+
+    code = factory.Sequence(lambda n: f"agency{n}")
+    name = factory.Sequence(lambda n: f"Agency {n}")
+    is_customs = False
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return agency_create(**kwargs)
+
+
+class UserFactory(factory.Factory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = PASSWORD
+    role = User.Role.TRADER
+    company = None
+    agency = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return user_create(**kwargs)
+
+
+def item_data(**overrides) -> dict:
+    data = {
+        "hs_code": "851712",
+        "description": "Smartphones",
+        "origin_country": "CN",
+        "quantity": Decimal("100"),
+        "unit": "NAR",
+        "net_mass_kg": Decimal("25.000"),
+        "value": Decimal("15000.00"),
+    }
+    data.update(overrides)
+    return data
+
+
+def header_data(**overrides) -> dict:
+    data = {
+        "type": Declaration.Type.IMPORT,
+        "procedure": "4000",
+        "country_of_export": "CN",
+        "country_of_destination": "KR",
+        "office_of_entry": "KRPUS",
+        "transport_mode": Declaration.TransportMode.SEA,
+        "transport_document": "MSKU1234567",
+        "invoice_number": "INV-2026-001",
+        "currency": "USD",
+        "invoice_total": Decimal("15000.00"),
+    }
+    data.update(overrides)
+    return data
+
+
+def make_declaration(*, actor, items: list[dict] | None = None, **header) -> Declaration:
+    return declaration_create(
+        actor=actor, header=header_data(**header), items=items or [item_data()]
+    )
+
+
+def api_payload(**overrides) -> dict:
+    """A JSON body for POST /api/v1/declarations/ (strings, as a client sends them)."""
+    items = overrides.pop("items", None) or [item_data()]
+    body = {k: str(v) for k, v in header_data(**overrides).items()}
+    body["items"] = [{k: str(v) for k, v in item.items()} for item in items]
+    return body
