@@ -36,5 +36,5 @@ class ItemForm(forms.ModelForm):
 
 
 ItemFormSet = forms.formset_factory(
-    ItemForm, extra=1, can_delete=True, min_num=1, validate_min=True
+    ItemForm, extra=0, can_delete=True, min_num=1, validate_min=True
 )

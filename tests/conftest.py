@@ -120,7 +120,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             "-m",
             "celery",
             "-A",
-            "singlewindow",
+            "tests.worker",
             "worker",
             "--hostname",
             name,

@@ -104,3 +104,13 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client):
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
     assert "https://" not in html
+
+
+def test_the_example_declaration_is_accepted(cast, api):
+    import json
+    from pathlib import Path
+
+    example = json.loads((Path(__file__).parents[2] / "examples" / "declaration.json").read_text())
+    response = api.as_user(cast.trader_a).post("/api/v1/declarations/", example, format="json")
+    assert response.status_code == 201, response.json()
+    assert len(response.json()["items"]) == len(example["items"])
