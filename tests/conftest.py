@@ -18,6 +18,8 @@ from agencies.services import jurisdiction_rule_create
 from tests.factories import PASSWORD, AgencyFactory, CompanyFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+# Worker logs and collected static files live under var/, absent from a fresh clone.
+(ROOT / "var" / "static").mkdir(parents=True, exist_ok=True)
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # the tests make around it are still synchronous and safe.
@@ -113,7 +115,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "CONN_MAX_AGE": "0"}
     env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
-    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
+    log = open(ROOT / "var" / f"{settings.CELERY_TASK_DEFAULT_QUEUE}-worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
