@@ -1,16 +1,47 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from declarations.selectors import declaration_list, get_declaration_for_user
+from core.idempotency import idempotent
+from core.pagination import CappedPageNumberPagination
+from declarations.filters import DeclarationFilter
+from declarations.models import Declaration, Lane
+from declarations.selectors import declaration_list, get_declaration_for_user, get_document_for_user
 from declarations.serializers import (
+    AmendInputSerializer,
     DeclarationDetailOutputSerializer,
     DeclarationInputSerializer,
     DeclarationListOutputSerializer,
+    DocumentInputSerializer,
+    DocumentOutputSerializer,
+    ItemInputSerializer,
+    PaymentInputSerializer,
+    ReasonInputSerializer,
 )
-from declarations.services import declaration_create, declaration_submit
+from declarations.services import (
+    declaration_amend,
+    declaration_cancel,
+    declaration_create,
+    declaration_item_add,
+    declaration_pay,
+    declaration_preview,
+    declaration_submit,
+    declaration_update,
+    document_upload,
+)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string; a retry with the same key returns the first response "
+    "instead of filing again.",
+)
 
 
 def declaration_detail_data(*, user, pk) -> dict:
@@ -18,58 +49,246 @@ def declaration_detail_data(*, user, pk) -> dict:
     return DeclarationDetailOutputSerializer(declaration).data
 
 
+def declaration_summary_data(declaration) -> dict:
+    return DeclarationListOutputSerializer(declaration).data
+
+
+def split_input(data: dict) -> tuple[dict, list[dict]]:
+    header = dict(data)
+    items = [dict(item) for item in header.pop("items")]
+    header.pop("reason", None)
+    return header, items
+
+
 class DeclarationListCreateApi(APIView):
-    class Pagination(PageNumberPagination):
-        page_size_query_param = "page_size"
-        max_page_size = 200
+    Pagination = CappedPageNumberPagination
 
     @extend_schema(
         summary="List declarations",
+        parameters=[
+            OpenApiParameter("q", str, description="Reference (IM-00000042) or invoice number"),
+            OpenApiParameter("status", str, many=True, enum=Declaration.Status.values),
+            OpenApiParameter("lane", str, many=True, enum=Lane.values),
+            OpenApiParameter("type", str, enum=Declaration.Type.values),
+            OpenApiParameter("created_after", OpenApiTypes.DATE),
+            OpenApiParameter("created_before", OpenApiTypes.DATE),
+            OpenApiParameter(
+                "ordering",
+                str,
+                enum=[
+                    f"{sign}{f}"
+                    for f in ("created", "submitted", "value", "status")
+                    for sign in ("", "-")
+                ],
+            ),
+        ],
         responses=DeclarationListOutputSerializer(many=True),
     )
     def get(self, request):
+        filtered = DeclarationFilter(request.query_params, declaration_list(user=request.user))
+        if not filtered.is_valid():
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError(filtered.errors)
         paginator = self.Pagination()
-        page = paginator.paginate_queryset(declaration_list(user=request.user), request, view=self)
+        page = paginator.paginate_queryset(filtered.qs, request, view=self)
         return paginator.get_paginated_response(
             DeclarationListOutputSerializer(page, many=True).data
         )
 
     @extend_schema(
         summary="Create a draft declaration",
+        description="Answers with the draft's summary and its address in `Location`; "
+        "GET it for items, duties and history.",
+        parameters=[IDEMPOTENCY_KEY],
         request=DeclarationInputSerializer,
-        responses={201: DeclarationDetailOutputSerializer},
+        responses={201: DeclarationListOutputSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        serializer = DeclarationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        header, items = split_input(serializer.validated_data)
+        declaration = declaration_create(actor=request.user, header=header, items=items)
+        location = reverse("api:declaration-detail", args=[declaration.pk])
+        return Response(
+            declaration_summary_data(declaration),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
+
+
+class DeclarationValidateApi(APIView):
+    @extend_schema(
+        summary="Check a declaration against every lodgement rule and preview its duties",
+        description="Stores nothing. 200 with the duties, or 400 naming each field in error.",
+        request=DeclarationInputSerializer,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request):
         serializer = DeclarationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        items = serializer.validated_data.pop("items")
-        declaration = declaration_create(
-            actor=request.user, header=serializer.validated_data, items=items
-        )
-        data = declaration_detail_data(user=request.user, pk=declaration.pk)
-        return Response(data, status=status.HTTP_201_CREATED)
+        header, items = split_input(serializer.validated_data)
+        duties = declaration_preview(actor=request.user, header=header, items=items)
+        return Response({"valid": True, "duties": duties.as_dict()})
 
 
 class DeclarationDetailApi(APIView):
     @extend_schema(
-        summary="Read a declaration with its lane, reviews and history",
+        summary="Read a declaration with its lane, reviews, documents, duties and history",
         responses=DeclarationDetailOutputSerializer,
     )
     def get(self, request, pk: int):
         return Response(declaration_detail_data(user=request.user, pk=pk))
 
-
-class DeclarationSubmitApi(APIView):
     @extend_schema(
-        summary="Submit a draft for risk assessment and agency review",
-        request=None,
-        responses={
-            202: DeclarationDetailOutputSerializer,
-            409: OpenApiResponse(description="The declaration is not a draft."),
-        },
+        summary="Replace a draft's header and items",
+        request=DeclarationInputSerializer,
+        responses=DeclarationDetailOutputSerializer,
+    )
+    def put(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk)
+        serializer = DeclarationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        header, items = split_input(serializer.validated_data)
+        declaration_update(actor=request.user, declaration=declaration, header=header, items=items)
+        return Response(declaration_detail_data(user=request.user, pk=pk))
+
+
+class DeclarationItemAddApi(APIView):
+    @extend_schema(
+        summary="Add an item to a draft",
+        request=ItemInputSerializer,
+        responses={201: DeclarationDetailOutputSerializer},
     )
     def post(self, request, pk: int):
         declaration = get_declaration_for_user(user=request.user, pk=pk)
-        declaration_submit(declaration=declaration, actor=request.user)
+        serializer = ItemInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration_item_add(
+            actor=request.user, declaration=declaration, item=dict(serializer.validated_data)
+        )
         data = declaration_detail_data(user=request.user, pk=pk)
-        return Response(data, status=status.HTTP_202_ACCEPTED)
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class DeclarationSubmitApi(APIView):
+    @extend_schema(
+        summary="Lodge a draft for risk assessment and agency review",
+        description="Answers at once with the lodged declaration's summary; the lane follows "
+        "when a worker has scored it (read the declaration to see it).",
+        parameters=[IDEMPOTENCY_KEY],
+        request=None,
+        responses={
+            202: DeclarationListOutputSerializer,
+            400: OpenApiResponse(description="A lodgement rule fails; `fields` names each field."),
+            409: OpenApiResponse(description="The declaration is not a draft."),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk)
+        submitted = declaration_submit(declaration=declaration, actor=request.user)
+        return Response(declaration_summary_data(submitted), status=status.HTTP_202_ACCEPTED)
+
+
+class DeclarationAmendApi(APIView):
+    @extend_schema(
+        summary="Amend a lodged declaration: a new version, lodged and scored again",
+        request=AmendInputSerializer,
+        responses={201: DeclarationDetailOutputSerializer},
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk)
+        serializer = AmendInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reason = serializer.validated_data.get("reason", "")
+        header, items = split_input(serializer.validated_data)
+        amended = declaration_amend(
+            actor=request.user, declaration=declaration, header=header, items=items, reason=reason
+        )
+        data = declaration_detail_data(user=request.user, pk=amended.pk)
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class DeclarationCancelApi(APIView):
+    @extend_schema(
+        summary="Cancel a declaration", request=ReasonInputSerializer,
+        responses=DeclarationDetailOutputSerializer,
+    )  # fmt: skip
+    def post(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk)
+        serializer = ReasonInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration_cancel(
+            actor=request.user, declaration=declaration, reason=serializer.validated_data["reason"]
+        )
+        return Response(declaration_detail_data(user=request.user, pk=pk))
+
+
+class DeclarationPayApi(APIView):
+    @extend_schema(
+        summary="Record the payment of the assessed duties and taxes",
+        parameters=[IDEMPOTENCY_KEY],
+        request=PaymentInputSerializer,
+        responses=DeclarationDetailOutputSerializer,
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk)
+        serializer = PaymentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration_pay(
+            declaration=declaration,
+            actor=request.user,
+            reference=serializer.validated_data["reference"],
+        )
+        return Response(declaration_detail_data(user=request.user, pk=pk))
+
+
+class DocumentListCreateApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Documents of a declaration", responses=DocumentOutputSerializer(many=True)
+    )
+    def get(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk, with_details=True)
+        return Response(DocumentOutputSerializer(declaration.documents.all(), many=True).data)
+
+    @extend_schema(
+        summary="Upload a document (PDF, PNG or JPEG)",
+        request={"multipart/form-data": DocumentInputSerializer},
+        responses={201: DocumentOutputSerializer},
+    )
+    def post(self, request, pk: int):
+        declaration = get_declaration_for_user(user=request.user, pk=pk)
+        serializer = DocumentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        document = document_upload(
+            actor=request.user,
+            declaration=declaration,
+            kind=serializer.validated_data["kind"],
+            upload=serializer.validated_data["file"],
+            item_line_no=serializer.validated_data.get("item"),
+        )
+        return Response(DocumentOutputSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentDownloadApi(APIView):
+    @extend_schema(summary="Download a document", responses={(200, "*/*"): OpenApiTypes.BINARY})
+    def get(self, request, pk: int, document_pk: int):
+        document = get_document_for_user(user=request.user, declaration_pk=pk, pk=document_pk)
+        return document_response(document)
+
+
+def document_response(document) -> FileResponse:
+    response = FileResponse(
+        document.file.open("rb"),
+        content_type=document.content_type,
+        as_attachment=True,
+        filename=document.original_name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -19,6 +19,27 @@ class Lane(models.TextChoices):
     RED = "red", "Red"
 
 
+class Incoterm(models.TextChoices):
+    """Incoterms 2020 (ICC)."""
+
+    EXW = "EXW", "EXW Ex Works"
+    FCA = "FCA", "FCA Free Carrier"
+    CPT = "CPT", "CPT Carriage Paid To"
+    CIP = "CIP", "CIP Carriage and Insurance Paid To"
+    DAP = "DAP", "DAP Delivered at Place"
+    DPU = "DPU", "DPU Delivered at Place Unloaded"
+    DDP = "DDP", "DDP Delivered Duty Paid"
+    FAS = "FAS", "FAS Free Alongside Ship"
+    FOB = "FOB", "FOB Free on Board"
+    CFR = "CFR", "CFR Cost and Freight"
+    CIF = "CIF", "CIF Cost, Insurance and Freight"
+
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+POSITIVE_MASS = [MinValueValidator(Decimal("0.001"))]
+
+
 class Declaration(models.Model):
     class Type(models.TextChoices):
         IMPORT = "IM", "Import"
@@ -36,6 +57,7 @@ class Declaration(models.Model):
         HELD = "held", "Held"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
+        AMENDED = "amended", "Replaced by an amendment"
 
     class TransportMode(models.TextChoices):
         # UN/ECE Recommendation 19 codes
@@ -59,15 +81,52 @@ class Declaration(models.Model):
         default="4000",
         validators=[RegexValidator(r"^\d{4}$", "A procedure code is 4 digits.")],
     )
+    # Parties (WCO data model, simplified): the declarant is `company`.
+    importer_name = models.CharField(max_length=200, blank=True)
+    importer_tax_id = models.CharField(max_length=32, blank=True)
+    exporter_name = models.CharField(max_length=200, blank=True)
+    exporter_country = models.CharField(
+        max_length=2, blank=True, validators=[validate_country_code]
+    )
+    consignor_name = models.CharField(max_length=200, blank=True)
+    consignee_name = models.CharField(max_length=200, blank=True)
+
     country_of_export = models.CharField(max_length=2, validators=[validate_country_code])
+    country_of_origin = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[validate_country_code],
+        help_text="When every item has the same origin.",
+    )
     country_of_destination = models.CharField(max_length=2, validators=[validate_country_code])
-    office_of_entry = models.CharField(max_length=16)
+    office_of_entry = models.CharField(max_length=8, help_text="UN/LOCODE of the customs office")
     transport_mode = models.CharField(max_length=1, choices=TransportMode)
     transport_document = models.CharField(max_length=64, help_text="B/L or AWB number")
     invoice_number = models.CharField(max_length=64)
     currency = models.CharField(max_length=3, validators=[validate_currency_code])
-    invoice_total = models.DecimalField(
-        max_digits=18, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    incoterm = models.CharField(max_length=3, choices=Incoterm, default=Incoterm.FOB)
+    invoice_total = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    freight = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
+    insurance = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
+    packages = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    gross_mass_kg = models.DecimalField(
+        max_digits=16, decimal_places=3, null=True, blank=True, validators=POSITIVE_MASS
+    )
+
+    # Set when the declaration is lodged and again when customs assesses it.
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    customs_value_total = models.DecimalField(**MONEY, null=True, blank=True)
+    duty_total = models.DecimalField(**MONEY, null=True, blank=True)
+    vat_total = models.DecimalField(**MONEY, null=True, blank=True)
+    assessed_at = models.DateTimeField(null=True, blank=True)
+
+    # An amendment after lodgement is a new row; the one it replaces is kept.
+    version = models.PositiveIntegerField(default=1)
+    previous_version = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    first_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
@@ -84,9 +143,34 @@ class Declaration(models.Model):
                 name="lane_only_after_submission",
                 condition=Q(lane="") | ~Q(status__in=["draft", "submitted"]),
             ),
+            # One live declaration per invoice and trader; replaced versions
+            # and cancelled declarations keep theirs.
+            models.UniqueConstraint(
+                fields=["company", "invoice_number"],
+                condition=~Q(status__in=["cancelled", "amended"]),
+                name="unique_live_invoice_per_company",
+            ),
         ]
         indexes = [
             models.Index(fields=["company", "-created_at"], name="declaration_company_idx"),
+            models.Index(
+                fields=["company", "status", "-created_at"], name="declaration_company_state_idx"
+            ),
+            # The dashboard's other filters and sort orders.
+            models.Index(
+                fields=["company", "lane", "-created_at"], name="declaration_company_lane_idx"
+            ),
+            models.Index(
+                fields=["company", "-invoice_total"], name="declaration_company_value_idx"
+            ),
+            models.Index(
+                fields=["company", "-submitted_at"], name="declaration_company_submit_idx"
+            ),
+            models.Index(
+                fields=["company", "invoice_number"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                name="declaration_invoice_prefix_idx",
+            ),
             # The risk sweeper looks for submitted declarations still without a lane.
             models.Index(
                 fields=["submitted_at"],
@@ -100,7 +184,21 @@ class Declaration(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"{self.type}{self.created_at:%y}-{self.pk:08d}" if self.pk else "(unsaved)"
+        """Public reference: the first version's number, with /n for amendments."""
+        if not self.pk:
+            return "(unsaved)"
+        base = f"{self.type}-{self.lineage_id:08d}"
+        return base if self.version == 1 else f"{base}/{self.version}"
+
+    @property
+    def lineage_id(self) -> int:
+        return self.first_version_id or self.pk
+
+    @property
+    def total_due(self) -> Decimal | None:
+        if self.duty_total is None or self.vat_total is None:
+            return None
+        return self.duty_total + self.vat_total
 
 
 class Item(models.Model):
@@ -119,15 +217,26 @@ class Item(models.Model):
         ],
         help_text="UN/ECE Recommendation 20 unit code",
     )
-    net_mass_kg = models.DecimalField(
-        max_digits=16, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    net_mass_kg = models.DecimalField(max_digits=16, decimal_places=3, validators=POSITIVE_MASS)
+    gross_mass_kg = models.DecimalField(
+        max_digits=16, decimal_places=3, null=True, blank=True, validators=POSITIVE_MASS
     )
     value = models.DecimalField(
-        "invoice value",
-        max_digits=18,
-        decimal_places=2,
-        validators=[MinValueValidator(Decimal("0.01"))],
+        "invoice value", **MONEY, validators=[MinValueValidator(Decimal("0.01"))]
     )
+    preference = models.CharField(
+        "preference claimed",
+        max_length=16,
+        blank=True,
+        help_text="Code of the trade agreement whose preferential rate is claimed.",
+    )
+    certificate_of_origin = models.CharField(max_length=64, blank=True)
+
+    # Computed in the national currency when lodged and when assessed.
+    customs_value = models.DecimalField(**MONEY, null=True, blank=True)
+    duty_rate = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    duty_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    vat_amount = models.DecimalField(**MONEY, null=True, blank=True)
 
     class Meta:
         ordering = ["declaration", "line_no"]
@@ -140,6 +249,77 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declaration_id}/{self.line_no} HS {self.hs_code}"
+
+
+class ItemPermit(models.Model):
+    """A permit (or licence, certificate) of an agency that regulates the item."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="permits")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["item", "agency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "agency"], name="one_permit_per_agency_and_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} permit {self.reference}"
+
+
+def document_path(document: "Document", filename: str) -> str:
+    # Stored under the content hash, never under the uploader's file name.
+    return f"documents/{document.sha256[:2]}/{document.sha256}"
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Commercial invoice"
+        PACKING_LIST = "packing_list", "Packing list"
+        TRANSPORT = "transport_document", "Transport document"
+        CERTIFICATE_OF_ORIGIN = "certificate_of_origin", "Certificate of origin"
+        PERMIT = "permit", "Permit"
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="documents")
+    # A draft's items are replaced when it is edited; its documents stay.
+    item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    kind = models.CharField(max_length=24, choices=Kind)
+    file = models.FileField(upload_to=document_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["declaration", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class Payment(models.Model):
+    declaration = models.OneToOneField(
+        Declaration, on_delete=models.PROTECT, related_name="payment"
+    )
+    reference = models.CharField(max_length=64, unique=True)
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    paid_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.amount} {self.currency}"
 
 
 class DeclarationEvent(models.Model):

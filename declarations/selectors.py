@@ -1,21 +1,28 @@
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from agencies.models import Review
 from core.permissions import objects_granted
-from declarations.models import Declaration, DeclarationEvent
+from declarations.models import Declaration, DeclarationEvent, Document
 
 
 def declaration_list(*, user) -> QuerySet[Declaration]:
     """The declarations this user may see as a whole.
 
-    Traders: their company's, through the company group's grants. Analysts and
-    administrators: all. Agency staff see declarations only through their
-    agency's reviews (agencies.selectors), which hold just their slice.
+    Traders: their company's, through the company group's grants (the
+    company filter is redundant with the grants but lets PostgreSQL use the
+    company index). Analysts and administrators: all. Agency staff see
+    declarations only through their agency's reviews (agencies.selectors),
+    which hold just their slice.
     """
     queryset = Declaration.objects.select_related("company", "lane_decision")
     if user.is_trader:
-        return objects_granted(user=user, perm="declarations.view_declaration", queryset=queryset)
+        return objects_granted(
+            user=user,
+            perm="declarations.view_declaration",
+            queryset=queryset.filter(company_id=user.company_id),
+        )
     if user.is_analyst or user.is_platform_admin:
         return queryset
     return queryset.none()
@@ -24,16 +31,47 @@ def declaration_list(*, user) -> QuerySet[Declaration]:
 def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declaration:
     """One declaration, or 404 when it does not exist or the user may not see it.
 
-    with_details prefetches what the declaration page and API show: items,
-    agency reviews and the audit history.
+    with_details prefetches what the declaration page and API show.
     """
     queryset = declaration_list(user=user)
     if with_details:
-        queryset = queryset.prefetch_related(
-            "items",
+        queryset = queryset.select_related("payment", "next_version").prefetch_related(
+            "items__permits__agency",
             Prefetch(
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")
             ),
+            Prefetch("documents", queryset=Document.objects.select_related("item")),
             Prefetch("events", queryset=DeclarationEvent.objects.select_related("actor")),
         )
     return get_object_or_404(queryset, pk=pk)
+
+
+def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
+    """The documents of one declaration that this user may open.
+
+    Traders, analysts and administrators: every document of a declaration
+    they may see. Agency staff: customs sees all; another agency sees the
+    documents linked to the items of its review.
+    """
+    documents = Document.objects.filter(declaration_id=declaration_pk).select_related("item")
+    if not user.is_agency_staff:
+        if not declaration_list(user=user).filter(pk=declaration_pk).exists():
+            raise Http404
+        return documents
+    reviews = objects_granted(
+        user=user,
+        perm="agencies.view_review",
+        queryset=Review.objects.filter(declaration_id=declaration_pk, agency_id=user.agency_id),
+    ).select_related("agency")
+    review = reviews.first()
+    if review is None:
+        raise Http404
+    if review.agency.is_customs:
+        return documents
+    return documents.filter(item__in=review.items.all())
+
+
+def get_document_for_user(*, user, declaration_pk, pk) -> Document:
+    return get_object_or_404(
+        document_list_for_user(user=user, declaration_pk=declaration_pk), pk=pk
+    )

@@ -1,23 +1,25 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from declarations.models import Declaration, DeclarationEvent, Item
+from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit
+from declarations.services import HEADER_FIELDS, ITEM_FIELDS
+
+# Domain validation (codes, bounds, totals) runs in the services, once for
+# page and API; the serializers only check shapes and types.
+
+
+class ItemPermitInputSerializer(serializers.Serializer):
+    agency = serializers.CharField(max_length=16, help_text="Code of the agency that issued it.")
+    reference = serializers.CharField(max_length=64)
 
 
 class ItemInputSerializer(serializers.ModelSerializer):
+    permits = ItemPermitInputSerializer(many=True, required=False, default=list)
+
     class Meta:
         model = Item
-        fields = [
-            "hs_code",
-            "description",
-            "origin_country",
-            "quantity",
-            "unit",
-            "net_mass_kg",
-            "value",
-        ]
-        # Domain validation (codes, bounds) runs in the service, once for page and API.
-        extra_kwargs = {f: {"validators": []} for f in fields}
+        fields = [*ITEM_FIELDS, "permits"]
+        extra_kwargs = {f: {"validators": []} for f in ITEM_FIELDS}
 
 
 class DeclarationInputSerializer(serializers.ModelSerializer):
@@ -25,26 +27,55 @@ class DeclarationInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Declaration
-        fields = [
-            "type",
-            "procedure",
-            "country_of_export",
-            "country_of_destination",
-            "office_of_entry",
-            "transport_mode",
-            "transport_document",
-            "invoice_number",
-            "currency",
-            "invoice_total",
-            "items",
-        ]
-        extra_kwargs = {f: {"validators": []} for f in fields if f != "items"}
+        fields = [*HEADER_FIELDS, "items"]
+        extra_kwargs = {f: {"validators": []} for f in HEADER_FIELDS}
+
+
+class AmendInputSerializer(DeclarationInputSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    class Meta(DeclarationInputSerializer.Meta):
+        fields = [*DeclarationInputSerializer.Meta.fields, "reason"]
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=64, help_text="Bank or e-payment reference.")
+
+
+class DocumentInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Document.Kind.choices)
+    file = serializers.FileField()
+    item = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Line number of the item it belongs to."
+    )
+
+
+class ItemPermitOutputSerializer(serializers.ModelSerializer):
+    agency = serializers.CharField(source="agency.code")
+
+    class Meta:
+        model = ItemPermit
+        fields = ["agency", "reference"]
 
 
 class ItemOutputSerializer(serializers.ModelSerializer):
+    permits = ItemPermitOutputSerializer(many=True)
+
     class Meta:
         model = Item
-        fields = ["line_no", *ItemInputSerializer.Meta.fields]
+        fields = [
+            "line_no",
+            *ITEM_FIELDS,
+            "permits",
+            "customs_value",
+            "duty_rate",
+            "duty_amount",
+            "vat_amount",
+        ]
 
 
 class LaneDecisionSerializer(serializers.Serializer):
@@ -70,6 +101,21 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["seq", "at", "actor", "action", "from_status", "to_status", "reason", "hash"]
 
 
+class DocumentOutputSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="item.line_no", default=None)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "kind", "item", "original_name", "content_type", "size", "sha256",
+            "uploaded_at", "url",
+        ]  # fmt: skip
+
+    def get_url(self, document) -> str:
+        return f"/api/v1/declarations/{document.declaration_id}/documents/{document.pk}/"
+
+
 class DeclarationListOutputSerializer(serializers.ModelSerializer):
     reference = serializers.CharField()
 
@@ -78,6 +124,7 @@ class DeclarationListOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "reference",
+            "version",
             "type",
             "status",
             "lane",
@@ -93,20 +140,26 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     items = ItemOutputSerializer(many=True)
     lane_decision = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True)
+    documents = DocumentOutputSerializer(many=True)
     history = EventSerializer(many=True, source="events")
+    duties = serializers.SerializerMethodField()
+    previous_version = serializers.PrimaryKeyRelatedField(read_only=True)
+    next_version = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
 
     class Meta(DeclarationListOutputSerializer.Meta):
         fields = [
             *DeclarationListOutputSerializer.Meta.fields,
-            "procedure",
-            "country_of_export",
-            "country_of_destination",
-            "office_of_entry",
-            "transport_mode",
-            "transport_document",
+            *[f for f in HEADER_FIELDS if f not in DeclarationListOutputSerializer.Meta.fields],
+            "exchange_rate",
             "items",
+            "duties",
+            "payment",
             "lane_decision",
             "reviews",
+            "documents",
+            "previous_version",
+            "next_version",
             "history",
         ]
 
@@ -114,3 +167,32 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     def get_lane_decision(self, declaration) -> dict | None:
         decision = getattr(declaration, "lane_decision", None)
         return LaneDecisionSerializer(decision).data if decision else None
+
+    def get_duties(self, declaration) -> dict | None:
+        if declaration.duty_total is None:
+            return None
+        from django.conf import settings
+
+        return {
+            "currency": settings.NATIONAL_CURRENCY,
+            "customs_value": str(declaration.customs_value_total),
+            "duty": str(declaration.duty_total),
+            "vat": str(declaration.vat_total),
+            "total": str(declaration.total_due),
+            "assessed_at": declaration.assessed_at,
+        }
+
+    def get_next_version(self, declaration) -> int | None:
+        following = getattr(declaration, "next_version", None)
+        return following.pk if following else None
+
+    def get_payment(self, declaration) -> dict | None:
+        payment = getattr(declaration, "payment", None)
+        if payment is None:
+            return None
+        return {
+            "reference": payment.reference,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "paid_at": payment.paid_at,
+        }

@@ -1,11 +1,17 @@
+import hashlib
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from agencies.models import Agency
 from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import GENESIS_HASH, event_hash
-from declarations.models import Declaration, DeclarationEvent, Item
+from declarations.duties import assess_duties
+from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
+from declarations.validation import validate_draft, validate_lodgement
 
 Status = Declaration.Status
 
@@ -13,17 +19,29 @@ Status = Declaration.Status
 # here is refused, whoever asks.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.DRAFT: frozenset({Status.SUBMITTED, Status.CANCELLED}),
-    Status.SUBMITTED: frozenset({Status.UNDER_REVIEW, Status.HELD, Status.REJECTED}),
-    Status.UNDER_REVIEW: frozenset(
-        {Status.QUERIED, Status.ASSESSED, Status.HELD, Status.REJECTED, Status.CANCELLED}
+    Status.SUBMITTED: frozenset(
+        {Status.UNDER_REVIEW, Status.HELD, Status.REJECTED, Status.AMENDED}
     ),
-    Status.QUERIED: frozenset({Status.UNDER_REVIEW, Status.REJECTED, Status.CANCELLED}),
-    Status.ASSESSED: frozenset({Status.PAID, Status.HELD, Status.CANCELLED}),
+    Status.UNDER_REVIEW: frozenset(
+        {
+            Status.QUERIED,
+            Status.ASSESSED,
+            Status.HELD,
+            Status.REJECTED,
+            Status.CANCELLED,
+            Status.AMENDED,
+        }
+    ),
+    Status.QUERIED: frozenset(
+        {Status.UNDER_REVIEW, Status.REJECTED, Status.CANCELLED, Status.AMENDED}
+    ),
+    Status.ASSESSED: frozenset({Status.PAID, Status.HELD, Status.CANCELLED, Status.AMENDED}),
     Status.PAID: frozenset({Status.RELEASED, Status.HELD}),
-    Status.HELD: frozenset({Status.UNDER_REVIEW, Status.REJECTED}),
+    Status.HELD: frozenset({Status.UNDER_REVIEW, Status.REJECTED, Status.AMENDED}),
     Status.RELEASED: frozenset(),
     Status.REJECTED: frozenset(),
     Status.CANCELLED: frozenset(),
+    Status.AMENDED: frozenset(),
 }
 
 DECLARATION_PERMS = ("declarations.view_declaration", "declarations.change_declaration")
@@ -83,14 +101,19 @@ def declaration_transition(
     reason: str = "",
     data: dict | None = None,
     changes: dict | None = None,
+    locked: Declaration | None = None,
 ) -> Declaration:
     """The only way a declaration changes status.
 
     Locks the row so concurrent moves are serialised per declaration, checks
     the move against ALLOWED_TRANSITIONS, applies `changes` (other fields set
-    by the same move) and records the move in the audit chain.
+    by the same move) and records the move in the audit chain. A caller that
+    already holds the row locked in this transaction passes it as `locked`.
     """
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if locked is not None and locked.pk == declaration_id:
+        declaration = locked
+    else:
+        declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
     from_status = declaration.status
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
         raise InvalidTransition(
@@ -101,8 +124,10 @@ def declaration_transition(
     declaration.status = to_status
     for field, value in (changes or {}).items():
         setattr(declaration, field, value)
-    declaration.full_clean()
-    declaration.save()
+    # Field checks only: the unique and check constraints are the database's,
+    # and asking them here would cost a query per constraint on every move.
+    declaration.full_clean(validate_unique=False, validate_constraints=False)
+    declaration.save(update_fields=["status", "updated_at", *(changes or {})])
     event_append(
         declaration=declaration,
         actor=actor,
@@ -120,21 +145,83 @@ def _ensure_trader_of(actor, declaration: Declaration) -> None:
         raise PermissionDenied
 
 
-def _validated_items(declaration: Declaration, items: list[dict]) -> list[Item]:
-    if not items:
-        raise ValidationError({"items": "A declaration needs at least one item."})
-    built, errors = [], {}
+HEADER_FIELDS = (
+    "type", "procedure", "importer_name", "importer_tax_id", "exporter_name", "exporter_country",
+    "consignor_name", "consignee_name", "country_of_export", "country_of_origin",
+    "country_of_destination", "office_of_entry", "transport_mode", "transport_document",
+    "invoice_number", "currency", "incoterm", "invoice_total", "freight", "insurance",
+    "packages", "gross_mass_kg",
+)  # fmt: skip
+ITEM_FIELDS = (
+    "hs_code", "description", "origin_country", "quantity", "unit", "net_mass_kg",
+    "gross_mass_kg", "value", "preference", "certificate_of_origin",
+)  # fmt: skip
+
+
+def _build_items(
+    declaration: Declaration, items: list[dict]
+) -> tuple[list[Item], list[list[dict]]]:
+    built, permits = [], []
     for index, fields in enumerate(items):
-        item = Item(declaration=declaration, line_no=index + 1, **fields)
-        try:
-            item.full_clean(exclude=["declaration"], validate_unique=False)
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                errors[f"items[{index}].{field}"] = messages
-        built.append(item)
-    if errors:
-        raise ValidationError(errors)
-    return built
+        values = {k: v for k, v in fields.items() if k in ITEM_FIELDS}
+        built.append(Item(declaration=declaration, line_no=index + 1, **values))
+        permits.append(list(fields.get("permits") or []))
+    return built, permits
+
+
+def _apply_duties(declaration: Declaration, items: list[Item], *, on) -> None:
+    assessment = assess_duties(declaration, items, on=on)
+    declaration.exchange_rate = assessment.exchange_rate
+    declaration.customs_value_total = assessment.customs_value
+    declaration.duty_total = assessment.duty
+    declaration.vat_total = assessment.vat
+    for item, duty in zip(items, assessment.items, strict=True):
+        item.customs_value = duty.customs_value
+        item.duty_rate = duty.duty_rate
+        item.duty_amount = duty.duty
+        item.vat_amount = duty.vat
+
+
+ITEM_DUTY_FIELDS = ("customs_value", "duty_rate", "duty_amount", "vat_amount")
+
+
+def _update_duties(declaration: Declaration, items: list[Item], *, on) -> None:
+    """Recompute stored duties; write the items only when a figure changed (the
+    usual case is the same rates as when the draft was saved)."""
+    before = [tuple(getattr(item, f) for f in ITEM_DUTY_FIELDS) for item in items]
+    _apply_duties(declaration, items, on=on)
+    changed = [
+        item
+        for item, old in zip(items, before, strict=True)
+        if tuple(getattr(item, f) for f in ITEM_DUTY_FIELDS) != old
+    ]
+    if changed:
+        Item.objects.bulk_update(changed, ITEM_DUTY_FIELDS)
+
+
+def _store_items(declaration: Declaration, items: list[Item], permits: list[list[dict]]) -> None:
+    for item in items:
+        item.declaration = declaration
+    Item.objects.bulk_create(items)
+    if not any(permits):
+        return
+    agencies = dict(Agency.objects.values_list("code", "pk"))
+    ItemPermit.objects.bulk_create(
+        ItemPermit(item=item, agency_id=agencies[p["agency"]], reference=p["reference"])
+        for item, item_permits in zip(items, permits, strict=True)
+        for p in item_permits
+    )
+
+
+def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | None = None):
+    """Validate a complete declaration without storing anything; return its duties."""
+    if not actor.is_trader:
+        raise PermissionDenied
+    declaration = Declaration(pk=pk, company_id=actor.company_id, created_by=actor, **header)
+    built, permits = _build_items(declaration, items)
+    today = timezone.localdate()
+    validate_lodgement(declaration, built, permits, on=today)
+    return assess_duties(declaration, built, on=today)
 
 
 @transaction.atomic
@@ -143,42 +230,337 @@ def declaration_create(*, actor, header: dict, items: list[dict]) -> Declaration
     if not actor.is_trader:
         raise PermissionDenied
     declaration = Declaration(company_id=actor.company_id, created_by=actor, **header)
-    errors = {}
-    try:
-        declaration.full_clean(exclude=["company", "created_by"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
-        built = _validated_items(declaration, items)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-
+    built, permits = _build_items(declaration, items)
+    today = timezone.localdate()
+    validate_draft(declaration, built, permits, on=today)
+    _apply_duties(declaration, built, on=today)
     declaration.save()
-    for item in built:
-        item.declaration = declaration
-    Item.objects.bulk_create(built)
+    _store_items(declaration, built, permits)
     grant(group=actor.company.group, obj=declaration, perms=DECLARATION_PERMS)
     event_append(declaration=declaration, actor=actor, action="created", to_status=Status.DRAFT)
     return declaration
 
 
 @transaction.atomic
+def declaration_update(
+    *, actor, declaration: Declaration, header: dict, items: list[dict]
+) -> Declaration:
+    """Replace a draft's header and items. Documents stay with the declaration."""
+    _ensure_trader_of(actor, declaration)
+    declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if declaration.status != Status.DRAFT:
+        raise InvalidTransition("Only a draft can be edited; amend a lodged declaration.")
+    for field, value in header.items():
+        setattr(declaration, field, value)
+    built, permits = _build_items(declaration, items)
+    today = timezone.localdate()
+    validate_draft(declaration, built, permits, on=today)
+    _apply_duties(declaration, built, on=today)
+    declaration.save()
+    declaration.items.all().delete()
+    _store_items(declaration, built, permits)
+    event_append(declaration=declaration, actor=actor, action="edited")
+    return declaration
+
+
+def _item_input(item: Item) -> dict:
+    values = {field: getattr(item, field) for field in ITEM_FIELDS}
+    values["permits"] = [
+        {"agency": p.agency.code, "reference": p.reference} for p in item.permits.all()
+    ]
+    return values
+
+
+def declaration_items_input(declaration: Declaration) -> list[dict]:
+    items = declaration.items.prefetch_related("permits__agency").order_by("line_no")
+    return [_item_input(item) for item in items]
+
+
+@transaction.atomic
+def declaration_item_add(*, actor, declaration: Declaration, item: dict) -> Declaration:
+    header = {field: getattr(declaration, field) for field in HEADER_FIELDS}
+    items = [*declaration_items_input(declaration), item]
+    return declaration_update(actor=actor, declaration=declaration, header=header, items=items)
+
+
+@transaction.atomic
 def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
     """Lodge a draft. Risk scoring is queued once the submission is committed.
 
-    If the broker is unreachable the submission still stands: the risk sweeper
-    finds submitted declarations without a lane and queues them again.
+    Every lodgement rule is checked again here: reference data may have
+    changed since the draft was saved. If the broker is unreachable the
+    submission still stands: the risk sweeper finds submitted declarations
+    without a lane and queues them again.
     """
     _ensure_trader_of(actor, declaration)
+    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if locked.status != Status.DRAFT:
+        raise InvalidTransition(
+            f"A {locked.get_status_display().lower()} declaration cannot become submitted."
+        )
+    items = list(locked.items.prefetch_related("permits__agency").order_by("line_no"))
+    permits = [
+        [{"agency": p.agency.code, "reference": p.reference} for p in i.permits.all()]
+        for i in items
+    ]
+    today = timezone.localdate()
+    validate_lodgement(locked, items, permits, on=today)
+    _update_duties(locked, items, on=today)
     declaration = declaration_transition(
-        declaration_id=declaration.pk,
+        declaration_id=locked.pk,
+        locked=locked,
         to_status=Status.SUBMITTED,
         actor=actor,
-        changes={"submitted_at": timezone.now()},
+        changes={
+            "submitted_at": timezone.now(),
+            "exchange_rate": locked.exchange_rate,
+            "customs_value_total": locked.customs_value_total,
+            "duty_total": locked.duty_total,
+            "vat_total": locked.vat_total,
+        },
     )
+    _queue_scoring(declaration.pk)
+    return declaration
+
+
+def _queue_scoring(declaration_id: int) -> None:
     from risk.tasks import score_declaration
 
-    transaction.on_commit(lambda: score_declaration.delay(declaration.pk), robust=True)
+    transaction.on_commit(lambda: score_declaration.delay(declaration_id), robust=True)
+
+
+AMENDABLE = (Status.SUBMITTED, Status.UNDER_REVIEW, Status.QUERIED, Status.HELD, Status.ASSESSED)
+
+
+@transaction.atomic
+def declaration_amend(
+    *, actor, declaration: Declaration, header: dict, items: list[dict], reason: str = ""
+) -> Declaration:
+    """Replace a lodged declaration by a new version, lodged and scored again.
+
+    The replaced version keeps its items, documents, decisions and audit
+    trail, and stays readable; it leaves every queue as `amended`.
+    """
+    _ensure_trader_of(actor, declaration)
+    old = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if old.status not in AMENDABLE:
+        raise InvalidTransition(
+            f"A {old.get_status_display().lower()} declaration cannot be amended."
+        )
+    new = Declaration(
+        company_id=old.company_id,
+        created_by=actor,
+        version=old.version + 1,
+        previous_version=old,
+        first_version_id=old.first_version_id or old.pk,
+        **header,
+    )
+    built, permits = _build_items(new, items)
+    today = timezone.localdate()
+    validate_lodgement(new, built, permits, on=today)
+    declaration_transition(
+        declaration_id=old.pk,
+        to_status=Status.AMENDED,
+        actor=actor,
+        reason=reason or f"replaced by version {new.version}",
+    )
+    _apply_duties(new, built, on=today)
+    new.status = Status.SUBMITTED
+    new.submitted_at = timezone.now()
+    new.save()
+    _store_items(new, built, permits)
+    _carry_documents(old, new, built)
+    grant(group=actor.company.group, obj=new, perms=DECLARATION_PERMS)
+    event_append(
+        declaration=new,
+        actor=actor,
+        action="amended",
+        to_status=Status.SUBMITTED,
+        reason=reason,
+        data={"replaces": old.pk, "version": new.version},
+    )
+    _queue_scoring(new.pk)
+    return new
+
+
+def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) -> None:
+    """The new version keeps the documents already lodged (same stored file)."""
+    by_line = {item.line_no: item for item in new_items}
+    Document.objects.bulk_create(
+        Document(
+            declaration=new,
+            item=by_line.get(doc.item.line_no) if doc.item_id else None,
+            kind=doc.kind,
+            file=doc.file.name,
+            original_name=doc.original_name,
+            content_type=doc.content_type,
+            size=doc.size,
+            sha256=doc.sha256,
+            uploaded_by_id=doc.uploaded_by_id,
+            uploaded_at=doc.uploaded_at,
+        )
+        for doc in old.documents.select_related("item")
+    )
+
+
+@transaction.atomic
+def declaration_cancel(*, actor, declaration: Declaration, reason: str) -> Declaration:
+    _ensure_trader_of(actor, declaration)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the declaration is cancelled."})
+    return declaration_transition(
+        declaration_id=declaration.pk, to_status=Status.CANCELLED, actor=actor, reason=reason
+    )
+
+
+@transaction.atomic
+def declaration_lane_change(*, declaration_id: int, lane: str, actor, reason: str) -> Declaration:
+    """Change the lane of a declaration under review (a supervisor's override)."""
+    if not reason.strip():
+        raise ValidationError({"reason": "A lane change needs a written reason."})
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if declaration.status not in (Status.UNDER_REVIEW, Status.QUERIED, Status.HELD):
+        raise InvalidTransition(
+            f"The lane of a {declaration.get_status_display().lower()} declaration cannot change."
+        )
+    previous = declaration.lane
+    declaration.lane = lane
+    declaration.full_clean()
+    declaration.save(update_fields=["lane", "updated_at"])
+    event_append(
+        declaration=declaration,
+        actor=actor,
+        action="lane_changed",
+        reason=reason,
+        data={"from": previous, "to": lane},
+    )
     return declaration
+
+
+@transaction.atomic
+def declaration_assess(*, declaration_id: int, actor) -> Declaration:
+    """Every agency has approved and customs' lane work is done: duties are recomputed
+    with the day's rates and become due."""
+    locked = Declaration.objects.select_for_update().get(pk=declaration_id)
+    items = list(locked.items.order_by("line_no"))
+    _update_duties(locked, items, on=timezone.localdate())
+    return declaration_transition(
+        declaration_id=declaration_id,
+        locked=locked,
+        to_status=Status.ASSESSED,
+        actor=actor,
+        data={"duty": str(locked.duty_total), "vat": str(locked.vat_total)},
+        changes={
+            "exchange_rate": locked.exchange_rate,
+            "customs_value_total": locked.customs_value_total,
+            "duty_total": locked.duty_total,
+            "vat_total": locked.vat_total,
+            "assessed_at": timezone.now(),
+        },
+    )
+
+
+@transaction.atomic
+def declaration_pay(*, declaration: Declaration, actor, reference: str) -> Declaration:
+    """Record the payment of the assessed duties, then release the goods if nothing blocks."""
+    _ensure_trader_of(actor, declaration)
+    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if locked.status != Status.ASSESSED:
+        raise InvalidTransition(
+            f"A {locked.get_status_display().lower()} declaration has nothing to pay."
+        )
+    payment = Payment(
+        declaration=locked,
+        reference=reference,
+        amount=locked.total_due,
+        currency=settings.NATIONAL_CURRENCY,
+        paid_at=timezone.now(),
+        recorded_by=actor,
+    )
+    payment.full_clean()
+    payment.save()
+    declaration = declaration_transition(
+        declaration_id=locked.pk,
+        to_status=Status.PAID,
+        actor=actor,
+        data={"payment_reference": reference, "amount": str(payment.amount)},
+    )
+    from agencies.services import declaration_release_if_cleared
+
+    return declaration_release_if_cleared(declaration_id=declaration.pk, actor=actor) or declaration
+
+
+# The formats accepted, recognised by their first bytes, never by their name.
+SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+DOCUMENT_OPEN = (
+    Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW, Status.QUERIED, Status.HELD,
+    Status.ASSESSED,
+)  # fmt: skip
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    for signature, content_type in SIGNATURES.items():
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+@transaction.atomic
+def document_upload(
+    *, actor, declaration: Declaration, kind: str, upload, item_line_no: int | None = None
+) -> Document:
+    """Attach a PDF, PNG or JPEG to the declaration or to one of its items."""
+    _ensure_trader_of(actor, declaration)
+    declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if declaration.status not in DOCUMENT_OPEN:
+        raise InvalidTransition(
+            f"Documents cannot be added to a {declaration.get_status_display().lower()} "
+            "declaration."
+        )
+    limit = settings.DOCUMENT_MAX_BYTES
+    if upload.size == 0:
+        raise ValidationError({"file": "The file is empty."})
+    if upload.size > limit:
+        raise ValidationError(
+            {"file": f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes."}
+        )
+    digest = hashlib.sha256()
+    head = b""
+    for chunk in upload.chunks():
+        if len(head) < 16:
+            head += chunk[:16]
+        digest.update(chunk)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise ValidationError({"file": "Only PDF, PNG and JPEG files are accepted."})
+    item = None
+    if item_line_no is not None:
+        item = declaration.items.filter(line_no=item_line_no).first()
+        if item is None:
+            raise ValidationError({"item": f"The declaration has no item {item_line_no}."})
+    document = Document(
+        declaration=declaration,
+        item=item,
+        kind=kind,
+        original_name=(upload.name or "document")[-200:],
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+        uploaded_at=timezone.now(),
+    )
+    upload.seek(0)
+    document.file.save(document.sha256, upload, save=False)
+    document.full_clean()
+    document.save()
+    event_append(
+        declaration=declaration,
+        actor=actor,
+        action="document_added",
+        data={"kind": kind, "item": item_line_no, "sha256": document.sha256},
+    )
+    return document

@@ -1,17 +1,33 @@
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from core.exceptions import ApplicationError
-from declarations.forms import DeclarationForm, ItemFormSet
-from declarations.selectors import declaration_list, get_declaration_for_user
-from declarations.services import declaration_create, declaration_submit
+from core.pagination import COUNT_CAP, CappedPaginator
+from declarations.apis import document_response
+from declarations.filters import DeclarationFilter
+from declarations.forms import DeclarationForm, DocumentForm, ItemFormSet, PaymentForm, ReasonForm
+from declarations.selectors import declaration_list, get_declaration_for_user, get_document_for_user
+from declarations.services import (
+    HEADER_FIELDS,
+    declaration_amend,
+    declaration_cancel,
+    declaration_create,
+    declaration_items_input,
+    declaration_pay,
+    declaration_preview,
+    declaration_submit,
+    declaration_update,
+    document_upload,
+)
 
 ITEM_ERROR_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
 
@@ -29,52 +45,166 @@ def _require_trader_or_auditor(user) -> None:
 @login_required
 def declaration_list_page(request):
     _require_trader_or_auditor(request.user)
-    page = Paginator(declaration_list(user=request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "declarations/list.html", {"page": page})
+    filters = DeclarationFilter(request.GET or None, declaration_list(user=request.user))
+    queryset = filters.qs if filters.is_bound and filters.is_valid() else filters.queryset
+    page = CappedPaginator(queryset, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "declarations/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": urlencode(query, doseq=True),
+            "count_cap": COUNT_CAP,
+        },
+    )
 
 
 def _attach_service_errors(exc: ValidationError, form, formset, kept_forms) -> None:
     for key, messages_ in exc.message_dict.items():
         match = ITEM_ERROR_KEY.match(key)
         for message in messages_:
-            if match:
-                index, field = int(match[1]), match[2]
-                target = kept_forms[index]
+            if match and int(match[1]) < len(kept_forms):
+                target, field = kept_forms[int(match[1])], match[2]
                 target.add_error(field if field in target.fields else None, message)
             elif key in form.fields:
                 form.add_error(key, message)
             elif key == "items":
                 formset._non_form_errors = formset.error_class([message])
             else:
-                form.add_error(None, message)
+                form.add_error(None, f"{key}: {message}")
+
+
+def _bound_input(request):
+    """The form, the item formset, the kept item forms, and the service input if valid."""
+    form = DeclarationForm(request.POST)
+    formset = ItemFormSet(request.POST, prefix="items")
+    if not (form.is_valid() and formset.is_valid()):
+        return form, formset, [], None
+    kept = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+    items = [{k: v for k, v in f.cleaned_data.items() if k != "DELETE"} for f in kept]
+    return form, formset, kept, (form.cleaned_data, items)
+
+
+MODES = {
+    "create": ("New declaration", "Save draft"),
+    "edit": ("Edit draft", "Save draft"),
+    "amend": ("Amend declaration", "Lodge amendment"),
+}
+
+
+def _declaration_form_page(request, *, mode: str, declaration=None):
+    title, save_label = MODES[mode]
+    if request.method == "POST":
+        form, formset, kept, data = _bound_input(request)
+        if data is not None:
+            header, items = data
+            try:
+                if mode == "create":
+                    declaration = declaration_create(actor=request.user, header=header, items=items)
+                elif mode == "edit":
+                    declaration_update(
+                        actor=request.user, declaration=declaration, header=header, items=items
+                    )
+                else:
+                    declaration = declaration_amend(
+                        actor=request.user,
+                        declaration=declaration,
+                        header=header,
+                        items=items,
+                        reason=request.POST.get("reason", ""),
+                    )
+                if mode != "amend" and "submit" in request.POST:
+                    declaration_submit(declaration=declaration, actor=request.user)
+                    messages.success(request, f"{declaration.reference} submitted for clearance.")
+                elif mode == "amend":
+                    messages.success(request, f"{declaration.reference} lodged as an amendment.")
+                else:
+                    messages.success(request, f"Draft {declaration.reference} saved.")
+                return redirect("declarations:detail", pk=declaration.pk)
+            except ValidationError as exc:
+                _attach_service_errors(exc, form, formset, kept)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+    elif declaration is not None:
+        form = DeclarationForm(
+            initial={field: getattr(declaration, field) for field in HEADER_FIELDS}
+        )
+        formset = ItemFormSet(prefix="items", initial=declaration_items_input(declaration))
+    else:
+        form = DeclarationForm(
+            initial={"country_of_destination": "KR", "currency": "USD", "packages": 1}
+        )
+        formset = ItemFormSet(prefix="items")
+    return render(
+        request,
+        "declarations/form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "mode": mode,
+            "title": title,
+            "save_label": save_label,
+            "declaration": declaration,
+        },
+    )
 
 
 @login_required
 def declaration_create_page(request):
     _require_trader(request.user)
-    if request.method == "POST":
-        form = DeclarationForm(request.POST)
-        formset = ItemFormSet(request.POST, prefix="items")
-        if form.is_valid() and formset.is_valid():
-            kept = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-            items = [{k: v for k, v in f.cleaned_data.items() if k != "DELETE"} for f in kept]
-            try:
-                declaration = declaration_create(
-                    actor=request.user, header=form.cleaned_data, items=items
-                )
-            except ValidationError as exc:
-                _attach_service_errors(exc, form, formset, kept)
-            else:
-                if "submit" in request.POST:
-                    declaration_submit(declaration=declaration, actor=request.user)
-                    messages.success(request, f"{declaration.reference} submitted for clearance.")
-                else:
-                    messages.success(request, f"Draft {declaration.reference} saved.")
-                return redirect("declarations:detail", pk=declaration.pk)
+    return _declaration_form_page(request, mode="create")
+
+
+@login_required
+def declaration_edit_page(request, pk: int):
+    _require_trader(request.user)
+    declaration = get_declaration_for_user(user=request.user, pk=pk)
+    return _declaration_form_page(request, mode="edit", declaration=declaration)
+
+
+@login_required
+def declaration_amend_page(request, pk: int):
+    _require_trader(request.user)
+    declaration = get_declaration_for_user(user=request.user, pk=pk)
+    return _declaration_form_page(request, mode="amend", declaration=declaration)
+
+
+@login_required
+@require_POST
+def declaration_check_partial(request):
+    """Live validation and duty preview of the declaration form (htmx)."""
+    _require_trader(request.user)
+    form, formset, _kept, data = _bound_input(request)
+    problems, duties = [], None
+    if data is None:
+        problems = [
+            (f"id_{name}", f"{form.fields[name].label}: {e}" if name in form.fields else str(e))
+            for name, errors in form.errors.items()
+            for e in errors
+        ] + [
+            (f"id_items-{i}-{name}", f"Item {i + 1}, {f.fields[name].label}: {e}")
+            for i, f in enumerate(formset.forms)
+            for name, errors in f.errors.items()
+            if name in f.fields
+            for e in errors
+        ]
     else:
-        form = DeclarationForm(initial={"country_of_destination": "KR", "currency": "USD"})
-        formset = ItemFormSet(prefix="items")
-    return render(request, "declarations/form.html", {"form": form, "formset": formset})
+        header, items = data
+        pk = request.POST.get("declaration_pk")
+        try:
+            duties = declaration_preview(
+                actor=request.user, header=header, items=items, pk=int(pk) if pk else None
+            )
+        except ValidationError as exc:
+            for key, messages_ in exc.message_dict.items():
+                match = ITEM_ERROR_KEY.match(key)
+                anchor = f"id_items-{match[1]}-{match[2]}" if match else f"id_{key}"
+                label = f"Item {int(match[1]) + 1}, {match[2]}" if match else key
+                problems += [(anchor, f"{label.replace('_', ' ')}: {m}") for m in messages_]
+    return render(request, "declarations/_check.html", {"problems": problems, "duties": duties})
 
 
 @login_required
@@ -82,7 +212,7 @@ def item_row_partial(request):
     """An empty item row for the declaration form (htmx: "Add item")."""
     _require_trader(request.user)
     try:
-        index = int(request.GET.get("index", "0"))
+        index = max(0, min(int(request.GET.get("index", "0")), 999))
     except ValueError:
         index = 0
     form = ItemFormSet(prefix="items").empty_form
@@ -94,17 +224,107 @@ def item_row_partial(request):
 def declaration_detail_page(request, pk: int):
     declaration = get_declaration_for_user(user=request.user, pk=pk, with_details=True)
     template = "declarations/_status.html" if request.htmx else "declarations/detail.html"
-    return render(request, template, {"declaration": declaration})
+    context = {
+        "declaration": declaration,
+        "document_form": DocumentForm(declaration=declaration),
+        "payment_form": PaymentForm(),
+        "reason_form": ReasonForm(),
+    }
+    return render(request, template, context)
+
+
+def _run(request, action, success: str) -> None:
+    """Carry out a page action; show the domain's refusal as a message."""
+    try:
+        action()
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            messages.error(request, f"{field.replace('_', ' ')}: {' '.join(errors)}")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, success)
 
 
 @login_required
 @require_POST
 def declaration_submit_page(request, pk: int):
     declaration = get_declaration_for_user(user=request.user, pk=pk)
-    try:
-        declaration_submit(declaration=declaration, actor=request.user)
-    except (ApplicationError, PermissionDenied) as exc:
-        messages.error(request, getattr(exc, "message", "You cannot submit this declaration."))
-    else:
-        messages.success(request, f"{declaration.reference} submitted for clearance.")
+    _run(
+        request,
+        lambda: declaration_submit(declaration=declaration, actor=request.user),
+        f"{declaration.reference} submitted for clearance.",
+    )
     return redirect("declarations:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def declaration_cancel_page(request, pk: int):
+    declaration = get_declaration_for_user(user=request.user, pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the declaration is cancelled.")
+    else:
+        _run(
+            request,
+            lambda: declaration_cancel(
+                actor=request.user, declaration=declaration, reason=form.cleaned_data["reason"]
+            ),
+            f"{declaration.reference} cancelled.",
+        )
+    return redirect("declarations:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def declaration_pay_page(request, pk: int):
+    declaration = get_declaration_for_user(user=request.user, pk=pk)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the payment reference.")
+    else:
+        _run(
+            request,
+            lambda: declaration_pay(
+                declaration=declaration,
+                actor=request.user,
+                reference=form.cleaned_data["reference"],
+            ),
+            "Payment recorded.",
+        )
+    return redirect("declarations:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def document_upload_page(request, pk: int):
+    declaration = get_declaration_for_user(user=request.user, pk=pk)
+    form = DocumentForm(request.POST, request.FILES, declaration=declaration)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+    else:
+        _run(
+            request,
+            lambda: document_upload(
+                actor=request.user,
+                declaration=declaration,
+                kind=form.cleaned_data["kind"],
+                upload=form.cleaned_data["file"],
+                item_line_no=form.cleaned_data["item"],
+            ),
+            f"{form.cleaned_data['file'].name} uploaded.",
+        )
+    if request.htmx:
+        # htmx posted the file (to show progress): reload the page it came from.
+        return HttpResponseClientRedirect(reverse("declarations:detail", args=[pk]))
+    return redirect("declarations:detail", pk=pk)
+
+
+@login_required
+def document_download_page(request, pk: int, document_pk: int):
+    document = get_document_for_user(user=request.user, declaration_pk=pk, pk=document_pk)
+    return document_response(document)

@@ -154,7 +154,8 @@ def start() -> int:
         log("Applying migrations")
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "collectstatic", "--no-input", "-v", "0")
-        log("Loading demo data")
+        log("Loading reference data and demo data")
+        manage(env, "load_reference_data")
         manage(env, "seed_demo")
         commands = {
             "web": [

@@ -57,12 +57,13 @@ class UserFactory(factory.Factory):
 
 def item_data(**overrides) -> dict:
     data = {
-        "hs_code": "851712",
+        "hs_code": "851713",
         "description": "Smartphones",
         "origin_country": "CN",
         "quantity": Decimal("100"),
         "unit": "NAR",
         "net_mass_kg": Decimal("25.000"),
+        "gross_mass_kg": Decimal("30.000"),
         "value": Decimal("15000.00"),
     }
     data.update(overrides)
@@ -73,6 +74,10 @@ def header_data(**overrides) -> dict:
     data = {
         "type": Declaration.Type.IMPORT,
         "procedure": "4000",
+        "importer_name": "Hanbit Trading Co.",
+        "importer_tax_id": "KR1048612345",
+        "exporter_name": "Shenzhen Mobile Devices Ltd.",
+        "exporter_country": "CN",
         "country_of_export": "CN",
         "country_of_destination": "KR",
         "office_of_entry": "KRPUS",
@@ -80,21 +85,38 @@ def header_data(**overrides) -> dict:
         "transport_document": "MSKU1234567",
         "invoice_number": "INV-2026-001",
         "currency": "USD",
+        "incoterm": "FOB",
         "invoice_total": Decimal("15000.00"),
+        "freight": Decimal("300.00"),
+        "insurance": Decimal("45.00"),
+        "packages": 10,
+        "gross_mass_kg": Decimal("30.000"),
     }
     data.update(overrides)
     return data
 
 
+def consistent_header(items: list[dict], **overrides) -> dict:
+    """A header whose totals agree with the items, as a lodgement needs."""
+    totals = {
+        "invoice_total": sum((Decimal(str(i["value"])) for i in items), Decimal("0")),
+        "gross_mass_kg": sum(
+            (Decimal(str(i.get("gross_mass_kg") or i["net_mass_kg"])) for i in items), Decimal("0")
+        ),
+    }
+    return header_data(**{**totals, **overrides})
+
+
 def make_declaration(*, actor, items: list[dict] | None = None, **header) -> Declaration:
-    return declaration_create(
-        actor=actor, header=header_data(**header), items=items or [item_data()]
-    )
+    items = items or [item_data()]
+    return declaration_create(actor=actor, header=consistent_header(items, **header), items=items)
 
 
 def api_payload(**overrides) -> dict:
     """A JSON body for POST /api/v1/declarations/ (strings, as a client sends them)."""
     items = overrides.pop("items", None) or [item_data()]
-    body = {k: str(v) for k, v in header_data(**overrides).items()}
-    body["items"] = [{k: str(v) for k, v in item.items()} for item in items]
+    body = {k: str(v) for k, v in consistent_header(items, **overrides).items()}
+    body["items"] = [
+        {k: v if k == "permits" else str(v) for k, v in item.items()} for item in items
+    ]
     return body

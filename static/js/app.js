@@ -6,3 +6,11 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const rows = document.querySelectorAll("#items fieldset.item");
   rows[rows.length - 1].querySelector("input")?.focus();
 });
+
+// Upload progress for forms posted by htmx with a file.
+document.addEventListener("htmx:xhr:progress", (event) => {
+  const bar = event.target.querySelector?.("progress");
+  if (!bar || !event.detail.lengthComputable) return;
+  bar.hidden = false;
+  bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+});

@@ -32,8 +32,11 @@ def test_trader_files_a_draft_with_items(cast, api):
     body = response.json()
     assert body["status"] == "draft"
     assert body["lane"] == ""
-    assert [item["line_no"] for item in body["items"]] == [1, 2]
-    assert body["history"][0]["action"] == "created"
+    assert response["Location"] == f"/api/v1/declarations/{body['id']}/"
+    detail = api.get(response["Location"]).json()
+    assert [item["line_no"] for item in detail["items"]] == [1, 2]
+    assert detail["history"][0]["action"] == "created"
+    assert detail["duties"]["currency"] == "KRW"
     declaration = Declaration.objects.get(pk=body["id"])
     assert declaration.company == cast.company_a
     assert body["reference"] == declaration.reference
@@ -106,11 +109,22 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client):
     assert "https://" not in html
 
 
-def test_the_example_declaration_is_accepted(cast, api):
+def test_the_example_declaration_files_and_lodges_against_the_demo_data(
+    api, django_capture_on_commit_callbacks
+):
     import json
     from pathlib import Path
 
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo", verbosity=0)
+    client = api.as_user(User.objects.get(username="trader_a"))
     example = json.loads((Path(__file__).parents[2] / "examples" / "declaration.json").read_text())
-    response = api.as_user(cast.trader_a).post("/api/v1/declarations/", example, format="json")
+    response = client.post("/api/v1/declarations/", example, format="json")
     assert response.status_code == 201, response.json()
-    assert len(response.json()["items"]) == len(example["items"])
+    assert len(client.get(response["Location"]).json()["items"]) == len(example["items"])
+    with django_capture_on_commit_callbacks(execute=False):
+        submitted = client.post(f"/api/v1/declarations/{response.json()['id']}/submit/")
+    assert submitted.status_code == 202, submitted.json()

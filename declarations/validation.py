@@ -1,0 +1,194 @@
+"""The rules a customs officer applies at lodgement.
+
+Each error names its field as the API reports it: `invoice_total`,
+`items[2].hs_code`. A declaration with any error is not stored or changed.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from agencies.models import JurisdictionRule
+from declarations.models import Declaration
+from reference import lookups
+
+# Beyond these, a value is a typing error, not a consignment.
+MAX_VALUE = Decimal("1000000000000")  # per item or invoice, invoice currency
+MAX_MASS_KG = Decimal("1000000000")  # 1 Mt: more than any ship carries
+MAX_QUANTITY = Decimal("1000000000")
+TOTAL_TOLERANCE = Decimal("0.01")
+MASS_TOLERANCE = Decimal("0.01")  # 1 % between declared gross mass and the items'
+
+
+class Errors(dict):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)
+
+
+def model_errors(declaration: Declaration, items) -> Errors:
+    """Field-level checks of the model (formats, codes, bounds)."""
+    errors = Errors()
+    exclude = [
+        "company", "created_by", "exchange_rate", "customs_value_total", "duty_total",
+        "vat_total", "version", "previous_version", "first_version",
+    ]  # fmt: skip
+    try:
+        declaration.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                errors.add(field, message)
+    if not items:
+        errors.add("items", "A declaration needs at least one item.")
+    for index, item in enumerate(items):
+        try:
+            item.full_clean(
+                exclude=["declaration", "customs_value", "duty_rate", "duty_amount", "vat_amount"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    errors.add(f"items[{index}].{field}", message)
+    return errors
+
+
+def reference_errors(declaration: Declaration, items, permits: list[dict], *, on: date) -> Errors:
+    """Codes that must exist, plausible magnitudes, and earlier filings. Drafts pass these."""
+    errors = Errors()
+    d = declaration
+    if d.office_of_entry not in lookups.office_codes():
+        errors.add("office_of_entry", f"{d.office_of_entry} is not a customs office.")
+    if lookups.exchange_rate(d.currency, on) is None:
+        errors.add("currency", f"There is no exchange rate for {d.currency} on {on}.")
+    if d.invoice_total > MAX_VALUE:
+        errors.add("invoice_total", f"An invoice total above {MAX_VALUE:,} is not plausible.")
+
+    hs_codes = lookups.hs_subheadings()
+    units = lookups.unit_codes()
+    agreements = lookups.agreements()
+    agency_codes = lookups.agency_codes()
+    for index, (item, item_permits) in enumerate(zip(items, permits, strict=True)):
+        at = f"items[{index}]"
+        if item.hs_code[:6] not in hs_codes:
+            errors.add(f"{at}.hs_code", f"{item.hs_code[:6]} is not an HS 2022 subheading.")
+        if item.unit not in units:
+            errors.add(f"{at}.unit", f"{item.unit} is not a UN/ECE Recommendation 20 unit.")
+        if item.value > MAX_VALUE:
+            errors.add(f"{at}.value", f"A value above {MAX_VALUE:,} is not plausible.")
+        if item.quantity > MAX_QUANTITY:
+            errors.add(f"{at}.quantity", f"A quantity above {MAX_QUANTITY:,} is not plausible.")
+        if item.net_mass_kg > MAX_MASS_KG:
+            errors.add(f"{at}.net_mass_kg", f"A mass above {MAX_MASS_KG:,} kg is not plausible.")
+        if item.gross_mass_kg is not None and item.net_mass_kg > item.gross_mass_kg:
+            errors.add(f"{at}.net_mass_kg", "The net mass is above the gross mass.")
+        if item.preference and item.preference not in agreements:
+            errors.add(f"{at}.preference", f"{item.preference} is not a trade agreement.")
+        for agency in sorted({p["agency"] for p in item_permits} - agency_codes):
+            errors.add(f"{at}.permits", f"{agency} is not an agency.")
+
+    duplicates = Declaration.objects.filter(
+        company_id=d.company_id, invoice_number=d.invoice_number
+    ).exclude(status__in=[Declaration.Status.CANCELLED, Declaration.Status.AMENDED])
+    for replaced in (d.pk, d.previous_version_id):
+        if replaced:
+            duplicates = duplicates.exclude(pk=replaced)
+    duplicate = duplicates.first()
+    if duplicate is not None:
+        errors.add(
+            "invoice_number",
+            f"Invoice {d.invoice_number} is already declared in {duplicate.reference}.",
+        )
+    return errors
+
+
+def lodgement_errors(declaration: Declaration, items, permits: list[dict]) -> Errors:
+    """What a complete declaration must satisfy before it is lodged: parties,
+    totals, masses, permits and preferences. Run on individually valid fields."""
+    errors = Errors()
+    national = settings.NATIONAL_COUNTRY
+    d = declaration
+    if d.type == Declaration.Type.IMPORT:
+        if d.country_of_destination != national:
+            errors.add("country_of_destination", f"An import's destination is {national}.")
+        if not d.importer_name:
+            errors.add("importer_name", "An import declaration names the importer.")
+        if not d.importer_tax_id:
+            errors.add("importer_tax_id", "An import declaration gives the importer's tax id.")
+    elif d.type == Declaration.Type.EXPORT:
+        if d.country_of_export != national:
+            errors.add("country_of_export", f"An export leaves from {national}.")
+        if not d.exporter_name:
+            errors.add("exporter_name", "An export declaration names the exporter.")
+
+    agreements = lookups.agreements()
+    rules = [r for r in JurisdictionRule.objects.select_related("agency") if r.permit_type]
+    for index, (item, item_permits) in enumerate(zip(items, permits, strict=True)):
+        at = f"items[{index}]"
+        if item.preference:
+            partners = agreements.get(item.preference, frozenset())
+            if item.origin_country not in partners:
+                errors.add(
+                    f"{at}.preference",
+                    f"Origin {item.origin_country} does not qualify under {item.preference}.",
+                )
+            if not item.certificate_of_origin:
+                errors.add(
+                    f"{at}.certificate_of_origin",
+                    "A preference needs the reference of a certificate of origin.",
+                )
+        held = {p["agency"] for p in item_permits}
+        for rule in rules:
+            if rule.covers(item, d.procedure) and rule.agency.code not in held:
+                errors.add(
+                    f"{at}.permits",
+                    f"HS {item.hs_code} needs a {rule.permit_type} from {rule.agency.name}.",
+                )
+
+    item_total = sum((item.value for item in items), Decimal("0"))
+    if abs(item_total - d.invoice_total) > TOTAL_TOLERANCE:
+        errors.add(
+            "invoice_total",
+            f"The invoice total {d.invoice_total} differs from the sum of the items, {item_total}.",
+        )
+    if d.gross_mass_kg is not None:
+        net_total = sum((item.net_mass_kg for item in items), Decimal("0"))
+        if net_total > d.gross_mass_kg:
+            errors.add(
+                "gross_mass_kg",
+                f"The gross mass {d.gross_mass_kg} kg is below the items' net mass "
+                f"of {net_total} kg.",
+            )
+        item_gross = [item.gross_mass_kg for item in items if item.gross_mass_kg is not None]
+        if item_gross and len(item_gross) == len(items):
+            gross_total = sum(item_gross, Decimal("0"))
+            if abs(gross_total - d.gross_mass_kg) > d.gross_mass_kg * MASS_TOLERANCE:
+                errors.add(
+                    "gross_mass_kg",
+                    f"The gross mass {d.gross_mass_kg} kg differs from the items' "
+                    f"{gross_total} kg.",
+                )
+    return errors
+
+
+def validate_draft(declaration: Declaration, items, permits: list[dict], *, on: date) -> None:
+    """A draft may be incomplete, but what it says must be valid."""
+    errors = model_errors(declaration, items) or reference_errors(
+        declaration, items, permits, on=on
+    )
+    if errors:
+        raise ValidationError(dict(errors))
+
+
+def validate_lodgement(declaration: Declaration, items, permits: list[dict], *, on: date) -> None:
+    """Everything a declaration must satisfy to be lodged."""
+    errors = model_errors(declaration, items) or reference_errors(
+        declaration, items, permits, on=on
+    )
+    if not errors:
+        errors = lodgement_errors(declaration, items, permits)
+    if errors:
+        raise ValidationError(dict(errors))

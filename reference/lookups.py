@@ -1,0 +1,108 @@
+"""Fast, cached look-ups of reference data for validation and duty calculation.
+
+Reference tables change rarely (an administrator's edit, a loader run) and
+are read on every filing, so each process keeps them in memory for
+REFERENCE_CACHE_SECONDS; an edit takes effect within that time.
+"""
+
+import time
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+
+from reference.models import Agreement, ExchangeRate, HsCode, Office, TariffRate, Unit, VatRate
+
+_cache: dict[str, tuple[float, object]] = {}
+
+
+def _cached(name: str, load):
+    now = time.monotonic()
+    hit = _cache.get(name)
+    if hit and hit[0] > now:
+        return hit[1]
+    value = load()
+    _cache[name] = (now + settings.REFERENCE_CACHE_SECONDS, value)
+    return value
+
+
+def clear_caches() -> None:
+    _cache.clear()
+
+
+def hs_subheadings() -> frozenset[str]:
+    return _cached(
+        "hs6", lambda: frozenset(HsCode.objects.filter(level=6).values_list("code", flat=True))
+    )
+
+
+def unit_codes() -> frozenset[str]:
+    return _cached("units", lambda: frozenset(Unit.objects.values_list("code", flat=True)))
+
+
+def office_codes() -> frozenset[str]:
+    return _cached(
+        "offices",
+        lambda: frozenset(Office.objects.filter(active=True).values_list("code", flat=True)),
+    )
+
+
+def _exchange_rates() -> dict[str, list[tuple[date, Decimal]]]:
+    rates: dict[str, list[tuple[date, Decimal]]] = {}
+    for currency, valid_from, rate in ExchangeRate.objects.order_by(
+        "currency", "-valid_from"
+    ).values_list("currency", "valid_from", "rate"):
+        rates.setdefault(currency, []).append((valid_from, rate))
+    return rates
+
+
+def exchange_rate(currency: str, on: date) -> Decimal | None:
+    """National currency units per unit of `currency` on a day, or None if unknown."""
+    if currency == settings.NATIONAL_CURRENCY:
+        return Decimal("1")
+    for valid_from, rate in _cached("rates", _exchange_rates).get(currency, []):
+        if valid_from <= on:
+            return rate
+    return None
+
+
+def _tariff() -> dict[tuple[str, str], Decimal]:
+    return {
+        (prefix, agreement or ""): rate
+        for prefix, agreement, rate in TariffRate.objects.values_list(
+            "hs_prefix", "agreement_id", "rate"
+        )
+    }
+
+
+def duty_rate(hs_code: str, agreement: str = "") -> Decimal | None:
+    """The rate of the longest tariff prefix covering the code (MFN when agreement is '')."""
+    table = _cached("tariff", _tariff)
+    for length in range(len(hs_code), 1, -1):
+        rate = table.get((hs_code[:length], agreement))
+        if rate is not None:
+            return rate
+    return None
+
+
+def agreements() -> dict[str, frozenset[str]]:
+    return _cached(
+        "agreements",
+        lambda: {a.code: frozenset(a.partner_countries) for a in Agreement.objects.all()},
+    )
+
+
+def vat_rate(on: date) -> Decimal:
+    def load():
+        return list(VatRate.objects.order_by("-valid_from").values_list("valid_from", "rate"))
+
+    for valid_from, rate in _cached("vat", load):
+        if valid_from <= on:
+            return rate
+    return Decimal("0")
+
+
+def agency_codes() -> frozenset[str]:
+    from agencies.models import Agency
+
+    return _cached("agencies", lambda: frozenset(Agency.objects.values_list("code", flat=True)))

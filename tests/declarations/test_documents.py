@@ -1,0 +1,114 @@
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from agencies.services import reviews_open
+from declarations.models import Declaration, Document
+from tests.factories import item_data, make_declaration
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def upload(client, declaration, content: bytes, name="file.pdf", kind="invoice", item=None):
+    data = {"kind": kind, "file": SimpleUploadedFile(name, content)}
+    if item is not None:
+        data["item"] = item
+    return client.post(
+        f"/api/v1/declarations/{declaration.pk}/documents/", data, format="multipart"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg")],
+)
+def test_pdf_png_and_jpeg_are_stored_with_their_hash(cast, api, content, content_type):
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(api.as_user(cast.trader_a), declaration, content, name="scan.bin")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["content_type"] == content_type
+    assert body["sha256"] == hashlib.sha256(content).hexdigest()
+    assert body["size"] == len(content)
+    download = api.as_user(cast.trader_a).get(body["url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == content
+    assert declaration.events.filter(action="document_added").count() == 1
+
+
+def test_the_type_is_judged_by_the_bytes_not_the_name(cast, api):
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(
+        api.as_user(cast.trader_a), declaration, b"MZ\x90\x00 not a pdf", "invoice.pdf"
+    )
+    assert response.status_code == 400
+    assert "Only PDF, PNG and JPEG" in response.json()["fields"]["file"][0]
+    assert Document.objects.count() == 0
+
+
+def test_an_oversized_file_is_refused(cast, api, settings):
+    settings.DOCUMENT_MAX_BYTES = 100
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(api.as_user(cast.trader_a), declaration, PDF + b"x" * 100)
+    assert response.status_code == 400
+    assert "the limit is 100 bytes" in response.json()["fields"]["file"][0]
+    assert Document.objects.count() == 0
+
+
+def test_a_document_links_to_an_existing_item_only(cast, api):
+    declaration = make_declaration(actor=cast.trader_a)
+    client = api.as_user(cast.trader_a)
+    assert upload(client, declaration, PDF, item=1).json()["item"] == 1
+    refused = upload(client, declaration, PDF, item=7)
+    assert refused.status_code == 400
+    assert "no item 7" in refused.json()["fields"]["item"][0]
+
+
+def test_another_company_cannot_upload_or_download(cast, api, login):
+    declaration = make_declaration(actor=cast.trader_a)
+    document_url = upload(api.as_user(cast.trader_a), declaration, PDF).json()["url"]
+    document = Document.objects.get()
+    assert upload(api.as_user(cast.trader_b), declaration, PDF).status_code == 404
+    assert api.as_user(cast.trader_b).get(document_url).status_code == 404
+    assert (
+        login(cast.trader_b)
+        .get(f"/declarations/{declaration.pk}/documents/{document.pk}/")
+        .status_code
+        == 404
+    )
+    assert Document.objects.count() == 1
+
+
+def test_an_agency_sees_only_the_documents_of_its_items(cast, api):
+    beef = item_data(hs_code="020130", permits=[{"agency": "food", "reference": "F-1"}])
+    declaration = make_declaration(actor=cast.trader_a, items=[item_data(), beef])
+    client = api.as_user(cast.trader_a)
+    invoice = upload(client, declaration, PDF).json()
+    beef_certificate = upload(client, declaration, PDF, kind="permit", item=2).json()
+    Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="green")
+    reviews_open(declaration=declaration)
+
+    food = api.as_user(cast.food_officer)
+    assert food.get(beef_certificate["url"]).status_code == 200
+    assert food.get(invoice["url"]).status_code == 404
+    customs = api.as_user(cast.customs_officer)
+    assert customs.get(invoice["url"]).status_code == 200
+    assert api.as_user(cast.plant_officer).get(beef_certificate["url"]).status_code == 404
+
+
+def test_documents_cannot_be_added_once_the_declaration_is_closed(cast, api):
+    declaration = make_declaration(actor=cast.trader_a)
+    Declaration.objects.filter(pk=declaration.pk).update(status="cancelled")
+    response = upload(api.as_user(cast.trader_a), declaration, PDF)
+    assert response.status_code == 409
+    assert "cancelled declaration" in response.json()["detail"]

@@ -1,0 +1,139 @@
+"""Every lodgement rule: the error names the field (and the item), nothing is stored."""
+
+from decimal import Decimal
+
+import pytest
+
+from declarations.models import Declaration, Item
+from tests.factories import api_payload, item_data, make_declaration
+
+pytestmark = pytest.mark.django_db
+
+BEEF = {"hs_code": "020130", "description": "Beef", "origin_country": "AU"}
+BEEF_PERMIT = [{"agency": "food", "reference": "FIN-1"}]
+
+
+def validate(api, user, **overrides):
+    return api.as_user(user).post(
+        "/api/v1/declarations/validate/", api_payload(**overrides), format="json"
+    )
+
+
+def errors_of(response) -> dict:
+    assert response.status_code == 400, response.json()
+    return response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"items": [item_data(hs_code="851712")]}, "items[0].hs_code", "not an HS 2022 subheading"),
+        ({"items": [item_data(unit="XXX")]}, "items[0].unit", "Recommendation 20"),
+        ({"country_of_export": "XX"}, "country_of_export", "ISO 3166"),
+        ({"items": [item_data(origin_country="QQ")]}, "items[0].origin_country", "ISO 3166"),
+        ({"currency": "XYZ"}, "currency", "ISO 4217"),
+        ({"currency": "CHF"}, "currency", "no exchange rate"),
+        ({"office_of_entry": "KRXXX"}, "office_of_entry", "not a customs office"),
+        ({"items": [item_data(value="-10")]}, "items[0].value", "greater than or equal"),
+        ({"items": [item_data(quantity="0")]}, "items[0].quantity", "greater than or equal"),
+        ({"items": [item_data(value="5000000000000")]}, "items[0].value", "not plausible"),
+        ({"items": [item_data(net_mass_kg="2000000000")]}, "items[0].net_mass_kg", "not plausible"),
+        (
+            {"items": [item_data(net_mass_kg="40", gross_mass_kg="30")]},
+            "items[0].net_mass_kg",
+            "above the gross mass",
+        ),
+        ({"invoice_total": "14000.00"}, "invoice_total", "differs from the sum of the items"),
+        ({"gross_mass_kg": "10"}, "gross_mass_kg", "below the items' net mass"),
+        ({"gross_mass_kg": "300"}, "gross_mass_kg", "differs from the items'"),
+        ({"items": [item_data(**BEEF)]}, "items[0].permits", "needs a Food import notification"),
+        (
+            {"items": [item_data(preference="rcep")]},
+            "items[0].certificate_of_origin",
+            "needs the reference of a certificate of origin",
+        ),
+        (
+            {
+                "items": [
+                    item_data(origin_country="ZA", preference="rcep", certificate_of_origin="C1")
+                ]
+            },
+            "items[0].preference",
+            "does not qualify under rcep",
+        ),
+        (
+            {"items": [item_data(preference="nafta")]},
+            "items[0].preference",
+            "not a trade agreement",
+        ),
+        ({"importer_tax_id": ""}, "importer_tax_id", "importer's tax id"),
+        ({"country_of_destination": "JP"}, "country_of_destination", "destination is KR"),
+        ({"type": "EX", "country_of_export": "CN"}, "country_of_export", "leaves from KR"),
+        ({"transport_mode": "9"}, "transport_mode", "not a valid choice"),
+        ({"incoterm": "FOO"}, "incoterm", "not a valid choice"),
+        (
+            {"items": [item_data(), item_data(hs_code="1234")]},
+            "items[1].hs_code",
+            "6 digits",
+        ),
+    ],
+)
+def test_each_rule_names_its_field(cast, api, overrides, field, words):
+    fields = errors_of(validate(api, cast.trader_a, **overrides))
+    assert field in fields, fields
+    assert any(words in message for message in fields[field]), fields[field]
+
+
+def test_a_complete_declaration_validates_and_shows_its_duties(cast, api):
+    response = validate(
+        api, cast.trader_a, items=[item_data(**BEEF, permits=BEEF_PERMIT)], incoterm="CIF"
+    )
+    assert response.status_code == 200, response.json()
+    duties = response.json()["duties"]
+    # 15,000 USD at today's 1,392.00 (CIF: nothing added); beef pays 40 %, VAT 10 %.
+    assert duties["exchange_rate"] == "1392.000000"
+    assert duties["customs_value"] == "20880000"
+    assert duties["duty"] == "8352000"
+    assert duties["vat"] == "2923200"
+    assert Declaration.objects.count() == 0
+
+
+def test_the_same_invoice_cannot_be_declared_twice(cast, api):
+    make_declaration(actor=cast.trader_a, invoice_number="INV-77")
+    fields = errors_of(validate(api, cast.trader_a, invoice_number="INV-77"))
+    assert "already declared" in fields["invoice_number"][0]
+    # Another trader may use the same invoice number.
+    assert validate(api, cast.trader_b, invoice_number="INV-77").status_code == 200
+
+
+def test_a_draft_may_be_incomplete_but_submission_checks_everything(
+    cast, api, django_capture_on_commit_callbacks
+):
+    client = api.as_user(cast.trader_a)
+    created = client.post(
+        "/api/v1/declarations/", api_payload(items=[item_data(**BEEF)]), format="json"
+    )
+    assert created.status_code == 201, created.json()
+    declaration_id = created.json()["id"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(f"/api/v1/declarations/{declaration_id}/submit/")
+    assert response.status_code == 400
+    assert "items[0].permits" in response.json()["fields"]
+    assert callbacks == []
+    declaration = Declaration.objects.get(pk=declaration_id)
+    assert declaration.status == "draft"
+    assert declaration.events.count() == 1
+
+
+def test_a_rejected_update_leaves_the_draft_as_it_was(cast, api):
+    declaration = make_declaration(actor=cast.trader_a, items=[item_data(), item_data(value="1")])
+    before = list(declaration.items.values_list("hs_code", "value"))
+    response = api.as_user(cast.trader_a).put(
+        f"/api/v1/declarations/{declaration.pk}/",
+        api_payload(items=[item_data(hs_code="999999")]),
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert list(declaration.items.values_list("hs_code", "value")) == before
+    assert Item.objects.filter(declaration=declaration).count() == 2
+    assert Decimal(before[1][1]) == Decimal("1")
