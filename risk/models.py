@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -7,15 +8,46 @@ from django.db.models import Q
 from agencies.models import hs_prefix_validator
 from declarations.models import Lane
 
+PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
 
 class RiskSettings(models.Model):
-    """Platform-wide thresholds mapping a risk score to a lane (one row)."""
+    """Platform-wide thresholds, random-selection rates and capacity shares (one row)."""
 
     yellow_from = models.PositiveIntegerField(
         default=30, help_text="Score from which a declaration goes yellow."
     )
     red_from = models.PositiveIntegerField(
         default=60, help_text="Score from which a declaration goes red."
+    )
+    # Random selection keeps outcomes unbiased: a model that only ever sees
+    # what it selected stops learning about the rest.
+    random_yellow_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=PERCENT,
+        help_text="Percent of declarations sent at least to yellow at random.",
+    )
+    random_red_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=PERCENT,
+        help_text="Percent of declarations sent to red at random.",
+    )
+    # What officers can handle: replay compares its lane mix with these.
+    expected_yellow_share = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("15.00"), validators=PERCENT
+    )
+    expected_red_share = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("5.00"), validators=PERCENT
+    )
+    model_enabled = models.BooleanField(default=True)
+    model_weight = models.PositiveIntegerField(
+        default=100,
+        validators=[MaxValueValidator(1000)],
+        help_text="Points the model adds at probability 1 (scaled linearly).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -26,6 +58,12 @@ class RiskSettings(models.Model):
                 name="yellow_below_red", condition=Q(yellow_from__lt=models.F("red_from"))
             ),
             models.CheckConstraint(name="risk_settings_singleton", condition=Q(pk=1)),
+            models.CheckConstraint(
+                name="expected_shares_at_most_100",
+                condition=Q(
+                    expected_yellow_share__lte=Decimal("100") - models.F("expected_red_share")
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -37,9 +75,68 @@ class RiskSettings(models.Model):
         return obj
 
 
-class SelectivityRule(models.Model):
-    """A criterion on a declaration's items; when an item matches, the rule fires."""
+class RuleSet(models.Model):
+    """A numbered version of the selectivity rules.
 
+    Drafts are edited and replayed; publishing makes one live and retires the
+    previous one, which then stays as it was, so every decision can name the
+    exact rules it used.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        RETIRED = "retired", "Retired"
+
+    version = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
+    note = models.CharField(max_length=300, blank=True)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="live"), name="one_live_rule_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rule set v{self.version} ({self.status})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+def live_rule_set_id() -> int:
+    """The live rule set, created empty on first use (a fresh platform has one)."""
+    live = RuleSet.objects.filter(status=RuleSet.Status.LIVE).values_list("pk", flat=True).first()
+    if live:
+        return live
+    return RuleSet.objects.get_or_create(
+        version=1, defaults={"status": RuleSet.Status.LIVE, "note": "initial rules"}
+    )[0].pk
+
+
+class SelectivityRule(models.Model):
+    """Criteria on a declaration and its items; when they hold, the rule fires.
+
+    hs_prefix, origin_country and min_item_value are the common item criteria;
+    `conditions` holds any other criterion of risk.criteria.REGISTRY as
+    [{"field": ..., "op": ..., "value": ...}]. All criteria must hold.
+    """
+
+    rule_set = models.ForeignKey(
+        RuleSet, on_delete=models.CASCADE, related_name="rules", default=live_rule_set_id
+    )
     name = models.CharField(max_length=200)
     hs_prefix = models.CharField(max_length=10, blank=True, validators=[hs_prefix_validator])
     origin_country = models.CharField(max_length=2, blank=True)
@@ -50,11 +147,14 @@ class SelectivityRule(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
+    conditions = models.JSONField(default=list, blank=True)
     score = models.IntegerField(
         default=0, validators=[MinValueValidator(-100), MaxValueValidator(100)]
     )
     force_lane = models.CharField(max_length=8, choices=Lane, blank=True)
     note = models.CharField(max_length=300, blank=True, help_text="Shown to the officer.")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,11 +163,19 @@ class SelectivityRule(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="rule_has_a_criterion",
-                condition=~Q(hs_prefix="", origin_country="", min_item_value__isnull=True),
+                condition=~Q(
+                    hs_prefix="", origin_country="", min_item_value__isnull=True, conditions=[]
+                ),
             ),
             models.CheckConstraint(
                 name="rule_has_an_action",
                 condition=~Q(score=0, force_lane=""),
+            ),
+            models.CheckConstraint(
+                name="rule_validity_ordered",
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_from__lt=models.F("valid_to")),
             ),
         ]
 
@@ -86,8 +194,177 @@ class LaneDecision(models.Model):
     reasons = models.JSONField(default=list)
     rule_set_version = models.CharField(max_length=16)
     model_version = models.CharField(max_length=32, blank=True)
+    model_probability = models.FloatField(null=True, blank=True)
+    randomly_selected = models.CharField(max_length=8, choices=Lane, blank=True)
+    # Milliseconds per step (rules, random, model, reviews, total).
+    timings = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
 
     def __str__(self) -> str:
         return f"{self.declaration_id}: {self.lane} ({self.score})"
+
+
+class ScoringFailure(models.Model):
+    """How often scoring a declaration has failed; bounds retries across redeliveries."""
+
+    declaration = models.OneToOneField(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.attempts} failures"
+
+
+class TrainingRecord(models.Model):
+    """One goods item with its inspection outcome, in risk.ml.records.ItemRecord form.
+
+    Rows come from imported KCS files and from platform declarations whose
+    inspection recorded a finding; (source, source_ref) makes both imports
+    idempotent.
+    """
+
+    class Source(models.TextChoices):
+        KCS = "kcs", "KCS file"
+        PLATFORM = "platform", "Platform inspection"
+
+    source = models.CharField(max_length=8, choices=Source)
+    source_ref = models.CharField(max_length=64)
+    declaration = models.ForeignKey(
+        "declarations.Declaration",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    declaration_key = models.CharField(max_length=32)
+    date = models.DateField()
+    office = models.CharField(max_length=16, blank=True)
+    process_type = models.CharField(max_length=8, blank=True)
+    import_type = models.CharField(max_length=8, blank=True)
+    import_use = models.CharField(max_length=8, blank=True)
+    payment_type = models.CharField(max_length=8, blank=True)
+    transport_mode = models.CharField(max_length=8, blank=True)
+    declarant_id = models.CharField(max_length=32, blank=True)
+    importer_id = models.CharField(max_length=32, blank=True)
+    seller_id = models.CharField(max_length=32, blank=True)
+    courier_id = models.CharField(max_length=32, blank=True)
+    hs6 = models.CharField(max_length=6)
+    departure_country = models.CharField(max_length=2, blank=True)
+    origin_country = models.CharField(max_length=2, blank=True)
+    tax_rate = models.FloatField(default=0)
+    tax_type = models.CharField(max_length=8, blank=True)
+    origin_indicator = models.CharField(max_length=4, blank=True)
+    net_mass_kg = models.FloatField(null=True, blank=True)
+    value = models.FloatField()
+    fraud = models.PositiveSmallIntegerField(null=True, blank=True)
+    critical = models.PositiveSmallIntegerField(null=True, blank=True)
+    revenue = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref"], name="unique_training_ref"),
+        ]
+        indexes = [
+            # Training and replay read by period.
+            models.Index(fields=["date"], name="training_record_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.source_ref}"
+
+
+class ReferencePrice(models.Model):
+    """Median declared value per kg of an HS6 subheading from one origin, from history."""
+
+    hs6 = models.CharField(max_length=6)
+    origin_country = models.CharField(max_length=2)
+    value_per_kg = models.FloatField()
+    samples = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hs6", "origin_country"], name="unique_reference_price"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"HS {self.hs6} from {self.origin_country}: {self.value_per_kg:.2f}/kg"
+
+
+class ModelVersion(models.Model):
+    """A trained risk model, its artifact and how it did on a later time window."""
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        LIVE = "live", "Live"
+        RETIRED = "retired", "Retired"
+        REJECTED = "rejected", "Rejected"
+
+    version = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.CANDIDATE)
+    artifact = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    # Rows and dates it was trained on, and the later window it was judged on.
+    training = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    live_metrics = models.JSONField(
+        default=dict, blank=True, help_text="The live model's metrics on the same window."
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="live"), name="one_live_model"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"model v{self.version} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        return f"m{self.version}"
+
+
+class RiskJob(models.Model):
+    """A long analyst job (retraining, replay) run by a worker, with its progress."""
+
+    class Kind(models.TextChoices):
+        RETRAIN = "retrain", "Retrain"
+        REPLAY = "replay", "Replay"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=8, choices=Kind)
+    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    message = models.CharField(max_length=300, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"

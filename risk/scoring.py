@@ -1,12 +1,80 @@
-"""Pure scoring: selectivity rules over a declaration's items, score to lane."""
+"""Pure scoring, in ASYCUDA's order: selectivity rules, random selection, the model.
+
+Nothing here touches the database: services and replay hand in the rules,
+the facts and the model's probability, so one declaration and a batch of a
+hundred thousand are scored by the same code.
+"""
 
 import hashlib
 import json
+import random
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from declarations.models import Lane
+from risk.criteria import REGISTRY, condition_text, holds
 
-LANE_SEVERITY = {Lane.GREEN: 0, Lane.YELLOW: 1, Lane.RED: 2}
+GREEN, YELLOW, RED = "green", "yellow", "red"
+LANE_SEVERITY = {GREEN: 0, YELLOW: 1, RED: 2}
+
+
+def stricter(a: str, b: str) -> str:
+    if not a:
+        return b
+    if not b:
+        return a
+    return a if LANE_SEVERITY[a] >= LANE_SEVERITY[b] else b
+
+
+@dataclass
+class CompiledRule:
+    pk: int
+    name: str
+    score: int
+    force_lane: str
+    note: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+    header: list[tuple] = field(default_factory=list)  # (criterion, op, value)
+    items: list[tuple] = field(default_factory=list)
+    text: str = ""
+
+    def valid_at(self, at: datetime | None) -> bool:
+        if at is None:
+            return True
+        if self.valid_from and at < self.valid_from:
+            return False
+        return not (self.valid_to and at >= self.valid_to)
+
+
+def rule_conditions(rule) -> list[dict]:
+    """The rule's criteria as conditions; the three column criteria come first."""
+    conditions = []
+    if rule.hs_prefix:
+        conditions.append({"field": "hs_code", "op": "startswith", "value": rule.hs_prefix})
+    if rule.origin_country:
+        conditions.append({"field": "origin_country", "op": "eq", "value": rule.origin_country})
+    if rule.min_item_value is not None:
+        conditions.append({"field": "value", "op": "gte", "value": float(rule.min_item_value)})
+    return conditions + list(getattr(rule, "conditions", None) or [])
+
+
+def compile_rule(rule) -> CompiledRule:
+    compiled = CompiledRule(
+        pk=rule.pk,
+        name=getattr(rule, "name", ""),
+        score=rule.score,
+        force_lane=rule.force_lane,
+        note=rule.note,
+        valid_from=getattr(rule, "valid_from", None),
+        valid_to=getattr(rule, "valid_to", None),
+    )
+    conditions = rule_conditions(rule)
+    for condition in conditions:
+        criterion = REGISTRY[condition["field"]]
+        target = compiled.items if criterion.level == "item" else compiled.header
+        target.append((criterion, condition["op"], condition["value"]))
+    compiled.text = " ".join(condition_text(c) for c in conditions)
+    return compiled
 
 
 @dataclass
@@ -16,38 +84,31 @@ class Assessment:
     reasons: list[dict] = field(default_factory=list)
 
 
-def rule_matches_item(rule, item) -> bool:
-    if rule.hs_prefix and not item.hs_code.startswith(rule.hs_prefix):
-        return False
-    if rule.origin_country and item.origin_country != rule.origin_country:
-        return False
-    return not (rule.min_item_value is not None and item.value < rule.min_item_value)
+def apply_rules(rules, header: dict, items: list[dict], *, at: datetime | None = None):
+    """Fire every rule whose criteria hold; `header` and `items` are facts by criterion name.
 
-
-def rule_criteria_text(rule) -> str:
-    parts = []
-    if rule.hs_prefix:
-        parts.append(f"HS {rule.hs_prefix}")
-    if rule.origin_country:
-        parts.append(f"from {rule.origin_country}")
-    if rule.min_item_value is not None:
-        parts.append(f"value ≥ {rule.min_item_value}")
-    return " ".join(parts)
-
-
-def apply_rules(rules, items) -> Assessment:
+    Item criteria must all hold on one same item; the reason names those items.
+    """
     assessment = Assessment()
     for rule in rules:
-        matched = [item.line_no for item in items if rule_matches_item(rule, item)]
-        if not matched:
+        if not rule.valid_at(at):
             continue
+        if not all(holds(op, header.get(c.name), value) for c, op, value in rule.header):
+            continue
+        if rule.items:
+            matched = [
+                item["line_no"]
+                for item in items
+                if all(holds(op, item.get(c.name), value) for c, op, value in rule.items)
+            ]
+            if not matched:
+                continue
+        else:
+            matched = []
         assessment.score += rule.score
-        if rule.force_lane and (
-            not assessment.forced_lane
-            or LANE_SEVERITY[rule.force_lane] > LANE_SEVERITY[assessment.forced_lane]
-        ):
-            assessment.forced_lane = rule.force_lane
+        assessment.forced_lane = stricter(assessment.forced_lane, rule.force_lane)
         effect = f"lane {rule.force_lane}" if rule.force_lane else f"{rule.score:+d}"
+        on_items = f" on item {', '.join(map(str, matched))}" if matched and len(items) > 1 else ""
         assessment.reasons.append(
             {
                 "kind": "rule",
@@ -55,23 +116,116 @@ def apply_rules(rules, items) -> Assessment:
                 "items": matched,
                 "score": rule.score,
                 "force_lane": rule.force_lane,
-                "text": f"rule {rule.pk}: {rule_criteria_text(rule)}, {effect}"
+                "text": f"rule {rule.pk}: {rule.text}{on_items}, {effect}"
                 + (f" ({rule.note})" if rule.note else ""),
             }
         )
     return assessment
 
 
+def random_lane(draw: float, *, yellow_rate: float, red_rate: float) -> str:
+    """The lane random selection imposes for a uniform draw in [0, 1); rates in percent."""
+    if draw < red_rate / 100:
+        return RED
+    if draw < (red_rate + yellow_rate) / 100:
+        return YELLOW
+    return ""
+
+
+def random_reason(lane: str, *, yellow_rate: float, red_rate: float) -> dict:
+    rate = red_rate if lane == RED else yellow_rate
+    check = "a physical inspection" if lane == RED else "a documentary check"
+    return {
+        "kind": "random",
+        "force_lane": lane,
+        "text": f"selected at random for {check} ({rate:g}% of declarations are), lane {lane}",
+    }
+
+
+def model_points(probability: float, weight: int) -> int:
+    return round(probability * weight)
+
+
+def model_reason(
+    probability: float, points: int, version: str, explanation: list[dict], item_line: int | None
+) -> dict:
+    why = "; ".join(e["text"] for e in explanation[:3])
+    where = f" (item {item_line})" if item_line is not None else ""
+    return {
+        "kind": "model",
+        "model_version": version,
+        "probability": round(probability, 4),
+        "score": points,
+        "features": explanation[:5],
+        "text": f"model {version}: fraud likelihood {probability:.2f}{where}, {points:+d}"
+        + (f": {why}" if why else ""),
+    }
+
+
 def lane_for_score(score: int, *, yellow_from: int, red_from: int) -> str:
     if score >= red_from:
-        return Lane.RED
+        return RED
     if score >= yellow_from:
-        return Lane.YELLOW
-    return Lane.GREEN
+        return YELLOW
+    return GREEN
+
+
+@dataclass
+class Decision:
+    lane: str
+    score: int
+    reasons: list[dict]
+    randomly_selected: str
+
+
+def decide(
+    *,
+    rules: Assessment,
+    random_draw: float,
+    probability: float | None,
+    model_reason_: dict | None,
+    thresholds,
+) -> Decision:
+    """Combine the three steps: rules' forced lane, else the score; random selection raises."""
+    yellow_rate = float(thresholds.random_yellow_rate)
+    red_rate = float(thresholds.random_red_rate)
+    picked = random_lane(random_draw, yellow_rate=yellow_rate, red_rate=red_rate)
+    points = model_reason_["score"] if model_reason_ else 0
+    score = rules.score + points
+    lane = rules.forced_lane or lane_for_score(
+        score, yellow_from=thresholds.yellow_from, red_from=thresholds.red_from
+    )
+    reasons = list(rules.reasons)
+    if picked and LANE_SEVERITY[picked] > LANE_SEVERITY[lane]:
+        lane = picked
+        reasons.append(random_reason(picked, yellow_rate=yellow_rate, red_rate=red_rate))
+    else:
+        picked = ""
+    if model_reason_:
+        reasons.append(model_reason_)
+    if not reasons:
+        reasons.append({"kind": "none", "text": "no rule fired"})
+    if rules.forced_lane:
+        reasons.append(
+            {"kind": "lane", "text": f"lane {lane}: forced by rule, score {score} not used"}
+        )
+    else:
+        reasons.append(
+            {
+                "kind": "lane",
+                "text": f"lane {lane}: score {score} (yellow from {thresholds.yellow_from}, "
+                f"red from {thresholds.red_from})",
+            }
+        )
+    return Decision(lane=lane, score=score, reasons=reasons, randomly_selected=picked)
+
+
+def new_draw() -> float:
+    return random.random()
 
 
 def rule_set_version(rules) -> str:
-    """A short fingerprint of the active rules, stored with each decision."""
+    """A short fingerprint of rules, for rule sets that are not numbered (tests, replay)."""
     canonical = json.dumps(
         [
             [r.pk, r.hs_prefix, r.origin_country, str(r.min_item_value), r.score, r.force_lane]

@@ -1,69 +1,655 @@
 import logging
 import time
+from decimal import Decimal
+from functools import cached_property
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError, transaction
+from django.db.models import Avg, Count, Max
 from django.utils import timezone
 
 from agencies.services import reviews_open
-from declarations.models import Declaration
+from core.exceptions import InvalidTransition
+from declarations.models import Declaration, Item, Lane
 from declarations.services import declaration_transition
-from risk.models import LaneDecision, RiskSettings, SelectivityRule
-from risk.scoring import apply_rules, lane_for_score, rule_set_version
+from risk import scoring
+from risk.criteria import REGISTRY, clean_condition
+from risk.model_store import live_model
+from risk.models import (
+    LaneDecision,
+    ReferencePrice,
+    RiskSettings,
+    RuleSet,
+    ScoringFailure,
+    SelectivityRule,
+    TrainingRecord,
+    live_rule_set_id,
+)
 
 logger = logging.getLogger(__name__)
 
+# After this many failed scoring attempts a declaration goes to manual review.
+MAX_SCORING_ATTEMPTS = 3
+# The model's reason names its strongest features from this fraud likelihood up.
+MODEL_EXPLAIN_FROM = 0.1
 
-@transaction.atomic
-def declaration_assess_risk(*, declaration_id: int) -> LaneDecision | None:
-    """Score a submitted declaration, set its lane and open the agency reviews.
 
-    Safe to run any number of times: the declaration row is locked, and only a
-    declaration still submitted and without a decision is scored. A second
-    run (a redelivered message, the sweeper) finds the decision and does nothing.
+def _ensure_analyst(actor) -> None:
+    if actor is None or not (actor.is_analyst or actor.is_platform_admin):
+        raise PermissionDenied
+
+
+# ---- facts about one declaration -------------------------------------------------------------
+
+
+class ScoringContext:
+    """Facts about a declaration beyond its own fields, computed only when a rule asks."""
+
+    def __init__(self, declaration: Declaration, items: list):
+        self.declaration = declaration
+        self.items = items
+        self._prices: dict[tuple[str, str], float | None] = {}
+
+    @property
+    def item_count(self) -> int:
+        return len(self.items)
+
+    @cached_property
+    def trader_age_days(self) -> int:
+        return (timezone.now() - self.declaration.company.created_at).days
+
+    @cached_property
+    def trader_declarations(self) -> int:
+        return (
+            Declaration.objects.filter(
+                company_id=self.declaration.company_id, submitted_at__isnull=False
+            )
+            .exclude(pk=self.declaration.pk)
+            .count()
+        )
+
+    @cached_property
+    def trader_offence_rate(self) -> float | None:
+        inspected = TrainingRecord.objects.filter(
+            declarant_id=self.declaration.company.tax_id, fraud__isnull=False
+        ).aggregate(n=Count("id"), rate=Avg("fraud"))
+        return None if not inspected["n"] else float(inspected["rate"]) * 100
+
+    @cached_property
+    def exchange_rate(self) -> Decimal:
+        """National currency per unit of the declaration's currency (reference prices use it)."""
+        from reference.lookups import exchange_rate
+
+        declared = getattr(self.declaration, "exchange_rate", None)
+        on = (self.declaration.submitted_at or timezone.now()).date()
+        return declared or exchange_rate(self.declaration.currency, on) or Decimal("1")
+
+    def reference_value_per_kg(self, hs6: str, origin: str) -> float | None:
+        key = (hs6, origin)
+        if key not in self._prices:
+            self._prices[key] = (
+                ReferencePrice.objects.filter(hs6=hs6, origin_country=origin)
+                .values_list("value_per_kg", flat=True)
+                .first()
+            )
+        return self._prices[key]
+
+
+def declaration_facts(declaration, items, rules) -> tuple[dict, list[dict]]:
+    """Header and item facts, by criterion name, for the criteria the rules use."""
+    context = ScoringContext(declaration, items)
+    header_names = {c.name for rule in rules for c, _, _ in rule.header}
+    item_names = {c.name for rule in rules for c, _, _ in rule.items}
+    header = {name: REGISTRY[name].read(declaration, context) for name in header_names}
+    item_facts = [
+        {"line_no": item.line_no, **{n: REGISTRY[n].read(item, context) for n in item_names}}
+        for item in items
+    ]
+    return header, item_facts
+
+
+def _duty_rate(item) -> float:
+    if getattr(item, "duty_rate", None) is not None:
+        return float(item.duty_rate)
+    from reference.lookups import duty_rate
+
+    preference = getattr(item, "preference", "") or ""
+    rate = (duty_rate(item.hs_code, preference) if preference else None) or duty_rate(item.hs_code)
+    return float(rate or 0)
+
+
+def declaration_item_records(declaration, items) -> list[dict]:
+    """The declaration's items as canonical model records (risk.ml.records.ItemRecord).
+
+    Values are converted to the national currency, as the KCS history the
+    model learns from is declared in it; the duty rate is the tariff's when
+    the declaration has not been assessed yet.
+    """
+    from reference.lookups import exchange_rate
+
+    date = (declaration.submitted_at or timezone.now()).date()
+    rate = getattr(declaration, "exchange_rate", None) or exchange_rate(declaration.currency, date)
+    rate = rate or Decimal("1")
+    return [
+        {
+            "declaration_id": str(declaration.pk),
+            "date": date,
+            "office": declaration.office_of_entry,
+            "process_type": declaration.procedure,
+            "import_type": declaration.type,
+            "import_use": None,
+            "payment_type": None,
+            "transport_mode": declaration.transport_mode,
+            "declarant_id": declaration.company.tax_id,
+            "importer_id": getattr(declaration, "importer_tax_id", "")
+            or declaration.company.tax_id,
+            "seller_id": None,
+            "courier_id": None,
+            "hs6": item.hs_code[:6],
+            "departure_country": declaration.country_of_export,
+            "origin_country": item.origin_country,
+            "tax_rate": _duty_rate(item),
+            "tax_type": None,
+            "origin_indicator": None,
+            "net_mass_kg": float(item.net_mass_kg),
+            "value": float(item.value * rate),
+        }
+        for item in items
+    ]
+
+
+def model_scores(declarations: list, items_of: dict, *, weight: int):
+    """(label, {declaration id: (probability, reason)}) from the live model, in one batch.
+
+    Features are computed once for every item of every declaration; the
+    riskiest item of each declaration gives its probability and explanation.
+    """
+    label, model = live_model()
+    if model is None or not declarations:
+        return "", {}
+    from risk.ml.model import describe
+    from risk.ml.records import records_to_frame
+
+    rows, owners = [], []
+    for declaration in declarations:
+        items = items_of[declaration.pk]
+        rows.extend(declaration_item_records(declaration, items))
+        owners.extend((declaration.pk, item.line_no, len(items)) for item in items)
+    frame = records_to_frame(rows)
+    features = model.features.transform(frame)
+    probabilities = model.booster.predict(features, num_threads=model.n_jobs)
+    riskiest: dict[int, int] = {}
+    for index, (declaration_id, _, _) in enumerate(owners):
+        best = riskiest.get(declaration_id)
+        if best is None or probabilities[index] > probabilities[best]:
+            riskiest[declaration_id] = index
+    # SHAP contributions cost a few ms per row: only likelihoods worth an
+    # officer's attention are explained.
+    explained = [i for i in riskiest.values() if probabilities[i] >= MODEL_EXPLAIN_FROM]
+    contributions = dict(
+        zip(
+            explained,
+            model.booster.predict(
+                features.iloc[explained], pred_contrib=True, num_threads=model.n_jobs
+            )
+            if explained
+            else [],
+            strict=True,
+        )
+    )
+    names = list(features.columns)
+    scores = {}
+    for index in riskiest.values():
+        declaration_id, line_no, item_count = owners[index]
+        explanation = []
+        if index in contributions:
+            contribution = contributions[index][:-1]
+            order = contribution.argsort()[::-1]
+            explanation = [
+                {
+                    "feature": names[i],
+                    "contribution": round(float(contribution[i]), 4),
+                    "text": describe(names[i], features.iloc[index], frame.iloc[index]),
+                }
+                for i in order[:3]
+                if contribution[i] > 0
+            ]
+        probability = float(probabilities[index])
+        points = scoring.model_points(probability, weight)
+        line = line_no if item_count > 1 else None
+        scores[declaration_id] = (
+            probability,
+            scoring.model_reason(probability, points, label, explanation, line),
+        )
+    return label, scores
+
+
+def _live_rules() -> tuple[str, list[scoring.CompiledRule]]:
+    rule_set_id = live_rule_set_id()
+    version = RuleSet.objects.values_list("version", flat=True).get(pk=rule_set_id)
+    rules = SelectivityRule.objects.filter(rule_set_id=rule_set_id, active=True)
+    return f"v{version}", [scoring.compile_rule(rule) for rule in rules]
+
+
+# ---- scoring ---------------------------------------------------------------------------------
+
+
+def pending_declaration_ids(*, exclude: int, limit: int) -> list[int]:
+    """Other submitted declarations without a lane, oldest first, to score in one batch."""
+    if limit <= 0:
+        return []
+    return list(
+        Declaration.objects.filter(status=Declaration.Status.SUBMITTED, lane_decision=None)
+        .exclude(pk=exclude)
+        .order_by("submitted_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def declarations_assess_risk(*, declaration_ids: list[int]) -> list[LaneDecision]:
+    """Score several submitted declarations: one model call, then one transaction each.
+
+    The model runs on a snapshot, outside any transaction. Each declaration is
+    then decided under its own row lock: one already locked by another worker
+    is skipped (that worker is deciding it), and one no longer submitted or
+    already decided is left alone, so any number of runs leave one decision.
     """
     started = time.perf_counter()
+    declarations = list(
+        Declaration.objects.filter(
+            pk__in=declaration_ids, status=Declaration.Status.SUBMITTED, lane_decision=None
+        ).select_related("company")
+    )
+    if not declarations:
+        return []
+    items_of: dict[int, list] = {d.pk: [] for d in declarations}
+    for item in Item.objects.filter(declaration_id__in=items_of).order_by("line_no"):
+        items_of[item.declaration_id].append(item)
+    thresholds = RiskSettings.current()
+    version, rules = _live_rules()
+
+    mark = time.perf_counter()
+    model_label, scores = "", {}
+    if thresholds.model_enabled:
+        model_label, scores = model_scores(declarations, items_of, weight=thresholds.model_weight)
+    model_ms = round((time.perf_counter() - mark) * 1000 / len(declarations), 1)
+    shared_ms = (time.perf_counter() - started) * 1000 / len(declarations)
+
+    decisions = []
+    for declaration in declarations:
+        probability, reason = scores.get(declaration.pk, (None, None))
+        decision = declarations_decide(
+            declaration_id=declaration.pk,
+            declaration=declaration,
+            items=items_of[declaration.pk],
+            rules=rules,
+            version=version,
+            thresholds=thresholds,
+            model_label=model_label,
+            probability=probability,
+            reason=reason,
+            timings={"model_ms": model_ms},
+            shared_ms=shared_ms,
+        )
+        if decision is not None:
+            decisions.append(decision)
+    return decisions
+
+
+def declarations_decide(**kwargs) -> LaneDecision | None:
+    """Decide one declaration of a batch; a failure is counted for it alone."""
+    try:
+        return _decide_one(**kwargs)
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("scoring declaration %s failed", kwargs["declaration_id"])
+        declaration_scoring_failed(
+            declaration_id=kwargs["declaration_id"], error=f"{type(exc).__name__}: {exc}"
+        )
+        return None
+
+
+def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
+    """Whether a declaration failed to score and still waits for another attempt."""
+    return (
+        Declaration.objects.filter(
+            pk=declaration_id, status=Declaration.Status.SUBMITTED, lane_decision=None
+        ).exists()
+        and ScoringFailure.objects.filter(declaration_id=declaration_id).exists()
+    )
+
+
+@transaction.atomic
+def _decide_one(
+    *,
+    declaration_id,
+    declaration,
+    items,
+    rules,
+    version,
+    thresholds,
+    model_label,
+    probability,
+    reason,
+    timings,
+    shared_ms,
+) -> LaneDecision | None:
+    started = time.perf_counter()
+    locked = (
+        Declaration.objects.select_for_update(skip_locked=True)
+        .filter(pk=declaration_id, status=Declaration.Status.SUBMITTED)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if locked is None or LaneDecision.objects.filter(declaration_id=declaration_id).exists():
+        logger.info("declaration %s: already assessed, being assessed or not submitted", locked)
+        return None
+
+    mark = time.perf_counter()
+    header, item_facts = declaration_facts(declaration, items, rules)
+    assessment = scoring.apply_rules(rules, header, item_facts, at=timezone.now())
+    timings["rules_ms"] = round((time.perf_counter() - mark) * 1000, 1)
+    decision = scoring.decide(
+        rules=assessment,
+        random_draw=scoring.new_draw(),
+        probability=probability,
+        model_reason_=reason,
+        thresholds=thresholds,
+    )
+    mark = time.perf_counter()
+    reviews = reviews_open(declaration=declaration)
+    declaration_transition(
+        declaration_id=declaration_id,
+        to_status=Declaration.Status.UNDER_REVIEW,
+        actor=None,
+        reason=f"lane {decision.lane}, score {decision.score}",
+        data={
+            "lane": decision.lane,
+            "score": decision.score,
+            "reasons": [r["text"] for r in decision.reasons],
+            "reviews": sorted(r.agency.code for r in reviews),
+            "rule_set_version": version,
+            "model_version": model_label,
+        },
+        changes={"lane": decision.lane},
+    )
+    timings["reviews_ms"] = round((time.perf_counter() - mark) * 1000, 1)
+    duration = round((time.perf_counter() - started) * 1000 + shared_ms)
+    timings["total_ms"] = duration
+    record = LaneDecision(
+        declaration_id=declaration_id,
+        lane=decision.lane,
+        score=decision.score,
+        reasons=decision.reasons,
+        rule_set_version=version,
+        model_version=model_label,
+        model_probability=probability,
+        randomly_selected=decision.randomly_selected,
+        timings=timings,
+        decided_at=timezone.now(),
+        duration_ms=duration,
+    )
+    record.full_clean(exclude=["declaration"], validate_unique=False, validate_constraints=False)
+    record.save(force_insert=True)
+    return record
+
+
+def declaration_assess_risk(*, declaration_id: int) -> LaneDecision | None:
+    """Score one submitted declaration, set its lane and open the agency reviews.
+
+    Safe to run any number of times (see declarations_assess_risk).
+    """
+    decisions = declarations_assess_risk(declaration_ids=[declaration_id])
+    return decisions[0] if decisions else None
+
+
+@transaction.atomic
+def declaration_scoring_failed(*, declaration_id: int, error: str) -> bool:
+    """Count a failed scoring attempt; after MAX_SCORING_ATTEMPTS, hold for manual review.
+
+    The count lives in the database, so attempts by redelivered messages, by
+    the sweeper and by Celery's own retries all add up. Returns whether the
+    declaration was held.
+    """
     declaration = (
         Declaration.objects.select_for_update()
         .filter(pk=declaration_id, status=Declaration.Status.SUBMITTED)
         .first()
     )
-    if declaration is None or LaneDecision.objects.filter(declaration_id=declaration_id).exists():
-        logger.info("declaration %s: already assessed or not submitted", declaration_id)
-        return None
-
-    items = list(declaration.items.all())
-    rules = list(SelectivityRule.objects.filter(active=True))
-    thresholds = RiskSettings.current()
-    assessment = apply_rules(rules, items)
-    lane = assessment.forced_lane or lane_for_score(
-        assessment.score, yellow_from=thresholds.yellow_from, red_from=thresholds.red_from
+    if declaration is None:
+        return False
+    failure, _ = ScoringFailure.objects.select_for_update().get_or_create(
+        declaration_id=declaration_id
     )
-    reasons = assessment.reasons or [{"kind": "none", "text": "no rule fired"}]
+    failure.attempts += 1
+    failure.last_error = error[:2000]
+    failure.save()
+    if failure.attempts < MAX_SCORING_ATTEMPTS:
+        return False
+    declaration_transition(
+        declaration_id=declaration_id,
+        to_status=Declaration.Status.HELD,
+        actor=None,
+        reason=f"risk scoring failed {failure.attempts} times; held for manual review",
+        data={"risk_error": failure.last_error[:500], "attempts": failure.attempts},
+    )
+    return True
 
+
+@transaction.atomic
+def declaration_route_manually(
+    *, declaration_id: int, lane: str, actor, reason: str
+) -> LaneDecision:
+    """Set the lane of a declaration held after scoring failed, and open its reviews.
+
+    The decision a worker could not take, taken by a customs supervisor or a
+    risk analyst, with the reason on record; it is the declaration's one lane
+    decision, like any other.
+    """
+    if not (actor.is_analyst or (actor.role == "supervisor" and actor.agency.is_customs)):
+        raise PermissionDenied
+    if lane not in Lane.values:
+        raise ValidationError({"lane": f"{lane} is not a lane."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this lane was chosen."})
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if declaration.status != Declaration.Status.HELD or hasattr(declaration, "lane_decision"):
+        raise InvalidTransition("Only a declaration held without a lane is routed by hand.")
     decision = LaneDecision(
         declaration=declaration,
         lane=lane,
-        score=assessment.score,
-        reasons=reasons,
-        rule_set_version=rule_set_version(rules),
+        score=0,
+        reasons=[{"kind": "manual", "text": f"lane {lane} set by {actor.username}: {reason}"}],
+        rule_set_version="manual",
         decided_at=timezone.now(),
         duration_ms=0,
     )
+    decision.save()
     reviews = reviews_open(declaration=declaration)
     declaration_transition(
-        declaration_id=declaration.pk,
+        declaration_id=declaration_id,
+        locked=declaration,
         to_status=Declaration.Status.UNDER_REVIEW,
-        actor=None,
-        reason=f"lane {lane}, score {assessment.score}",
-        data={
-            "lane": lane,
-            "score": assessment.score,
-            "reasons": [r["text"] for r in reasons],
-            "reviews": sorted(r.agency.code for r in reviews),
-        },
+        actor=actor,
+        reason=reason,
+        data={"lane": lane, "manual": True, "reviews": sorted(r.agency.code for r in reviews)},
         changes={"lane": lane},
     )
-    decision.duration_ms = round((time.perf_counter() - started) * 1000)
-    decision.full_clean(exclude=["declaration"])
-    decision.save()
     return decision
+
+
+# ---- settings --------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = (
+    "yellow_from",
+    "red_from",
+    "random_yellow_rate",
+    "random_red_rate",
+    "expected_yellow_share",
+    "expected_red_share",
+    "model_enabled",
+    "model_weight",
+)
+
+
+@transaction.atomic
+def risk_settings_update(*, actor, **values) -> RiskSettings:
+    _ensure_analyst(actor)
+    current = RiskSettings.objects.select_for_update().get(pk=RiskSettings.current().pk)
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a risk setting." for name in sorted(unknown)})
+    for name, value in values.items():
+        setattr(current, name, value)
+    current.full_clean(validate_constraints=False)
+    if current.yellow_from >= current.red_from:
+        raise ValidationError({"yellow_from": "Yellow must start below red."})
+    if current.expected_yellow_share + current.expected_red_share > 100:
+        raise ValidationError(
+            {"expected_yellow_share": "Yellow and red shares add up to more than 100%."}
+        )
+    current.save()
+    return current
+
+
+# ---- rule sets and rules ---------------------------------------------------------------------
+
+RULE_FIELDS = (
+    "name",
+    "hs_prefix",
+    "origin_country",
+    "min_item_value",
+    "conditions",
+    "score",
+    "force_lane",
+    "note",
+    "valid_from",
+    "valid_to",
+    "active",
+)
+
+
+@transaction.atomic
+def rule_set_draft_create(*, actor, based_on: RuleSet | None = None, note: str = "") -> RuleSet:
+    """A new draft version, a copy of `based_on` (the live set by default)."""
+    _ensure_analyst(actor)
+    if based_on is None:
+        based_on = RuleSet.objects.get(pk=live_rule_set_id())
+    # Version numbers are handed out under a lock so two analysts never share one.
+    last = RuleSet.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
+    draft = RuleSet(
+        version=last + 1,
+        status=RuleSet.Status.DRAFT,
+        note=note,
+        based_on=based_on,
+        created_by=actor,
+    )
+    draft.full_clean()
+    draft.save()
+    copies = []
+    for rule in based_on.rules.all():
+        rule.pk = None
+        rule.rule_set = draft
+        copies.append(rule)
+    SelectivityRule.objects.bulk_create(copies)
+    return draft
+
+
+def _editable(rule_set: RuleSet) -> RuleSet:
+    locked = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
+    if not locked.is_editable:
+        raise ValidationError(
+            {
+                "rule_set": f"Rule set v{locked.version} is {locked.status}: "
+                "create a new version to change its rules."
+            }
+        )
+    return locked
+
+
+def _clean_rule(rule: SelectivityRule) -> None:
+    errors = {}
+    cleaned = []
+    for index, condition in enumerate(rule.conditions or []):
+        try:
+            cleaned.append(clean_condition(condition, f"conditions[{index}]"))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if rule.origin_country:
+        rule.origin_country = rule.origin_country.upper()
+        try:
+            clean_condition(
+                {"field": "origin_country", "op": "eq", "value": rule.origin_country},
+                "origin_country",
+            )
+        except ValidationError as exc:
+            errors["origin_country"] = [m for ms in exc.message_dict.values() for m in ms]
+    rule.conditions = cleaned
+    try:
+        # The table's constraints are checked below, each with a message naming its field.
+        rule.full_clean(exclude=["rule_set"], validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if not set(errors) & {"hs_prefix", "origin_country", "min_item_value", "score"}:
+        if not (rule.hs_prefix or rule.origin_country or rule.min_item_value is not None) and not (
+            rule.conditions
+        ):
+            errors["conditions"] = ["A rule needs at least one criterion."]
+        if rule.score == 0 and not rule.force_lane:
+            errors["score"] = ["A rule needs an action: a score other than 0 or a forced lane."]
+        if rule.valid_from and rule.valid_to and rule.valid_from >= rule.valid_to:
+            errors["valid_to"] = ["The end of validity must come after its start."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def rule_create(*, actor, rule_set: RuleSet, **fields) -> SelectivityRule:
+    _ensure_analyst(actor)
+    rule_set = _editable(rule_set)
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a rule field." for name in sorted(unknown)})
+    rule = SelectivityRule(rule_set=rule_set, **fields)
+    _clean_rule(rule)
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, actor, rule: SelectivityRule, **fields) -> SelectivityRule:
+    _ensure_analyst(actor)
+    _editable(rule.rule_set)
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a rule field." for name in sorted(unknown)})
+    rule = SelectivityRule.objects.select_for_update().get(pk=rule.pk)
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    _clean_rule(rule)
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, actor, rule: SelectivityRule) -> None:
+    _ensure_analyst(actor)
+    _editable(rule.rule_set)
+    rule.delete()
+
+
+@transaction.atomic
+def rule_set_publish(*, actor, rule_set: RuleSet) -> RuleSet:
+    """Make a draft the live rule set; the previous live set is retired, unchanged."""
+    _ensure_analyst(actor)
+    rule_set = _editable(rule_set)
+    for rule in rule_set.rules.all():
+        _clean_rule(rule)
+    RuleSet.objects.filter(status=RuleSet.Status.LIVE).update(status=RuleSet.Status.RETIRED)
+    rule_set.status = RuleSet.Status.LIVE
+    rule_set.published_at = timezone.now()
+    rule_set.full_clean()
+    rule_set.save()
+    return rule_set

@@ -2,25 +2,72 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_init
 from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
 from declarations.models import Declaration
-from risk.services import declaration_assess_risk
+from risk.services import (
+    declaration_scoring_failed,
+    declaration_scoring_pending_retry,
+    declarations_assess_risk,
+    pending_declaration_ids,
+)
 
 logger = logging.getLogger(__name__)
 
 
+@worker_init.connect
+def preload_risk_model(**kwargs) -> None:
+    """Load the model libraries and the live model once, in the worker's main process.
+
+    Pool processes are forked from it and share those pages instead of each
+    loading its own copy; a child still reloads when the live version changes.
+    """
+    try:
+        import risk.ml.model  # noqa: F401
+        from risk.model_store import live_model
+
+        live_model()
+    except Exception:
+        logger.warning("risk model not preloaded; pool processes load it on first use")
+    finally:
+        from django.db import connections
+
+        # Forked pool processes must not share the parent's database connection.
+        connections.close_all()
+
+
 @shared_task(
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
 )
-def score_declaration(declaration_id: int) -> None:
-    declaration_assess_risk(declaration_id=declaration_id)
+def score_declaration(self, declaration_id: int) -> None:
+    # Under load, one message scores a batch: its declaration and others still
+    # waiting, with one model call; their own messages then find them decided.
+    others = pending_declaration_ids(exclude=declaration_id, limit=settings.RISK_BATCH_SIZE - 1)
+    batch = [declaration_id, *others]
+    try:
+        declarations_assess_risk(declaration_ids=batch)
+    except OperationalError:
+        raise
+    except Exception as exc:
+        # A bug or bad data, not a passing outage: count it in the database and
+        # retry a few times; past the limit the declaration is held for an officer.
+        logger.exception("scoring declaration %s failed", declaration_id)
+        held = declaration_scoring_failed(
+            declaration_id=declaration_id, error=f"{type(exc).__name__}: {exc}"
+        )
+        if not held:
+            raise self.retry(exc=exc, countdown=settings.RISK_RETRY_SECONDS) from exc
+        return
+    if declaration_scoring_pending_retry(declaration_id=declaration_id):
+        raise self.retry(countdown=settings.RISK_RETRY_SECONDS)
 
 
 @shared_task
@@ -29,6 +76,8 @@ def sweep_unscored_declarations() -> int:
 
     The database, not the broker, is the source of truth: this catches a
     message lost with a broker restart or never sent because Redis was down.
+    Held declarations (scoring failed too often) are not submitted any more,
+    so they are never queued again.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.RISK_SWEEP_AFTER_SECONDS)
     stuck = list(
@@ -41,3 +90,24 @@ def sweep_unscored_declarations() -> int:
     if stuck:
         logger.warning("re-queued %d declarations without a lane", len(stuck))
     return len(stuck)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_risk_job(job_id: int) -> None:
+    from risk.jobs import risk_job_run
+
+    risk_job_run(job_id=job_id)
+
+
+@shared_task
+def retrain_risk_model() -> int | None:
+    """The scheduled retraining: a job like the analyst's, without an analyst."""
+    from risk.jobs import risk_job_create
+    from risk.models import RiskJob
+
+    if RiskJob.objects.filter(
+        kind=RiskJob.Kind.RETRAIN, status__in=[RiskJob.Status.QUEUED, RiskJob.Status.RUNNING]
+    ).exists():
+        return None
+    job = risk_job_create(kind=RiskJob.Kind.RETRAIN, params={}, actor=None)
+    return job.pk

@@ -23,9 +23,22 @@ def test_submitted_declaration_gets_one_lane_and_the_right_reviews(cast, api, ce
     client = api.as_user(cast.trader_a)
     payload = api_payload(
         items=[
-            item_data(hs_code="020130", description="Beef, boneless", origin_country="AU"),
-            item_data(hs_code="080510", description="Oranges", origin_country="ZA"),
-            item_data(hs_code="851712", description="Phones"),
+            item_data(
+                hs_code="020130",
+                description="Beef, boneless",
+                origin_country="AU",
+                permits=[{"agency": "food", "reference": "FIN-2026-0001"}],
+            ),
+            item_data(
+                hs_code="080510",
+                description="Oranges",
+                origin_country="ZA",
+                permits=[
+                    {"agency": "food", "reference": "FIN-2026-0002"},
+                    {"agency": "plant", "reference": "PC-ZA-7781"},
+                ],
+            ),
+            item_data(hs_code="851713", description="Phones"),
         ]
     )
     created = client.post("/api/v1/declarations/", payload, format="json")
@@ -71,8 +84,11 @@ def test_a_redelivered_scoring_message_changes_nothing(cast, api, celery_worker)
 
 def test_officer_queue_lists_only_their_agencys_reviews(cast, api, login, celery_worker):
     client = api.as_user(cast.trader_a)
+    beef_item = item_data(hs_code="020130", permits=[{"agency": "food", "reference": "FIN-9"}])
     beef = client.post(
-        "/api/v1/declarations/", api_payload(items=[item_data(hs_code="020130")]), format="json"
+        "/api/v1/declarations/",
+        api_payload(items=[beef_item], invoice_number="INV-BEEF"),
+        format="json",
     ).json()["id"]
     phones = client.post("/api/v1/declarations/", api_payload(), format="json").json()["id"]
     for declaration_id in (beef, phones):

@@ -1,0 +1,1 @@
+"""Learned risk model for customs fraud detection: records, features, model, metrics."""
