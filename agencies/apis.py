@@ -1,32 +1,214 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.selectors import get_review_for_user, review_queue
-from agencies.serializers import ReviewDetailOutputSerializer, ReviewListOutputSerializer
+from agencies import serializers as s
+from agencies.selectors import (
+    QueueFilters,
+    ReviewQueuePages,
+    get_query_for_user,
+    get_review_for_user,
+    query_list,
+    review_queue_counts,
+)
+from agencies.services import (
+    declaration_lane_override,
+    inspection_record,
+    permit_issue,
+    query_answer,
+    review_approve,
+    review_claim,
+    review_query,
+    review_reject,
+)
+
+CONFLICT = OpenApiResponse(
+    description="Someone else decided or holds the review; `detail` says who."
+)
+QUEUE_PARAMETERS = [
+    OpenApiParameter("status", str, description="active (default), all, or a review status"),
+    OpenApiParameter("lane", str, enum=["red", "yellow", "green"]),
+    OpenApiParameter("age", int, description="waiting at least this many days"),
+    OpenApiParameter("hs", str, description="HS code prefix of an item in the agency's slice"),
+    OpenApiParameter("trader", str, description="company name (part) or tax id"),
+    OpenApiParameter("mine", bool, description="only reviews claimed by me"),
+]
+
+
+class Pagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def review_detail_data(*, user, pk) -> dict:
+    review = get_review_for_user(user=user, pk=pk, with_details=True)
+    return s.ReviewDetailOutputSerializer(review).data
 
 
 class ReviewListApi(APIView):
-    class Pagination(PageNumberPagination):
-        page_size_query_param = "page_size"
-        max_page_size = 200
-
     @extend_schema(
         summary="The agency's review queue (red first, then oldest)",
-        responses=ReviewListOutputSerializer(many=True),
+        parameters=QUEUE_PARAMETERS,
+        responses=s.ReviewListOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = self.Pagination()
-        page = paginator.paginate_queryset(review_queue(user=request.user), request, view=self)
-        return paginator.get_paginated_response(ReviewListOutputSerializer(page, many=True).data)
+        paginator = Pagination()
+        filters = QueueFilters.from_params(request.query_params)
+        pages = ReviewQueuePages(user=request.user, filters=filters)
+        page = paginator.paginate_queryset(pages, request, view=self)
+        return paginator.get_paginated_response(s.ReviewListOutputSerializer(page, many=True).data)
+
+
+class ReviewCountsApi(APIView):
+    @extend_schema(
+        summary="Open work of the agency by status and lane", responses=s.QueueCountsSerializer
+    )
+    def get(self, request):
+        return Response(review_queue_counts(user=request.user))
 
 
 class ReviewDetailApi(APIView):
     @extend_schema(
-        summary="One review: the agency's slice of the declaration",
-        responses=ReviewDetailOutputSerializer,
+        summary="One review: the agency's slice, risk reasons, queries, inspections, permits",
+        responses=s.ReviewDetailOutputSerializer,
     )
     def get(self, request, pk: int):
+        return Response(review_detail_data(user=request.user, pk=pk))
+
+
+class ReviewClaimApi(APIView):
+    @extend_schema(
+        summary="Claim the review so no other officer works it",
+        request=None,
+        responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
         review = get_review_for_user(user=request.user, pk=pk)
-        return Response(ReviewDetailOutputSerializer(review).data)
+        review_claim(review_id=review.pk, actor=request.user)
+        return Response(review_detail_data(user=request.user, pk=pk))
+
+
+class ReviewApproveApi(APIView):
+    @extend_schema(
+        summary="Approve the agency's slice, with or without conditions",
+        request=s.ApproveInputSerializer,
+        responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review = get_review_for_user(user=request.user, pk=pk)
+        serializer = s.ApproveInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review_approve(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        return Response(review_detail_data(user=request.user, pk=pk))
+
+
+class ReviewRejectApi(APIView):
+    @extend_schema(
+        summary="Reject the slice with a reason; the declaration is rejected",
+        request=s.RejectInputSerializer,
+        responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review = get_review_for_user(user=request.user, pk=pk)
+        serializer = s.RejectInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review_reject(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        return Response(review_detail_data(user=request.user, pk=pk))
+
+
+class ReviewQueryApi(APIView):
+    @extend_schema(
+        summary="Ask the trader a question; the declaration waits for the answer",
+        request=s.QueryInputSerializer,
+        responses={201: s.QueryOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review = get_review_for_user(user=request.user, pk=pk)
+        serializer = s.QueryInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        query = review_query(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        return Response(s.QueryOutputSerializer(query).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewInspectionApi(APIView):
+    @extend_schema(
+        summary="Record customs' documentary check or physical inspection",
+        request=s.InspectionInputSerializer,
+        responses={201: s.InspectionOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review = get_review_for_user(user=request.user, pk=pk)
+        serializer = s.InspectionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        inspection = inspection_record(
+            review_id=review.pk, actor=request.user, **serializer.validated_data
+        )
+        return Response(s.InspectionOutputSerializer(inspection).data, status=201)
+
+
+class ReviewPermitApi(APIView):
+    @extend_schema(
+        summary="Issue the agency's permit or certificate for its slice",
+        request=s.PermitInputSerializer,
+        responses={201: s.PermitOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review = get_review_for_user(user=request.user, pk=pk)
+        serializer = s.PermitInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        permit = permit_issue(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        return Response(s.PermitOutputSerializer(permit).data, status=201)
+
+
+class ReviewLaneApi(APIView):
+    @extend_schema(
+        summary="Change the declaration's lane (customs supervisor, written reason, four eyes)",
+        request=s.LaneOverrideInputSerializer,
+        responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review = get_review_for_user(user=request.user, pk=pk)
+        serializer = s.LaneOverrideInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration_lane_override(
+            declaration_id=review.declaration_id, actor=request.user, **serializer.validated_data
+        )
+        return Response(review_detail_data(user=request.user, pk=pk))
+
+
+class QueryListApi(APIView):
+    @extend_schema(
+        summary="Queries on your declarations (trader) or from your agency (officer)",
+        parameters=[OpenApiParameter("open", bool, description="only unanswered queries")],
+        responses=s.QueryOutputSerializer(many=True),
+    )
+    def get(self, request):
+        paginator = Pagination()
+        queryset = query_list(user=request.user).order_by("-asked_at", "-pk")
+        if request.query_params.get("open") in ("1", "true"):
+            queryset = queryset.filter(answered_at__isnull=True)
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(s.QueryOutputSerializer(page, many=True).data)
+
+
+class QueryDetailApi(APIView):
+    @extend_schema(summary="One query", responses=s.QueryOutputSerializer)
+    def get(self, request, pk: int):
+        return Response(s.QueryOutputSerializer(get_query_for_user(user=request.user, pk=pk)).data)
+
+
+class QueryAnswerApi(APIView):
+    @extend_schema(
+        summary="Answer a query on your company's declaration",
+        request=s.AnswerInputSerializer,
+        responses={200: s.QueryOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        query = get_query_for_user(user=request.user, pk=pk)
+        serializer = s.AnswerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        query_answer(query_id=query.pk, actor=request.user, **serializer.validated_data)
+        return Response(s.QueryOutputSerializer(get_query_for_user(user=request.user, pk=pk)).data)

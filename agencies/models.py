@@ -1,6 +1,10 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.validators import RegexValidator
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -8,6 +12,11 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 hs_prefix_validator = RegexValidator(
     r"^\d{2}(\d{2}){0,4}$", "An HS prefix is 2, 4, 6, 8 or 10 digits (chapter, heading, ...)."
 )
+country_code_list_validator = RegexValidator(r"^[A-Z]{2}$", "A country is an ISO 3166 code: CN.")
+procedure_code_list_validator = RegexValidator(r"^\d{4}$", "A procedure code is 4 digits.")
+
+# Queue priority of a lane, red first; stored on the review (see LANE_RANK_TRIGGER).
+LANE_RANK = {"red": 0, "yellow": 1, "green": 2, "": 3}
 
 
 class Agency(models.Model):
@@ -41,6 +50,19 @@ class JurisdictionRule(models.Model):
         max_length=100, blank=True, help_text="Permit or certificate the agency requires."
     )
     description = models.CharField(max_length=200, blank=True)
+    # Optional narrowing: empty means any origin / any procedure.
+    origin_countries = ArrayField(
+        models.CharField(max_length=2, validators=[country_code_list_validator]),
+        blank=True,
+        default=list,
+        help_text="Only goods from these countries (ISO codes, comma-separated); empty: any.",
+    )
+    procedure_codes = ArrayField(
+        models.CharField(max_length=4, validators=[procedure_code_list_validator]),
+        blank=True,
+        default=list,
+        help_text="Only declarations under these procedures (4 digits); empty: any.",
+    )
 
     class Meta:
         ordering = ["agency", "hs_prefix"]
@@ -51,8 +73,16 @@ class JurisdictionRule(models.Model):
     def __str__(self) -> str:
         return f"{self.agency.code}: HS {self.hs_prefix}"
 
-    def covers(self, hs_code: str) -> bool:
-        return hs_code.startswith(self.hs_prefix)
+    def covers(self, item, procedure: str = "") -> bool:
+        return (
+            item.hs_code.startswith(self.hs_prefix)
+            and (not self.origin_countries or item.origin_country in self.origin_countries)
+            and (not self.procedure_codes or procedure in self.procedure_codes)
+        )
+
+
+def hs_prefixes_of(hs_codes) -> list[str]:
+    return sorted({code[:n] for code in hs_codes for n in range(2, len(code) + 1, 2)})
 
 
 class Review(models.Model):
@@ -79,19 +109,74 @@ class Review(models.Model):
         related_name="assigned_reviews",
     )
     opened_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decided_reviews",
+    )
+    conditions = models.TextField(blank=True, help_text="Conditions attached to an approval.")
+    reason = models.TextField(blank=True, help_text="Why the review was rejected.")
+    # Permits the agency's jurisdiction required when the review opened, kept so
+    # that later jurisdiction changes leave open reviews as they were.
+    permits_required = ArrayField(models.CharField(max_length=100), blank=True, default=list)
+    # A copy of the declaration's lane as a rank (red 0 ... none 3), kept in step
+    # by a database trigger whatever code path changes the lane, so the queue is
+    # sorted from one index instead of a join over every open review.
+    lane_rank = models.PositiveSmallIntegerField(default=LANE_RANK[""])
+    # Copies fixed when the review opens (a slice and a declarant never change),
+    # so the queue filters by trader and HS prefix from indexes on the review.
+    company = models.ForeignKey(
+        "accounts.Company", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hs_prefixes = ArrayField(
+        models.CharField(max_length=10),
+        blank=True,
+        default=list,
+        help_text="Every 2, 4, 6, 8 and 10-digit prefix of the slice's HS codes.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["declaration", "agency"], name="one_review_per_agency"),
+            models.CheckConstraint(
+                name="decided_review_has_decider",
+                condition=~Q(status__in=["approved", "rejected"])
+                | Q(decided_at__isnull=False, decided_by__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="rejected_review_has_reason",
+                condition=~Q(status="rejected") | ~Q(reason=""),
+            ),
         ]
         indexes = [
             # The officer's queue: an agency's reviews by status, oldest first.
             models.Index(fields=["agency", "status", "opened_at"], name="review_queue_idx"),
+            # The default queue order (red first, then oldest) straight from an index.
+            # status and assigned_to included so the queue's counts read the index alone.
+            models.Index(
+                fields=["agency", "lane_rank", "opened_at", "id"],
+                include=["status", "assigned_to"],
+                name="review_priority_idx",
+                condition=Q(status__in=["open", "in_progress", "queried"]),
+            ),
+            models.Index(
+                fields=["agency", "company", "lane_rank", "opened_at", "id"],
+                name="review_trader_idx",
+                condition=Q(status__in=["open", "in_progress", "queried"]),
+            ),
+            GinIndex(fields=["hs_prefixes"], name="review_hs_prefixes_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.agency.code} review of {self.declaration_id}"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in (self.Status.APPROVED, self.Status.REJECTED)
 
 
 # Direct foreign-key permission tables (one row per object and group), so
@@ -102,3 +187,125 @@ class ReviewUserObjectPermission(UserObjectPermissionBase):
 
 class ReviewGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Review, on_delete=models.CASCADE)
+
+
+class Query(models.Model):
+    """A question an officer puts to the trader; the declaration waits for the answer."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="queries")
+    question = models.TextField()
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "queries"
+        ordering = ["asked_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="answer_is_complete",
+                condition=Q(answered_at__isnull=True, answered_by__isnull=True, answer="")
+                | (Q(answered_at__isnull=False, answered_by__isnull=False) & ~Q(answer="")),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["review"], condition=Q(answered_at__isnull=True), name="query_open_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"query {self.pk} on review {self.review_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None
+
+
+class Inspection(models.Model):
+    """Customs' lane work and its outcome; the risk engine learns from these rows."""
+
+    class Kind(models.TextChoices):
+        DOCUMENTARY = "documentary", "Documentary check"
+        PHYSICAL = "physical", "Physical inspection"
+
+    class Finding(models.TextChoices):
+        NO_DISCREPANCY = "no_discrepancy", "No discrepancy"
+        MISDECLARED_VALUE = "misdeclared_value", "Misdeclared value"
+        MISDECLARED_QUANTITY = "misdeclared_quantity", "Misdeclared quantity"
+        MISDECLARED_ORIGIN = "misdeclared_origin", "Misdeclared origin"
+        MISCLASSIFICATION = "misclassification", "Misclassification"
+        PROHIBITED_GOODS = "prohibited_goods", "Prohibited goods"
+
+    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="inspections")
+    kind = models.CharField(max_length=16, choices=Kind)
+    finding = models.CharField(max_length=24, choices=Finding)
+    revenue_difference = models.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Duties and taxes recovered, in national currency.",
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="revenue_difference_not_negative", condition=Q(revenue_difference__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of review {self.review_id}: {self.finding}"
+
+
+class Permit(models.Model):
+    """A permit or certificate an agency issued for its slice of a declaration."""
+
+    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="permits")
+    permit_type = models.CharField(max_length=100)
+    number = models.CharField(max_length=40, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    valid_until = models.DateField()
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class LaneOverride(models.Model):
+    """A supervisor's change of a declaration's lane, with the reason (four eyes)."""
+
+    declaration = models.ForeignKey(
+        "declarations.Declaration", on_delete=models.PROTECT, related_name="lane_overrides"
+    )
+    from_lane = models.CharField(max_length=8)
+    to_lane = models.CharField(max_length=8)
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.from_lane} -> {self.to_lane}"

@@ -1,30 +1,269 @@
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from agencies.models import Review
-from core.permissions import objects_granted
-
-LANE_PRIORITY = Case(
-    When(declaration__lane="red", then=Value(0)),
-    When(declaration__lane="yellow", then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
+from accounts.models import Company
+from agencies.models import (
+    LANE_RANK,
+    Inspection,
+    JurisdictionRule,
+    Permit,
+    Query,
+    Review,
+    ReviewGroupObjectPermission,
 )
 
+User = get_user_model()
+ACTIVE_STATUSES = (Review.Status.OPEN, Review.Status.IN_PROGRESS, Review.Status.QUERIED)
 
-def review_queue(*, user) -> QuerySet[Review]:
-    """The reviews of the user's agency, red lane first, then oldest first."""
-    if not user.is_agency_staff:
+
+def reviews_granted(*, user, perm: str, queryset: QuerySet[Review]) -> QuerySet[Review]:
+    """Reviews the user's groups hold `perm` on, in guardian's direct FK table.
+
+    A correlated EXISTS with the permission and the groups as one-off
+    subqueries, rather than guardian's `pk IN (subquery)` joined through
+    permissions and content types: with millions of grants the planner then
+    walks the queue's index in order and probes one grant per row it returns,
+    instead of hashing every grant of the agency on every request. Grants go
+    to groups only (core.permissions).
+    """
+    app_label, codename = perm.split(".")
+    permission = Permission.objects.filter(
+        codename=codename, content_type__app_label=app_label
+    ).values("pk")[:1]
+    groups = User.groups.through.objects.filter(user_id=user.pk).values("group_id")
+    grants = ReviewGroupObjectPermission.objects.filter(
+        content_object=OuterRef("pk"),
+        permission_id=Subquery(permission),
+        group_id__in=Subquery(groups),
+    )
+    return queryset.filter(Exists(grants))
+
+
+def _agency_reviews(*, user) -> QuerySet[Review]:
+    if not (user.is_authenticated and user.is_agency_staff):
         return Review.objects.none()
-    queryset = Review.objects.select_related(
-        "declaration", "declaration__company", "declaration__lane_decision", "agency", "assigned_to"
-    ).filter(agency_id=user.agency_id)
-    return (
-        objects_granted(user=user, perm="agencies.view_review", queryset=queryset)
-        .annotate(lane_priority=LANE_PRIORITY)
-        .order_by("lane_priority", "opened_at", "pk")
+    return reviews_granted(
+        user=user,
+        perm="agencies.view_review",
+        queryset=Review.objects.filter(agency_id=user.agency_id),
     )
 
 
-def get_review_for_user(*, user, pk) -> Review:
-    return get_object_or_404(review_queue(user=user), pk=pk)
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = "active"  # "active", "all" or a Review.Status value
+    lane: str = ""
+    min_age_days: int | None = None
+    hs_prefix: str = ""
+    trader: str = ""
+    mine: bool = False
+
+    @classmethod
+    def from_params(cls, params) -> "QueueFilters":
+        status = params.get("status") or "active"
+        if status not in ("active", "all", *Review.Status.values):
+            status = "active"
+        lane = params.get("lane") or ""
+        if lane not in ("red", "yellow", "green"):
+            lane = ""
+        try:
+            age = int(params.get("age") or "")
+        except ValueError:
+            age = None
+        hs = "".join(ch for ch in params.get("hs", "") if ch.isdigit())[:10]
+        return cls(
+            status=status,
+            lane=lane,
+            min_age_days=age if age and age > 0 else None,
+            hs_prefix=hs,
+            trader=(params.get("trader") or "").strip()[:100],
+            mine=params.get("mine") in ("1", "true", "on"),
+        )
+
+    def as_params(self) -> dict[str, str]:
+        params = {
+            "status": self.status if self.status != "active" else "",
+            "lane": self.lane,
+            "age": str(self.min_age_days or ""),
+            "hs": self.hs_prefix,
+            "trader": self.trader,
+            "mine": "1" if self.mine else "",
+        }
+        return {key: value for key, value in params.items() if value}
+
+
+def _filtered(queryset: QuerySet[Review], *, user, filters: QueueFilters) -> QuerySet[Review]:
+    if filters.status == "active":
+        queryset = queryset.filter(status__in=ACTIVE_STATUSES)
+    elif filters.status != "all":
+        queryset = queryset.filter(status=filters.status)
+    if filters.lane:
+        queryset = queryset.filter(lane_rank=LANE_RANK[filters.lane])
+    if filters.min_age_days:
+        queryset = queryset.filter(
+            opened_at__lte=timezone.now() - timedelta(days=filters.min_age_days)
+        )
+    if filters.hs_prefix:
+        queryset = queryset.filter(hs_prefixes__contains=[filters.hs_prefix])
+    if filters.trader:
+        companies = Company.objects.filter(
+            Q(name__icontains=filters.trader) | Q(tax_id__iexact=filters.trader)
+        ).values("pk")
+        queryset = queryset.filter(company_id__in=Subquery(companies))
+    if filters.mine:
+        queryset = queryset.filter(assigned_to=user)
+    return queryset
+
+
+def review_queue(*, user, filters: QueueFilters | None = None) -> QuerySet[Review]:
+    """The reviews of the user's agency, red lane first, then oldest first.
+
+    Everything a queue row shows comes in the same query (select_related), so
+    a page costs the same number of queries whatever its size.
+    """
+    filters = filters or QueueFilters(status="all")
+    queryset = _agency_reviews(user=user).select_related(
+        "declaration", "declaration__company", "agency", "assigned_to"
+    )
+    return _filtered(queryset, user=user, filters=filters).order_by("lane_rank", "opened_at", "pk")
+
+
+def _agency_scope(*, user) -> QuerySet[Review]:
+    """The agency's reviews by agency alone, for numbers that name no review.
+
+    Every review of an agency is granted to the agency's group when it opens
+    (agencies.services.reviews_open), so this counts the same rows as the
+    granted queue; it spares the grant probe on each of tens of thousands of
+    rows, which is what a count would cost. Rows themselves are only ever
+    read through review_queue and get_review_for_user.
+    """
+    if not (user.is_authenticated and user.is_agency_staff):
+        return Review.objects.none()
+    return Review.objects.filter(agency_id=user.agency_id)
+
+
+def review_queue_count(*, user, filters: QueueFilters | None = None) -> int:
+    filters = filters or QueueFilters(status="all")
+    return _filtered(_agency_scope(user=user), user=user, filters=filters).count()
+
+
+class ReviewQueuePages:
+    """The queue as a sequence Paginator can slice: a page costs three queries.
+
+    A page is read in two steps: the ids of its rows, walking the queue index
+    in order and probing one grant per row, then those rows with what they
+    show. In one query PostgreSQL would join every skipped row of a deep page
+    to its declaration, company and officer before discarding it.
+    """
+
+    def __init__(self, *, user, filters: QueueFilters):
+        self.user, self.filters = user, filters
+        self.queryset = review_queue(user=user, filters=filters)
+
+    def count(self) -> int:
+        return review_queue_count(user=self.user, filters=self.filters)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        ids = list(self.queryset.values_list("pk", flat=True)[index])
+        rows = Review.objects.select_related(
+            "declaration", "declaration__company", "agency", "assigned_to"
+        ).in_bulk(ids)
+        return [rows[pk] for pk in ids]
+
+
+def review_queue_counts(*, user) -> dict[str, int]:
+    """Open work of the user's agency by status and by lane, in one query."""
+    # Restricted to waiting work first, so the partial queue index answers it.
+    return (
+        _agency_scope(user=user)
+        .filter(status__in=ACTIVE_STATUSES)
+        .aggregate(
+            active=Count("pk"),
+            open=Count("pk", filter=Q(status=Review.Status.OPEN)),
+            in_progress=Count("pk", filter=Q(status=Review.Status.IN_PROGRESS)),
+            queried=Count("pk", filter=Q(status=Review.Status.QUERIED)),
+            red=Count("pk", filter=Q(lane_rank=LANE_RANK["red"])),
+            yellow=Count("pk", filter=Q(lane_rank=LANE_RANK["yellow"])),
+            green=Count("pk", filter=Q(lane_rank=LANE_RANK["green"])),
+            mine=Count("pk", filter=Q(assigned_to=user)),
+        )
+    )
+
+
+def get_review_for_user(*, user, pk, with_details: bool = False) -> Review:
+    """One review of the user's agency, or 404."""
+    queryset = _agency_reviews(user=user).select_related(
+        "declaration",
+        "declaration__company",
+        "declaration__lane_decision",
+        "agency",
+        "assigned_to",
+        "decided_by",
+    )
+    if with_details:
+        queryset = queryset.prefetch_related(
+            "items",
+            Prefetch("queries", queryset=Query.objects.select_related("asked_by", "answered_by")),
+            Prefetch("inspections", queryset=Inspection.objects.select_related("recorded_by")),
+            Prefetch("permits", queryset=Permit.objects.select_related("issued_by")),
+        )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def review_decisions(*, review: Review) -> QuerySet[Review]:
+    """Every agency's review of the same declaration: where the others stand."""
+    return (
+        Review.objects.filter(declaration_id=review.declaration_id)
+        .select_related("agency", "decided_by")
+        .order_by("-agency__is_customs", "agency__name")
+    )
+
+
+def trader_history(*, review: Review, limit: int = 10) -> QuerySet[Review]:
+    """This agency's earlier decisions on the same trader's declarations."""
+    return (
+        Review.objects.filter(
+            agency_id=review.agency_id,
+            declaration__company_id=review.declaration.company_id,
+            status__in=[Review.Status.APPROVED, Review.Status.REJECTED],
+        )
+        .exclude(pk=review.pk)
+        .select_related("declaration", "decided_by")
+        .order_by("-decided_at")[:limit]
+    )
+
+
+# --- Queries, seen by the trader and by the agency that asked ---------------
+
+
+def query_list(*, user) -> QuerySet[Query]:
+    """Traders: queries on their company's declarations. Agency staff: their agency's."""
+    from declarations.selectors import declaration_list
+
+    queryset = Query.objects.select_related(
+        "review", "review__agency", "review__declaration", "asked_by", "answered_by"
+    )
+    if user.is_trader:
+        return queryset.filter(review__declaration__in=declaration_list(user=user).values("pk"))
+    if user.is_agency_staff:
+        return queryset.filter(review__in=_agency_reviews(user=user).values("pk"))
+    return queryset.none()
+
+
+def get_query_for_user(*, user, pk) -> Query:
+    return get_object_or_404(query_list(user=user), pk=pk)
+
+
+def jurisdiction_rule_list() -> QuerySet[JurisdictionRule]:
+    return JurisdictionRule.objects.select_related("agency").order_by("agency__name", "hs_prefix")

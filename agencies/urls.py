@@ -6,5 +6,20 @@ app_name = "agencies"
 
 urlpatterns = [
     path("queue/", views.queue_page, name="queue"),
+    path("queue/counts/", views.queue_counts_partial, name="queue-counts"),
     path("reviews/<int:pk>/", views.review_page, name="review"),
+    path("reviews/<int:pk>/claim/", views.review_claim_page, name="review-claim"),
+    path("reviews/<int:pk>/approve/", views.review_approve_page, name="review-approve"),
+    path("reviews/<int:pk>/reject/", views.review_reject_page, name="review-reject"),
+    path("reviews/<int:pk>/query/", views.review_query_page, name="review-query"),
+    path("reviews/<int:pk>/inspection/", views.review_inspection_page, name="review-inspection"),
+    path("reviews/<int:pk>/permit/", views.review_permit_page, name="review-permit"),
+    path("reviews/<int:pk>/lane/", views.review_lane_page, name="review-lane"),
+    path("queries/<int:pk>/answer/", views.query_answer_page, name="query-answer"),
+    path("jurisdiction/", views.jurisdiction_list_page, name="jurisdiction"),
+    path("jurisdiction/new/", views.jurisdiction_create_page, name="jurisdiction-create"),
+    path("jurisdiction/<int:pk>/", views.jurisdiction_edit_page, name="jurisdiction-edit"),
+    path(
+        "jurisdiction/<int:pk>/delete/", views.jurisdiction_delete_page, name="jurisdiction-delete"
+    ),
 ]

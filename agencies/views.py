@@ -1,25 +1,276 @@
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from agencies.selectors import get_review_for_user, review_queue
+from agencies import forms
+from agencies.selectors import (
+    QueueFilters,
+    ReviewQueuePages,
+    get_query_for_user,
+    get_review_for_user,
+    jurisdiction_rule_list,
+    review_decisions,
+    review_queue_counts,
+    trader_history,
+)
+from agencies.services import (
+    declaration_lane_override,
+    inspection_record,
+    jurisdiction_rule_create,
+    jurisdiction_rule_delete,
+    jurisdiction_rule_update,
+    permit_issue,
+    query_answer,
+    release_blockers,
+    review_approve,
+    review_claim,
+    review_query,
+    review_reject,
+)
+from core.exceptions import ApplicationError
+from declarations.selectors import document_list_for_user
+
+QUEUE_PAGE_SIZES = (10, 25, 50, 100)
+QUEUE_PAGE_SIZE = 25
+
+
+def _require_agency_staff(user) -> None:
+    if not user.is_agency_staff:
+        raise Http404
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ApplicationError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
+    return "You are not allowed to do this."
 
 
 @login_required
 def queue_page(request):
-    if not request.user.is_agency_staff:
-        raise Http404
-    page = Paginator(review_queue(user=request.user), 25).get_page(request.GET.get("page"))
-    template = "agencies/_queue_table.html" if request.htmx else "agencies/queue.html"
-    return render(request, template, {"page": page, "agency": request.user.agency})
+    _require_agency_staff(request.user)
+    filters = QueueFilters.from_params(request.GET)
+    try:
+        size = int(request.GET.get("page_size", QUEUE_PAGE_SIZE))
+    except ValueError:
+        size = QUEUE_PAGE_SIZE
+    size = size if size in QUEUE_PAGE_SIZES else QUEUE_PAGE_SIZE
+    pages = ReviewQueuePages(user=request.user, filters=filters)
+    page = Paginator(pages, size).get_page(request.GET.get("page"))
+    query = {**filters.as_params(), **({"page_size": str(size)} if size != QUEUE_PAGE_SIZE else {})}
+    context = {
+        "page": page,
+        "filters": filters,
+        "page_size": size,
+        "page_sizes": QUEUE_PAGE_SIZES,
+        "query": query,
+        "agency": request.user.agency,
+    }
+    if request.htmx:
+        return render(request, "agencies/_queue_table.html", context)
+    context["counts"] = review_queue_counts(user=request.user)
+    return render(request, "agencies/queue.html", context)
+
+
+@login_required
+def queue_counts_partial(request):
+    """The queue's counts; htmx polls this so new work shows without a reload."""
+    _require_agency_staff(request.user)
+    return render(
+        request, "agencies/_queue_counts.html", {"counts": review_queue_counts(user=request.user)}
+    )
 
 
 @login_required
 def review_page(request, pk: int):
-    review = get_review_for_user(user=request.user, pk=pk)
-    return render(
-        request,
-        "agencies/review.html",
-        {"review": review, "items": review.items.all(), "declaration": review.declaration},
+    _require_agency_staff(request.user)
+    review = get_review_for_user(user=request.user, pk=pk, with_details=True)
+    declaration = review.declaration
+    user = request.user
+    can_act = not review.is_decided and declaration.status in ("under_review", "queried")
+    context = {
+        "review": review,
+        "declaration": declaration,
+        "items": review.items.all(),
+        # The lead's selector decides which documents this agency may open.
+        "documents": document_list_for_user(user=user, declaration_pk=declaration.pk),
+        "decisions": review_decisions(review=review),
+        "history": trader_history(review=review),
+        "blockers": release_blockers(declaration) if declaration.status == "under_review" else [],
+        "can_act": can_act,
+        "held_by_other": review.assigned_to_id not in (None, user.pk),
+        "approve_form": forms.ApproveForm(),
+        "reject_form": forms.RejectForm(),
+        "query_form": forms.QueryForm(),
+        "inspection_form": forms.InspectionForm(
+            initial={"kind": "physical" if declaration.lane == "red" else "documentary"}
+        ),
+        "permit_form": forms.PermitForm(
+            initial={"permit_type": (review.permits_required or [""])[0]}
+        ),
+        "lane_form": forms.LaneOverrideForm(initial={"lane": declaration.lane}),
+        "can_override_lane": user.role == "supervisor" and review.agency.is_customs,
+    }
+    return render(request, "agencies/review.html", context)
+
+
+def review_action(form_class=None):
+    """A POST action on a review: 404 outside the agency, errors shown on the review page."""
+
+    def decorate(action):
+        @login_required
+        @require_POST
+        @wraps(action)
+        def view(request, pk: int):
+            _require_agency_staff(request.user)
+            review = get_review_for_user(user=request.user, pk=pk)
+            data = {}
+            if form_class is not None:
+                form = form_class(request.POST)
+                if not form.is_valid():
+                    errors = "; ".join(
+                        f"{form.fields[name].label or name}: {' '.join(errs)}"
+                        if name in form.fields
+                        else " ".join(errs)
+                        for name, errs in form.errors.items()
+                    )
+                    messages.error(request, errors)
+                    return redirect("agencies:review", pk=pk)
+                data = form.cleaned_data
+            try:
+                text = action(request, review, **data)
+            except (ApplicationError, ValidationError, PermissionDenied) as exc:
+                messages.error(request, _error_text(exc))
+            else:
+                messages.success(request, text)
+            return redirect("agencies:review", pk=pk)
+
+        return view
+
+    return decorate
+
+
+@review_action()
+def review_claim_page(request, review):
+    review_claim(review_id=review.pk, actor=request.user)
+    return "You hold this review."
+
+
+@review_action(forms.ApproveForm)
+def review_approve_page(request, review, conditions):
+    review_approve(review_id=review.pk, actor=request.user, conditions=conditions)
+    return "Approved with conditions." if conditions.strip() else "Approved."
+
+
+@review_action(forms.RejectForm)
+def review_reject_page(request, review, reason):
+    review_reject(review_id=review.pk, actor=request.user, reason=reason)
+    return "Rejected; the declaration is rejected."
+
+
+@review_action(forms.QueryForm)
+def review_query_page(request, review, question):
+    review_query(review_id=review.pk, actor=request.user, question=question)
+    return "Query sent to the trader."
+
+
+@review_action(forms.InspectionForm)
+def review_inspection_page(request, review, **data):
+    inspection = inspection_record(review_id=review.pk, actor=request.user, **data)
+    return f"{inspection.get_kind_display()} recorded."
+
+
+@review_action(forms.PermitForm)
+def review_permit_page(request, review, **data):
+    permit = permit_issue(review_id=review.pk, actor=request.user, **data)
+    return f"Permit {permit.number} issued."
+
+
+@review_action(forms.LaneOverrideForm)
+def review_lane_page(request, review, lane, reason):
+    declaration_lane_override(
+        declaration_id=review.declaration_id, lane=lane, actor=request.user, reason=reason
     )
+    return f"Lane changed to {lane}."
+
+
+@login_required
+@require_POST
+def query_answer_page(request, pk: int):
+    query = get_query_for_user(user=request.user, pk=pk)
+    form = forms.AnswerForm(request.POST)
+    target = reverse("declarations:detail", args=[query.review.declaration_id])
+    if not form.is_valid():
+        messages.error(request, "Write your answer before sending it.")
+        return redirect(target)
+    try:
+        query_answer(query_id=query.pk, actor=request.user, answer=form.cleaned_data["answer"])
+    except (ApplicationError, ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, "Answer sent.")
+    return redirect(target)
+
+
+# --- Jurisdiction, for platform administrators ------------------------------
+
+
+def _require_platform_admin(user) -> None:
+    if not user.is_platform_admin:
+        raise Http404
+
+
+@login_required
+def jurisdiction_list_page(request):
+    _require_platform_admin(request.user)
+    rules = jurisdiction_rule_list()
+    return render(request, "agencies/jurisdiction_list.html", {"rules": rules})
+
+
+def _save_rule(request, rule=None):
+    form = forms.JurisdictionRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if rule is None:
+                jurisdiction_rule_create(actor=request.user, **data)
+            else:
+                jurisdiction_rule_update(rule=rule, actor=request.user, **data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, "Jurisdiction saved; it applies to new declarations.")
+            return redirect("agencies:jurisdiction")
+    return render(request, "agencies/jurisdiction_form.html", {"form": form, "rule": rule})
+
+
+@login_required
+def jurisdiction_create_page(request):
+    _require_platform_admin(request.user)
+    return _save_rule(request)
+
+
+@login_required
+def jurisdiction_edit_page(request, pk: int):
+    _require_platform_admin(request.user)
+    return _save_rule(request, get_object_or_404(jurisdiction_rule_list(), pk=pk))
+
+
+@login_required
+@require_POST
+def jurisdiction_delete_page(request, pk: int):
+    _require_platform_admin(request.user)
+    rule = get_object_or_404(jurisdiction_rule_list(), pk=pk)
+    jurisdiction_rule_delete(rule=rule, actor=request.user)
+    messages.success(request, f"Rule {rule} deleted; open reviews keep their slice.")
+    return redirect("agencies:jurisdiction")

@@ -56,10 +56,12 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "core",
+    "reference",
     "accounts",
     "agencies",
     "declarations",
     "risk",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeclarationStatus": "declarations.models.Declaration.Status",
         "ReviewStatus": "agencies.models.Review.Status",
+        "DocumentKind": "declarations.models.Document.Kind",
+        "InspectionKind": "agencies.models.Inspection.Kind",
+        "RiskJobKind": "risk.models.RiskJob.Kind",
+        "LaneEnum": "declarations.models.Lane",
     },
 }
 
@@ -220,6 +226,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Unacknowledged messages come back after this long (seconds).
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
+    # How often (seconds) a worker looks for messages whose worker died; kombu
+    # scans on every Nth look (throttle), so the period is their product.
+    "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": int(os.environ.get("CELERY_UNACKED_RESTORE_THROTTLE", "10")),
     # Publishing fails fast when Redis is down, so submit can report it.
     "socket_connect_timeout": 2,
     "max_retries": 2,
@@ -235,11 +245,35 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.sweep_unscored_declarations",
         "schedule": 60.0,
     },
+    "risk-retrain-model": {
+        "task": "risk.tasks.retrain_risk_model",
+        "schedule": float(os.environ.get("RISK_RETRAIN_SECONDS", str(60 * 60 * 24 * 7))),
+    },
 }
+
+# E-mail for notifications: sent only when EMAIL_HOST is configured.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Single Window <noreply@localhost>")
+
+# The administration running the platform: imports arrive here, duties are in its currency.
+NATIONAL_COUNTRY = os.environ.get("NATIONAL_COUNTRY", "KR")
+NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
+# Reference tables are cached in each process for this long (seconds).
+REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
+# Uploaded documents: PDF, PNG or JPEG, checked by content, at most this size.
+DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
 # Submitted declarations still without a lane after this many seconds are
 # re-queued by the sweeper.
 RISK_SWEEP_AFTER_SECONDS = int(os.environ.get("RISK_SWEEP_AFTER_SECONDS", "120"))
+# A scoring task that fails for a non-transient reason is retried after this delay.
+RISK_RETRY_SECONDS = float(os.environ.get("RISK_RETRY_SECONDS", "5"))
+# A scoring message also scores up to this many other waiting declarations in one model call.
+RISK_BATCH_SIZE = int(os.environ.get("RISK_BATCH_SIZE", "32"))
 
 LOGGING = {
     "version": 1,

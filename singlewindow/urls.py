@@ -16,6 +16,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("declarations/", include("declarations.urls")),
     path("", include("agencies.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -26,6 +26,35 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """HS codes, units, offices, rates and tariff for every test that uses the database.
+
+    Loaded when found empty: once per run, and again after a transactional
+    test's flush has emptied the tables. Per-process caches start clean.
+    """
+    from reference.lookups import clear_caches
+
+    clear_caches()
+    uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(
+        request.fixturenames
+    )
+    if uses_db:
+        from django.core.management import call_command
+
+        from reference.models import HsCode
+
+        request.getfixturevalue("django_db_setup")
+        with request.getfixturevalue("django_db_blocker").unblock():
+            if not HsCode.objects.exists():
+                call_command("load_reference_data", verbosity=0)
+    yield
+    clear_caches()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The default hasher is deliberately slow; tests create many users.

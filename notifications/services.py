@@ -1,0 +1,85 @@
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def recipients_of_company(company_id: int) -> list[int]:
+    User = get_user_model()
+    return list(
+        User.objects.filter(company_id=company_id, is_active=True).values_list("pk", flat=True)
+    )
+
+
+def recipients_of_agency(agency_id: int) -> list[int]:
+    User = get_user_model()
+    return list(
+        User.objects.filter(
+            agency_id=agency_id, is_active=True, role__in=["officer", "supervisor"]
+        ).values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> list[Notification]:
+    """Store one notification per recipient and queue the e-mails after commit.
+
+    Callers run this through transaction.on_commit, so nobody is told about a
+    decision that was rolled back.
+    """
+    now = timezone.now()
+    created = Notification.objects.bulk_create(
+        Notification(recipient_id=pk, verb=verb, text=text[:300], url=url, created_at=now)
+        for pk in dict.fromkeys(recipient_ids)
+    )
+    if settings.EMAIL_HOST and created:
+        from notifications.tasks import send_notification_email
+
+        for notification in created:
+            send_notification_email.delay_on_commit(notification.pk)
+    return created
+
+
+def notify_on_commit(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> None:
+    transaction.on_commit(
+        lambda: notify(recipient_ids=recipient_ids, verb=verb, text=text, url=url), robust=True
+    )
+
+
+def notification_email_send(*, notification_id: int) -> bool:
+    """Send the e-mail of one notification once; a second run finds it sent."""
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if not notification.recipient.email:
+        return False
+    try:
+        send_mail(
+            subject=f"Single Window: {notification.text[:80]}",
+            message=f"{notification.text}\n\n{notification.url}",
+            from_email=None,
+            recipient_list=[notification.recipient.email],
+        )
+    except Exception:
+        # Let the task retry: the claim is released so a later run sends it.
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        raise
+    return True
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read (all unread ones when ids is None)."""
+    queryset = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        queryset = queryset.filter(pk__in=ids)
+    return queryset.update(read_at=timezone.now())

@@ -1,0 +1,70 @@
+"""Declarations put under review the way risk assessment does it, for the agency tests."""
+
+import itertools
+
+import pytest
+from django.db import transaction
+
+from agencies.models import JurisdictionRule
+from agencies.services import reviews_open
+from declarations.models import Declaration, Item
+from declarations.services import declaration_submit, declaration_transition
+from tests.factories import item_data, make_declaration
+
+invoice_numbers = (f"INV-AG-{n:06d}" for n in itertools.count(1))
+
+MEAT = "020130"  # food
+ORANGES = "080510"  # food (0805) and plant (08)
+PHONES = "851713"  # customs only
+
+
+def regulated_item(hs_code: str, *, procedure: str = "4000", **overrides) -> dict:
+    """An item declaring the permit of every agency whose jurisdiction covers it."""
+    data = item_data(hs_code=hs_code, **overrides)
+    item = Item(hs_code=hs_code, origin_country=data["origin_country"])
+    agencies = sorted(
+        {
+            rule.agency.code
+            for rule in JurisdictionRule.objects.select_related("agency")
+            if rule.permit_type and rule.covers(item, procedure)
+        }
+    )
+    data["permits"] = [{"agency": code, "reference": f"P-{code}-{hs_code}"} for code in agencies]
+    return data
+
+
+def under_review(declaration, *, lane: str = "green", actor) -> Declaration:
+    """Submit, open the reviews and set the lane in one transaction, as risk does."""
+    declaration_submit(declaration=declaration, actor=actor)
+    with transaction.atomic():
+        locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+        reviews_open(declaration=locked)
+        declaration_transition(
+            declaration_id=declaration.pk,
+            to_status=Declaration.Status.UNDER_REVIEW,
+            actor=None,
+            changes={"lane": lane},
+        )
+    return Declaration.objects.get(pk=declaration.pk)
+
+
+@pytest.fixture
+def reviewed(cast, django_capture_on_commit_callbacks):
+    """Factory: a declaration of company A (meat and oranges by default) under review."""
+
+    def make(*, lane: str = "green", hs_codes=(MEAT, ORANGES), actor=None, **header):
+        actor = actor or cast.trader_a
+        items = [
+            regulated_item(code, procedure=header.get("procedure", "4000")) for code in hs_codes
+        ]
+        header.setdefault("invoice_number", next(invoice_numbers))
+        declaration = make_declaration(actor=actor, items=items, **header)
+        # The risk task queued on commit is not wanted here: the reviews are opened directly.
+        with django_capture_on_commit_callbacks(execute=False):
+            return under_review(declaration, lane=lane, actor=actor)
+
+    return make
+
+
+def review_of(declaration, agency):
+    return declaration.reviews.get(agency=agency)

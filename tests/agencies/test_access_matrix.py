@@ -1,0 +1,355 @@
+"""Every URL of the project, every role, objects of another company or agency: 404.
+
+The test walks django.urls.get_resolver(), so a new route is covered as soon
+as it exists. A route whose path takes an object id must be registered in
+OBJECT_ROUTES below with the kind of object its id names (or in
+AUDITOR_ROUTES / OWN_ROUTES when it is meant for other roles too); an
+unregistered one fails test_every_route_is_registered, naming it.
+
+To register a new kind of object, create one in the `world` fixture and add
+a function to FOREIGN that returns, for a user, the URL kwargs naming an
+object of that kind the user must not see (or None when the user may see
+every object of the kind, e.g. an auditor), then list the route name in
+OBJECT_ROUTES with that kind.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from agencies.services import review_query
+from tests.agencies.conftest import MEAT, ORANGES, review_of
+from tests.factories import make_declaration
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "trader_a",
+    "trader_b",
+    "customs_officer",
+    "food_officer",
+    "plant_officer",
+    "supervisor",
+    "analyst",
+    "admin",
+]
+
+# Route name -> the kind of object its <pk> names.
+OBJECT_ROUTES: dict[str, str] = {
+    "declarations:detail": "declaration",
+    "declarations:submit": "declaration",
+    "declarations:edit": "declaration",
+    "declarations:amend": "declaration",
+    "declarations:cancel": "declaration",
+    "declarations:pay": "declaration",
+    "declarations:document-upload": "declaration",
+    "declarations:document": "document",
+    "api:declaration-detail": "declaration",
+    "api:declaration-submit": "declaration",
+    "api:declaration-item-add": "declaration",
+    "api:declaration-amend": "declaration",
+    "api:declaration-cancel": "declaration",
+    "api:declaration-pay": "declaration",
+    "api:declaration-documents": "declaration",
+    "api:declaration-document": "document",
+    "risk:rule-set": "rule_set",
+    "risk:rule-set-publish": "rule_set",
+    "risk:rule-create": "rule_set",
+    "risk:rule-edit": "rule",
+    "risk:job": "risk_job",
+    "api:risk-rule-set": "rule_set",
+    "api:risk-rule-set-publish": "rule_set",
+    "api:risk-rule-create": "rule_set",
+    "api:risk-rule": "rule",
+    "api:risk-job": "risk_job",
+    "api:risk-held-route": "declaration",
+    "agencies:review": "review",
+    "agencies:review-claim": "review",
+    "agencies:review-approve": "review",
+    "agencies:review-reject": "review",
+    "agencies:review-query": "review",
+    "agencies:review-inspection": "review",
+    "agencies:review-permit": "review",
+    "agencies:review-lane": "review",
+    "api:review-detail": "review",
+    "api:review-claim": "review",
+    "api:review-approve": "review",
+    "api:review-reject": "review",
+    "api:review-query": "review",
+    "api:review-inspection": "review",
+    "api:review-permit": "review",
+    "api:review-lane": "review",
+    "agencies:query-answer": "query",
+    "api:query-detail": "query",
+    "api:query-answer": "query",
+    "agencies:jurisdiction-edit": "jurisdiction_rule",
+    "agencies:jurisdiction-delete": "jurisdiction_rule",
+}
+
+# Routes that take no object id and need no login.
+PUBLIC_ROUTES = {"login", "logout", "health", "api:token", "schema", "api-docs"}
+
+# Prefixes walked elsewhere: Django's admin is staff-only (test_admin_is_closed...).
+EXCLUDED_PREFIXES = ("admin/",)
+
+
+def walk(patterns, prefix: str = "", namespace: str | None = None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+            yield prefix + str(pattern.pattern), name, pattern
+
+
+def project_routes() -> list[tuple[str, str | None, URLPattern]]:
+    return [
+        (route, name, pattern)
+        for route, name, pattern in walk(get_resolver().url_patterns)
+        if not route.startswith(EXCLUDED_PREFIXES)
+    ]
+
+
+def takes_arguments(pattern: URLPattern) -> bool:
+    return bool(getattr(pattern.pattern, "converters", None)) or bool(pattern.pattern.regex.groups)
+
+
+def test_every_route_is_registered():
+    unnamed = [route for route, name, _ in project_routes() if not name]
+    unregistered = [
+        f"{name} ({route})"
+        for route, name, pattern in project_routes()
+        if name and takes_arguments(pattern) and name not in OBJECT_ROUTES
+    ]
+    assert not unnamed, f"routes without a name cannot be checked: {unnamed}"
+    assert not unregistered, (
+        "routes taking an object id that the access matrix does not know how to fill; "
+        f"register them in tests/agencies/test_access_matrix.py OBJECT_ROUTES: {unregistered}"
+    )
+
+
+@pytest.fixture
+def world(cast, reviewed):
+    """Objects of company A and of company B, reviewed by customs, food and plant."""
+    from agencies.services import jurisdiction_rule_create
+
+    of_a = reviewed(hs_codes=(MEAT, ORANGES))
+    of_b = reviewed(hs_codes=(MEAT, ORANGES), actor=cast.trader_b)
+    query_a = review_query(
+        review_id=review_of(of_a, cast.food).pk, actor=cast.food_officer, question="Which plant?"
+    )
+    query_b = review_query(
+        review_id=review_of(of_b, cast.plant).pk, actor=cast.plant_officer, question="Origin?"
+    )
+    rule = jurisdiction_rule_create(agency=cast.food, hs_prefix="0406", permit_type="Cheese")
+    return {
+        "a": of_a,
+        "b": of_b,
+        "query_a": query_a,
+        "query_b": query_b,
+        "rule": rule,
+        # Objects of the other owners' apps, made directly: only their ids matter here.
+        "document_a": document_of(of_a),
+        # Agency staff may read the documents of declarations their agency reviews
+        # (customs reviews every one), so theirs to miss is on a draft.
+        "document_draft_b": document_of(
+            make_declaration(actor=cast.trader_b, invoice_number="INV-MATRIX-DRAFT")
+        ),
+        **risk_objects(cast),
+    }
+
+
+def document_of(declaration):
+    from django.utils import timezone
+
+    from declarations.models import Document
+
+    return Document.objects.create(
+        declaration=declaration,
+        kind="invoice",
+        file=f"documents/matrix/{declaration.pk}",
+        original_name="invoice.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+        uploaded_by=declaration.created_by,
+        uploaded_at=timezone.now(),
+    )
+
+
+def risk_objects(cast) -> dict:
+    from risk.models import RiskJob, RuleSet, SelectivityRule
+
+    rule_set = RuleSet.objects.create(version=990, note="matrix")
+    rule = SelectivityRule.objects.create(
+        rule_set=rule_set, name="matrix", hs_prefix="0201", score=10
+    )
+    job = RiskJob.objects.create(kind="replay", requested_by=cast.analyst)
+    return {"rule_set": rule_set, "risk_rule": rule, "risk_job": job}
+
+
+def is_auditor(user) -> bool:
+    return user.is_analyst or user.is_platform_admin
+
+
+def foreign_declaration(cast, world, user):
+    if is_auditor(user):
+        return None  # auditors read every declaration
+    return {"pk": (world["b"] if user == cast.trader_a else world["a"]).pk}
+
+
+def foreign_document(cast, world, user):
+    if is_auditor(user):
+        return None
+    document = world["document_a"] if user == cast.trader_b else world["document_draft_b"]
+    return {"pk": document.declaration_id, "document_pk": document.pk}
+
+
+def foreign_review(cast, world, user):
+    if user.is_agency_staff and user.agency == cast.food:
+        return {"pk": review_of(world["a"], cast.plant).pk}
+    return {"pk": review_of(world["a"], cast.food).pk}
+
+
+def foreign_query(cast, world, user):
+    if user == cast.trader_a:
+        query = world["query_b"]
+    elif user.is_agency_staff and user.agency == cast.plant:
+        query = world["query_a"]
+    elif user.is_agency_staff and user.agency == cast.food:
+        query = world["query_b"]
+    else:
+        query = world["query_a"]
+    return {"pk": query.pk}
+
+
+def foreign_jurisdiction_rule(cast, world, user):
+    return None if user.is_platform_admin else {"pk": world["rule"].pk}
+
+
+def analysts_only(key: str) -> Callable:
+    def foreign(cast, world, user):
+        return None if is_auditor(user) else {"pk": world[key].pk}
+
+    return foreign
+
+
+FOREIGN: dict[str, Callable] = {
+    "declaration": foreign_declaration,
+    "document": foreign_document,
+    "review": foreign_review,
+    "query": foreign_query,
+    "jurisdiction_rule": foreign_jurisdiction_rule,
+    "rule_set": analysts_only("rule_set"),
+    "rule": analysts_only("risk_rule"),
+    "risk_job": analysts_only("risk_job"),
+}
+
+
+def refused(client, url: str, api: bool) -> list[str]:
+    """Every method answers 404 (405 where the route has no such method), at least one 404."""
+    problems, not_found = [], 0
+    for method in ("get", "post", "put", "patch", "delete"):
+        response = getattr(client, method)(url, {} if method == "post" else None)
+        if response.status_code == 404:
+            not_found += 1
+        elif response.status_code != 405:
+            problems.append(f"{method.upper()} {url} -> {response.status_code}")
+    if not not_found:
+        problems.append(f"{url}: no method answered 404")
+    return problems
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_objects_of_another_company_or_agency_answer_404(cast, world, api, client, role):
+    from tests.factories import PASSWORD
+
+    user = getattr(cast, role)
+    problems, checked = [], 0
+    for route, name, pattern in project_routes():
+        if not (name and takes_arguments(pattern)):
+            continue
+        kind = OBJECT_ROUTES[name]
+        kwargs = FOREIGN[kind](cast, world, user)
+        if kwargs is None:
+            continue
+        url = reverse(name, kwargs=kwargs)
+        is_api = route.startswith("api/")
+        if is_api:
+            caller = api.as_user(user)
+        else:
+            client.logout()
+            assert client.login(username=user.username, password=PASSWORD)
+            caller = client
+        problems += refused(caller, url, is_api)
+        checked += 1
+    assert checked >= 10  # the matrix really ran
+    assert not problems, "\n".join(problems)
+
+
+def test_the_owners_do_see_their_objects(cast, world, api):
+    """The matrix's objects exist and are reachable by the right people."""
+    a, food_review = world["a"], review_of(world["a"], cast.food)
+    assert api.as_user(cast.trader_a).get(f"/api/v1/declarations/{a.pk}/").status_code == 200
+    assert (
+        api.as_user(cast.food_officer).get(f"/api/v1/reviews/{food_review.pk}/").status_code == 200
+    )
+    query = world["query_a"]
+    assert api.as_user(cast.trader_a).get(f"/api/v1/queries/{query.pk}/").status_code == 200
+    assert api.as_user(cast.food_officer).get(f"/api/v1/queries/{query.pk}/").status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_log_in_or_get_401(cast, world, client):
+    """Every route but the public ones needs a login, whatever the object."""
+    problems = []
+    for route, name, pattern in project_routes():
+        if name in PUBLIC_ROUTES or name == "home":
+            continue
+        kwargs = {}
+        if takes_arguments(pattern):
+            kwargs = FOREIGN[OBJECT_ROUTES[name]](cast, world, cast.trader_b)
+        url = reverse(name, kwargs=kwargs)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if route.startswith("api/"):
+                ok = response.status_code in (401, 405)
+            else:
+                ok = response.status_code == 405 or (
+                    response.status_code == 302
+                    and response["Location"].startswith("/accounts/login/")
+                )
+            if not ok:
+                problems.append(f"{method.upper()} {url} -> {response.status_code}")
+    assert client.get("/").status_code == 302
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_the_django_admin_is_closed_to_everyone_but_administrators(cast, client, role):
+    from tests.factories import PASSWORD
+
+    user = getattr(cast, role)
+    assert client.login(username=user.username, password=PASSWORD)
+    for url in ("/admin/", "/admin/agencies/review/", "/admin/agencies/jurisdictionrule/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+    client.logout()
+
+
+def test_pages_for_one_role_are_404_for_the_others(cast, login):
+    """Parameterless pages scoped to a role: the queue, jurisdiction."""
+    for role in ROLES:
+        user = getattr(cast, role)
+        browser = login(user)
+        for url, allowed in (
+            ("/queue/", user.is_agency_staff),
+            ("/queue/counts/", user.is_agency_staff),
+            ("/jurisdiction/", user.is_platform_admin),
+            ("/jurisdiction/new/", user.is_platform_admin),
+        ):
+            assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
+        browser.logout()

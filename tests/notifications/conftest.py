@@ -1,0 +1,2 @@
+# The agencies' declaration-under-review fixture, shared with these tests.
+from tests.agencies.conftest import reviewed  # noqa: F401

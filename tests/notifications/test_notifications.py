@@ -1,0 +1,74 @@
+"""Traders hear of decisions, queries and releases; officers of new work."""
+
+import pytest
+from django.core import mail
+
+from agencies.services import review_approve, review_query
+from notifications.models import Notification
+from notifications.services import notification_email_send, notify
+from tests.agencies.conftest import review_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_opening_reviews_tells_each_agency_of_new_work(
+    cast, reviewed, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        declaration = reviewed()
+    officers = Notification.objects.filter(verb="review_opened")
+    assert set(officers.values_list("recipient__username", flat=True)) == {
+        "customs_officer",
+        "supervisor",
+        "food_officer",
+        "plant_officer",
+    }
+    food = officers.get(recipient=cast.food_officer)
+    assert food.url == f"/reviews/{review_of(declaration, cast.food).pk}/"
+
+
+def test_nothing_is_told_of_a_decision_that_was_rolled_back(cast, reviewed):
+    declaration = reviewed()
+    # Without a commit the on_commit callbacks never run.
+    review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
+    assert not Notification.objects.filter(verb="review_approved").exists()
+
+
+def test_the_trader_reads_and_marks_notifications_through_the_api(
+    cast, api, reviewed, django_capture_on_commit_callbacks
+):
+    declaration = reviewed()
+    with django_capture_on_commit_callbacks(execute=True):
+        review_query(
+            review_id=review_of(declaration, cast.food).pk,
+            actor=cast.food_officer,
+            question="Which plant?",
+        )
+    client = api.as_user(cast.trader_a)
+    body = client.get("/api/v1/notifications/").json()
+    assert body["unread"] == 1
+    assert body["results"][0]["text"].endswith("Which plant?")
+    assert api.as_user(cast.trader_b).get("/api/v1/notifications/").json()["count"] == 0
+    response = api.as_user(cast.trader_a).post(
+        "/api/v1/notifications/read/", {"ids": [body["results"][0]["id"]]}, format="json"
+    )
+    assert response.json() == {"marked": 1, "unread": 0}
+
+
+def test_the_badge_and_the_page(cast, login):
+    notify(recipient_ids=[cast.trader_a.pk], verb="released", text="IM-1: goods released")
+    browser = login(cast.trader_a)
+    assert "(1 unread)" in browser.get("/notifications/badge/").content.decode()
+    assert "IM-1: goods released" in browser.get("/notifications/").content.decode()
+    browser.post("/notifications/read/")
+    assert "unread" not in browser.get("/notifications/badge/").content.decode()
+
+
+def test_email_is_sent_once_when_a_mail_host_is_configured(cast, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    cast.trader_a.email = "trader@example.com"
+    cast.trader_a.save(update_fields=["email"])
+    (notification,) = notify(recipient_ids=[cast.trader_a.pk], verb="released", text="Released")
+    assert notification_email_send(notification_id=notification.pk) is True
+    assert notification_email_send(notification_id=notification.pk) is False
+    assert [m.to for m in mail.outbox] == [["trader@example.com"]]
