@@ -146,9 +146,13 @@ def reviews_open(*, declaration) -> list[Review]:
             company_id=declaration.company_id,
             hs_prefixes=hs_prefixes_of(item.hs_code for item in slice_),
         )
-        review.full_clean()
+        # Field checks only: one review per agency is the database's unique
+        # constraint, and this runs for every declaration a worker scores.
+        review.full_clean(validate_unique=False, validate_constraints=False)
         review.save()
-        review.items.set(slice_)
+        Review.items.through.objects.bulk_create(
+            Review.items.through(review=review, item=item) for item in slice_
+        )
         grant(group=agency.group, obj=review, perms=REVIEW_PERMS)
         reviews.append(review)
         notify_on_commit(

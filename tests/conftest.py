@@ -205,3 +205,24 @@ def wait_until_drained(worker, timeout: float = 20.0) -> None:
         return not any(busy)
 
     wait_for(drained, timeout=timeout, interval=0.2)
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the database's initial rows itself.
+
+    A transactional test empties every table when it ends. Tests that need
+    content types and permissions with their original ids (a long-lived
+    worker process caches them) ask for serialized_rollback, and Django
+    refuses to restore those rows if a plain transactional test had
+    recreated them before. Making every transactional test serialized keeps
+    the suite correct whatever order the tests run in.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+            "transactional_db" in item.fixturenames or "live_server" in item.fixturenames
+        )
+        if transactional and not (marker and marker.kwargs.get("serialized_rollback")):
+            kwargs = dict(marker.kwargs) if marker else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs))
