@@ -267,3 +267,27 @@ def get_query_for_user(*, user, pk) -> Query:
 
 def jurisdiction_rule_list() -> QuerySet[JurisdictionRule]:
     return JurisdictionRule.objects.select_related("agency").order_by("agency__name", "hs_prefix")
+
+
+# Reasons that say nothing about any one item: every agency may read them.
+DECLARATION_WIDE_REASONS = {"lane", "none", "random", "manual"}
+
+
+def risk_reasons_for_review(review, slice_lines) -> list[str]:
+    """The lane decision's reasons that this review's agency may read.
+
+    Customs reads them all. Another agency reads the declaration-wide ones
+    and those about items of its slice: a rule that fired on another
+    agency's goods would otherwise tell it what those goods are.
+    """
+    decision = getattr(review.declaration, "lane_decision", None)
+    if decision is None:
+        return []
+    if review.agency.is_customs:
+        return [reason["text"] for reason in decision.reasons]
+    lines = set(slice_lines)
+    return [
+        reason["text"]
+        for reason in decision.reasons
+        if reason.get("kind") in DECLARATION_WIDE_REASONS or lines & set(reason.get("items") or [])
+    ]

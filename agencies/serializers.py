@@ -99,8 +99,9 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
         ]
 
     def get_risk_reasons(self, review) -> list[str]:
-        decision = getattr(review.declaration, "lane_decision", None)
-        return [reason["text"] for reason in decision.reasons] if decision else []
+        from agencies.selectors import risk_reasons_for_review
+
+        return risk_reasons_for_review(review, [item.line_no for item in review.items.all()])
 
 
 class QueueCountsSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from agencies.selectors import (
     jurisdiction_rule_list,
     review_decisions,
     review_queue_counts,
+    risk_reasons_for_review,
     trader_history,
 )
 from agencies.services import (
@@ -96,10 +97,12 @@ def review_page(request, pk: int):
     declaration = review.declaration
     user = request.user
     can_act = not review.is_decided and declaration.status in ("under_review", "queried")
+    items = review.items.all()
     context = {
         "review": review,
         "declaration": declaration,
-        "items": review.items.all(),
+        "items": items,
+        "risk_reasons": risk_reasons_for_review(review, [item.line_no for item in items]),
         # The lead's selector decides which documents this agency may open.
         "documents": document_list_for_user(user=user, declaration_pk=declaration.pk),
         "decisions": review_decisions(review=review),

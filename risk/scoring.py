@@ -157,6 +157,7 @@ def model_reason(
         "probability": round(probability, 4),
         "score": points,
         "features": explanation[:5],
+        "items": [item_line] if item_line is not None else [],
         "text": f"model {version}: fraud likelihood {probability:.2f}{where}, {points:+d}"
         + (f": {why}" if why else ""),
     }

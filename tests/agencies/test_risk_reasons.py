@@ -1,0 +1,54 @@
+"""An agency reads the risk reasons about its own goods, not another agency's."""
+
+import pytest
+from django.utils import timezone
+
+from agencies.models import Review
+from agencies.services import reviews_open
+from declarations.models import Declaration
+from risk.models import LaneDecision
+from tests.factories import item_data, make_declaration
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reviewed(cast):
+    beef = item_data(hs_code="020130", permits=[{"agency": "food", "reference": "F-1"}])
+    declaration = make_declaration(actor=cast.trader_a, items=[item_data(), beef])
+    Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="yellow")
+    LaneDecision.objects.create(
+        declaration=declaration,
+        lane="yellow",
+        score=40,
+        reasons=[
+            {"kind": "rule", "items": [1], "text": "rule 7: HS 8517 on item 1, +35"},
+            {"kind": "model", "items": [2], "text": "model m1: fraud likelihood 0.30 (item 2)"},
+            {"kind": "lane", "text": "lane yellow: score 40"},
+        ],
+        rule_set_version="v1",
+        decided_at=timezone.now(),
+        duration_ms=1,
+    )
+    reviews_open(declaration=declaration)
+    return declaration
+
+
+def test_another_agency_does_not_read_reasons_about_goods_outside_its_slice(
+    cast, api, login, reviewed
+):
+    food_review = Review.objects.get(declaration=reviewed, agency=cast.food)
+    body = api.as_user(cast.food_officer).get(f"/api/v1/reviews/{food_review.pk}/").json()
+    assert body["risk_reasons"] == [
+        "model m1: fraud likelihood 0.30 (item 2)",
+        "lane yellow: score 40",
+    ]
+    page = login(cast.food_officer).get(f"/reviews/{food_review.pk}/")
+    assert b"HS 8517" not in page.content
+    assert b"lane yellow: score 40" in page.content
+
+
+def test_customs_reads_every_reason(cast, api, reviewed):
+    customs_review = Review.objects.get(declaration=reviewed, agency=cast.customs)
+    body = api.as_user(cast.customs_officer).get(f"/api/v1/reviews/{customs_review.pk}/").json()
+    assert len(body["risk_reasons"]) == 3
