@@ -10,30 +10,19 @@ from django.core.serializers.json import DjangoJSONEncoder
 GENESIS_HASH = "0" * 64
 
 
-def event_hash(
-    *,
-    declaration_id: int,
-    seq: int,
-    at,
-    actor_id: int | None,
-    action: str,
-    from_status: str,
-    to_status: str,
-    reason: str,
-    data: dict,
-    prev_hash: str,
-) -> str:
+def event_hash(event) -> str:
+    """The SHA-256 of an audit entry's content, including the previous entry's hash."""
     payload = {
-        "declaration": declaration_id,
-        "seq": seq,
-        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": actor_id,
-        "action": action,
-        "from": from_status,
-        "to": to_status,
-        "reason": reason,
-        "data": data,
-        "prev": prev_hash,
+        "declaration": event.declaration_id,
+        "seq": event.seq,
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": event.actor_id,
+        "action": event.action,
+        "from": event.from_status,
+        "to": event.to_status,
+        "reason": event.reason,
+        "data": event.data,
+        "prev": event.prev_hash,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -60,19 +49,7 @@ def chain_verify(events) -> ChainBreak | None:
             return ChainBreak(
                 event.pk, event.declaration_id, event.seq, "does not follow the previous entry"
             )
-        recomputed = event_hash(
-            declaration_id=event.declaration_id,
-            seq=event.seq,
-            at=event.at,
-            actor_id=event.actor_id,
-            action=event.action,
-            from_status=event.from_status,
-            to_status=event.to_status,
-            reason=event.reason,
-            data=event.data,
-            prev_hash=event.prev_hash,
-        )
-        if recomputed != event.hash:
+        if event_hash(event) != event.hash:
             return ChainBreak(
                 event.pk, event.declaration_id, event.seq, "content does not match its hash"
             )

@@ -61,33 +61,19 @@ def event_append(
     last = declaration.events.order_by("-seq").values("seq", "hash").first()
     seq = last["seq"] + 1 if last else 1
     prev_hash = last["hash"] if last else GENESIS_HASH
-    at = timezone.now()
-    data = data or {}
-    actor_id = actor.pk if actor is not None else None
     event = DeclarationEvent(
         declaration=declaration,
         seq=seq,
-        at=at,
-        actor_id=actor_id,
+        at=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
         action=action,
         from_status=from_status,
         to_status=to_status,
         reason=reason,
-        data=data,
+        data=data or {},
         prev_hash=prev_hash,
-        hash=event_hash(
-            declaration_id=declaration.pk,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            data=data,
-            prev_hash=prev_hash,
-        ),
     )
+    event.hash = event_hash(event)
     event.save(force_insert=True)
     return event
 
