@@ -8,6 +8,7 @@ from agencies import serializers as s
 from agencies.selectors import (
     QueueFilters,
     ReviewQueuePages,
+    ReviewQueuePaginator,
     get_query_for_user,
     get_review_for_user,
     query_list,
@@ -23,6 +24,7 @@ from agencies.services import (
     review_query,
     review_reject,
 )
+from core.pagination import CappedPageNumberPagination
 
 CONFLICT = OpenApiResponse(
     description="Someone else decided or holds the review; `detail` says who."
@@ -43,6 +45,13 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
+class QueuePagination(CappedPageNumberPagination):
+    """The queue's pages; its count stops at COUNT_CAP, as other long lists do."""
+
+    django_paginator_class = ReviewQueuePaginator
+    page_size = 25
+
+
 def review_detail_data(*, user, pk) -> dict:
     review = get_review_for_user(user=user, pk=pk, with_details=True)
     return s.ReviewDetailOutputSerializer(review).data
@@ -55,7 +64,7 @@ class ReviewListApi(APIView):
         responses=s.ReviewListOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = Pagination()
+        paginator = QueuePagination()
         filters = QueueFilters.from_params(request.query_params)
         pages = ReviewQueuePages(user=request.user, filters=filters)
         page = paginator.paginate_queryset(pages, request, view=self)

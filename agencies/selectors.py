@@ -6,6 +6,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from accounts.models import Company
 from agencies.models import (
@@ -17,6 +18,7 @@ from agencies.models import (
     Review,
     ReviewGroupObjectPermission,
 )
+from core.pagination import COUNT_CAP, CappedPaginator
 
 User = get_user_model()
 ACTIVE_STATUSES = (Review.Status.OPEN, Review.Status.IN_PROGRESS, Review.Status.QUERIED)
@@ -121,6 +123,25 @@ def _filtered(queryset: QuerySet[Review], *, user, filters: QueueFilters) -> Que
     return queryset
 
 
+# Red lane first, then oldest first: the order of review_priority_idx.
+QUEUE_ORDER = ("lane_rank", "opened_at", "pk")
+# What a queue line shows, on the page and in the API; nothing else is read.
+QUEUE_ROW_RELATED = ("declaration__company", "agency", "assigned_to")
+QUEUE_ROW_FIELDS = (
+    "status",
+    "opened_at",
+    "decided_at",
+    # Declaration.reference is made of these.
+    "declaration__type",
+    "declaration__version",
+    "declaration__first_version",
+    "declaration__lane",
+    "declaration__company__name",
+    "agency__code",
+    "assigned_to__username",
+)
+
+
 def review_queue(*, user, filters: QueueFilters | None = None) -> QuerySet[Review]:
     """The reviews of the user's agency, red lane first, then oldest first.
 
@@ -128,46 +149,42 @@ def review_queue(*, user, filters: QueueFilters | None = None) -> QuerySet[Revie
     a page costs the same number of queries whatever its size.
     """
     filters = filters or QueueFilters(status="all")
-    queryset = _agency_reviews(user=user).select_related(
-        "declaration", "declaration__company", "agency", "assigned_to"
-    )
-    return _filtered(queryset, user=user, filters=filters).order_by("lane_rank", "opened_at", "pk")
+    queryset = _agency_reviews(user=user).select_related(*QUEUE_ROW_RELATED)
+    return _filtered(queryset, user=user, filters=filters).order_by(*QUEUE_ORDER)
 
 
 def _agency_scope(*, user) -> QuerySet[Review]:
-    """The agency's reviews by agency alone, for numbers that name no review.
+    """The agency's reviews by agency alone, for numbers and positions.
 
     Every review of an agency is granted to the agency's group when it opens
-    (agencies.services.reviews_open), so this counts the same rows as the
+    (agencies.services.reviews_open), so this holds the same rows as the
     granted queue; it spares the grant probe on each of tens of thousands of
-    rows, which is what a count would cost. Rows themselves are only ever
-    read through review_queue and get_review_for_user.
+    rows, which is what a count, or the rows skipped before a deep page,
+    would cost. Rows themselves are only ever read through the grants
+    (ReviewQueuePages, review_queue, get_review_for_user).
     """
     if not (user.is_authenticated and user.is_agency_staff):
         return Review.objects.none()
     return Review.objects.filter(agency_id=user.agency_id)
 
 
-def review_queue_count(*, user, filters: QueueFilters | None = None) -> int:
-    filters = filters or QueueFilters(status="all")
-    return _filtered(_agency_scope(user=user), user=user, filters=filters).count()
-
-
 class ReviewQueuePages:
     """The queue as a sequence Paginator can slice: a page costs three queries.
 
-    A page is read in two steps: the ids of its rows, walking the queue index
-    in order and probing one grant per row, then those rows with what they
-    show. In one query PostgreSQL would join every skipped row of a deep page
-    to its declaration, company and officer before discarding it.
+    The count (up to COUNT_CAP + 1, as core.pagination does) and the ids of a
+    page's rows are read from the queue's indexes alone, in _agency_scope;
+    then only the page's own rows are read through the grants, with what they
+    show. Checking grants while walking to a deep page would probe one grant
+    per skipped row, and joining in one query would join each skipped row to
+    its declaration, company and officer before discarding it.
     """
 
     def __init__(self, *, user, filters: QueueFilters):
         self.user, self.filters = user, filters
-        self.queryset = review_queue(user=user, filters=filters)
+        self.positions = _filtered(_agency_scope(user=user), user=user, filters=filters)
 
     def count(self) -> int:
-        return review_queue_count(user=self.user, filters=self.filters)
+        return self.positions.order_by()[: COUNT_CAP + 1].count()
 
     def __len__(self) -> int:
         return self.count()
@@ -175,11 +192,22 @@ class ReviewQueuePages:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index : index + 1][0]
-        ids = list(self.queryset.values_list("pk", flat=True)[index])
-        rows = Review.objects.select_related(
-            "declaration", "declaration__company", "agency", "assigned_to"
-        ).in_bulk(ids)
-        return [rows[pk] for pk in ids]
+        ids = list(self.positions.order_by(*QUEUE_ORDER).values_list("pk", flat=True)[index])
+        rows = (
+            _agency_reviews(user=self.user)
+            .select_related(*QUEUE_ROW_RELATED)
+            .only(*QUEUE_ROW_FIELDS)
+            .in_bulk(ids)
+        )
+        return [rows[pk] for pk in ids if pk in rows]
+
+
+class ReviewQueuePaginator(CappedPaginator):
+    """Pages of ReviewQueuePages, which stops counting at the cap itself."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.count()
 
 
 def review_queue_counts(*, user) -> dict[str, int]:

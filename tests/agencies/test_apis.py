@@ -133,8 +133,9 @@ def test_the_queue_costs_the_same_queries_whatever_the_page_size(
         response = client.get(f"/api/v1/reviews/?page_size={page_size}")
     assert len(response.json()["results"]) == page_size
     browser = login(cast.customs_officer)
-    # session, user, the user's agency (header), count, ids, rows, counts
-    with django_assert_num_queries(7):
+    # session, user, the user's agency (header), count, ids, rows; the counts
+    # come from their own partial
+    with django_assert_num_queries(6):
         response = browser.get(f"/queue/?page_size={page_rows}")
     assert response.content.decode().count('href="/reviews/') == min(page_rows, 22)
 
@@ -205,3 +206,27 @@ def test_the_queue_refreshes_its_table_and_counts_without_a_reload(cast, login, 
     assert partial.count('href="/reviews/') == 1
     counts = browser.get("/queue/counts/").content.decode()
     assert "<strong>2</strong> waiting" in counts
+    # The page asks for the counts as soon as it shows, then keeps them fresh.
+    page = browser.get("/queue/").content.decode()
+    assert 'hx-get="/queue/counts/" hx-trigger="load, every 10s"' in page
+
+
+def test_a_queue_longer_than_the_count_cap_says_so_and_pages_on(
+    cast, api, login, reviewed, monkeypatch
+):
+    monkeypatch.setattr("core.pagination.COUNT_CAP", 3)
+    monkeypatch.setattr("agencies.selectors.COUNT_CAP", 3)
+    monkeypatch.setattr("agencies.views.COUNT_CAP", 3)
+    declarations = [reviewed(lane="green", hs_codes=(PHONES,)) for _ in range(5)]
+    client = api.as_user(cast.customs_officer)
+    body = client.get("/api/v1/reviews/?page_size=2").json()
+    assert (body["count"], body["count_is_capped"]) == (3, True)
+    # Up to the cap, the pages follow the queue's order, oldest first.
+    rows = [
+        row["declaration"]
+        for page in (1, 2)
+        for row in client.get(f"/api/v1/reviews/?page_size=2&page={page}").json()["results"]
+    ]
+    assert rows == [declaration.pk for declaration in declarations[:4]]
+    page = login(cast.customs_officer).get("/queue/?page_size=10").content.decode()
+    assert "More than 3 reviews match" in page
