@@ -41,6 +41,13 @@ class Agency(models.Model):
         return self.name
 
 
+class JurisdictionRuleQuerySet(models.QuerySet):
+    def for_hs_codes(self, hs_codes):
+        """The rules whose prefix begins one of these codes: the only ones that can
+        cover them, read without the rest of the jurisdiction table."""
+        return self.filter(hs_prefix__in=hs_prefixes_of(hs_codes))
+
+
 class JurisdictionRule(models.Model):
     """Goods under an HS prefix need this agency's review (and its permit)."""
 
@@ -63,6 +70,8 @@ class JurisdictionRule(models.Model):
         default=list,
         help_text="Only declarations under these procedures (4 digits); empty: any.",
     )
+
+    objects = JurisdictionRuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["agency", "hs_prefix"]

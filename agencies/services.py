@@ -28,8 +28,14 @@ from agencies.models import (
     hs_prefixes_of,
 )
 from core.exceptions import ApplicationError
-from core.permissions import grant
-from notifications.services import notify_on_commit, recipients_of_agency, recipients_of_company
+from core.permissions import grant_many
+from notifications.services import (
+    Message,
+    notify_many_on_commit,
+    notify_on_commit,
+    recipients_of_agencies,
+    recipients_of_company,
+)
 
 REVIEW_PERMS = ("agencies.view_review", "agencies.change_review")
 ACTIVE = (Review.Status.OPEN, Review.Status.IN_PROGRESS)
@@ -106,12 +112,24 @@ def jurisdiction_rule_delete(*, rule: JurisdictionRule, actor) -> None:
     rule.delete()
 
 
-def agencies_concerned(items, *, procedure: str = "") -> dict[Agency, tuple[list, list[str]]]:
+def _jurisdiction(items) -> tuple[Agency, list[JurisdictionRule]]:
+    """Customs, and the other agencies' rules that can cover these items."""
+    customs = Agency.objects.get(is_customs=True)
+    rules = list(
+        JurisdictionRule.objects.for_hs_codes(item.hs_code for item in items)
+        .exclude(agency=customs)
+        .select_related("agency")
+    )
+    return customs, rules
+
+
+def agencies_concerned(
+    items, *, procedure: str = "", jurisdiction: tuple | None = None
+) -> dict[Agency, tuple[list, list[str]]]:
     """Customs with every item; each agency whose jurisdiction covers an item, with
     its slice and the permits its matching rules require."""
-    customs = Agency.objects.get(is_customs=True)
+    customs, rules = jurisdiction or _jurisdiction(items)
     concerned: dict[Agency, tuple[list, list[str]]] = {customs: (list(items), [])}
-    rules = JurisdictionRule.objects.select_related("agency").exclude(agency=customs)
     for rule in rules:
         for item in items:
             if rule.covers(item, procedure):
@@ -126,42 +144,68 @@ def agencies_concerned(items, *, procedure: str = "") -> dict[Agency, tuple[list
 
 
 def reviews_open(*, declaration) -> list[Review]:
-    """Open one review per agency concerned; called inside the lane transaction.
-
-    The slice and the permits required are copied onto the review, so a later
-    change of jurisdiction leaves this declaration as it was assessed.
-    """
+    """Open one review per agency concerned; called inside the lane transaction."""
     items = list(declaration.items.all())
+    return reviews_open_many(declarations=[declaration], items_of={declaration.pk: items})[
+        declaration.pk
+    ]
+
+
+# Field checks only when a review is opened: its foreign keys come from rows
+# just read, and one review per agency is the database's unique constraint.
+REVIEW_UNCHECKED = ["declaration", "agency", "company", "assigned_to", "decided_by"]
+
+
+def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[int, list[Review]]:
+    """Open the reviews of several declarations, in a constant number of statements.
+
+    The slice and the permits required are copied onto each review, so a
+    later change of jurisdiction leaves the declaration as it was assessed.
+    Called inside the lane transaction, with the declarations locked.
+    """
+    jurisdiction = _jurisdiction([item for d in declarations for item in items_of[d.pk]])
     now = timezone.now()
-    reviews = []
-    for agency, (slice_, permits) in agencies_concerned(
-        items, procedure=declaration.procedure
-    ).items():
-        review = Review(
-            declaration=declaration,
-            agency=agency,
-            opened_at=now,
-            permits_required=permits,
-            lane_rank=LANE_RANK.get(declaration.lane, LANE_RANK[""]),
-            company_id=declaration.company_id,
-            hs_prefixes=hs_prefixes_of(item.hs_code for item in slice_),
+    opened: dict[int, list[Review]] = {}
+    slices = []
+    for declaration in declarations:
+        concerned = agencies_concerned(
+            items_of[declaration.pk], procedure=declaration.procedure, jurisdiction=jurisdiction
         )
-        # Field checks only: one review per agency is the database's unique
-        # constraint, and this runs for every declaration a worker scores.
-        review.full_clean(validate_unique=False, validate_constraints=False)
-        review.save()
-        Review.items.through.objects.bulk_create(
-            Review.items.through(review=review, item=item) for item in slice_
-        )
-        grant(group=agency.group, obj=review, perms=REVIEW_PERMS)
-        reviews.append(review)
-        notify_on_commit(
-            recipient_ids=recipients_of_agency(agency.pk),
-            verb="review_opened",
-            text=f"New work: {agency.name} review of {declaration.reference}",
-            url=reverse("agencies:review", args=[review.pk]),
-        )
-    return reviews
+        for agency, (slice_, permits) in concerned.items():
+            review = Review(
+                declaration=declaration,
+                agency=agency,
+                opened_at=now,
+                permits_required=permits,
+                lane_rank=LANE_RANK.get(declaration.lane, LANE_RANK[""]),
+                company_id=declaration.company_id,
+                hs_prefixes=hs_prefixes_of(item.hs_code for item in slice_),
+            )
+            review.full_clean(
+                exclude=REVIEW_UNCHECKED, validate_unique=False, validate_constraints=False
+            )
+            opened.setdefault(declaration.pk, []).append(review)
+            slices.append((review, slice_))
+    reviews = Review.objects.bulk_create([review for review, _ in slices])
+    Review.items.through.objects.bulk_create(
+        Review.items.through(review=review, item=item)
+        for review, slice_ in slices
+        for item in slice_
+    )
+    grant_many(grants=[(r.agency.group_id, r) for r in reviews], perms=REVIEW_PERMS)
+    recipients = recipients_of_agencies({r.agency_id for r in reviews})
+    notify_many_on_commit(
+        messages=[
+            Message(
+                recipient_ids=recipients.get(r.agency_id, []),
+                verb="review_opened",
+                text=f"New work: {r.agency.name} review of {r.declaration.reference}",
+                url=reverse("agencies:review", args=[r.pk]),
+            )
+            for r in reviews
+        ]
+    )
+    return opened
 
 
 # --- Locks and guards ------------------------------------------------------

@@ -22,6 +22,7 @@ times how fast the workers drain declarations submitted while they were paused.
 """
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -44,6 +45,23 @@ KCS = ROOT.parent / "shared" / "data" / "kcs"
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ensure_database() -> None:
+    """Create DATABASE_URL's database if it does not exist yet."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    admin = psycopg2.connect(urlunsplit(url._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
 
 
 def prepare(train_rounds: int | None) -> None:
@@ -197,7 +215,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2000, help="declarations to submit")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=2, help="pool processes per worker")
-    parser.add_argument("--submitters", type=int, default=2, help="submitting threads")
+    parser.add_argument("--submitters", type=int, default=2, help="submitting processes")
     parser.add_argument("--train-rounds", type=int, default=None)
     parser.add_argument(
         "--rate", type=float, default=0, help="submissions per second (0: as fast as possible)"
@@ -215,6 +233,7 @@ def main() -> None:
     from risk.models import LaneDecision, ModelVersion, RiskSettings, RuleSet
     from risk.replay import replay
 
+    ensure_database()
     prepare(args.train_rounds)
     live = ModelVersion.objects.get(status="live")
     print(f"live model {live.label}, artifact {live.size_bytes / 2**20:.1f} MB")
@@ -223,26 +242,34 @@ def main() -> None:
     try:
         warm_up(args.workers * args.concurrency)
         drafts = [draft() for _ in range(args.n)]
-        print(f"{len(drafts)} drafts ready; submitting with {args.submitters} threads")
-        chunks = [drafts[i :: args.submitters] for i in range(args.submitters)]
-
+        print(f"{len(drafts)} drafts ready; submitting with {args.submitters} processes")
+        # Separate processes, as submissions come from separate web workers:
+        # threads of one process would share one interpreter lock.
+        chunks = [[d.pk for d in drafts[i :: args.submitters]] for i in range(args.submitters)]
         interval = args.submitters / args.rate if args.rate else 0
 
         def run(chunk):
+            from declarations.models import Declaration
+
             next_at = time.monotonic()
-            for declaration in chunk:
+            for declaration_id in chunk:
                 if interval:
                     next_at += interval
                     time.sleep(max(0.0, next_at - time.monotonic()))
-                submit(declaration)
+                submit(Declaration.objects.select_related("created_by").get(pk=declaration_id))
             connection.close()
 
-        threads = [threading.Thread(target=run, args=(c,)) for c in chunks]
+        connection.close()  # not shared with the forked submitters
+        submitters = [
+            multiprocessing.get_context("fork").Process(target=run, args=(c,)) for c in chunks
+        ]
         started = time.time()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        for process in submitters:
+            process.start()
+        for process in submitters:
+            process.join()
+            if process.exitcode:
+                raise RuntimeError("a submitter failed")
         submitted_in = time.time() - started
         ids = [d.pk for d in drafts]
         wait_scored(ids)

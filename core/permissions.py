@@ -6,27 +6,57 @@ single users: access follows membership, and the tables grow with objects,
 not with users times objects.
 
 Both helpers talk to those tables directly instead of through guardian's
-shortcuts: a grant is two queries instead of three per permission, and a
-scoped queryset is one EXISTS in the caller's query instead of several
-round trips, which matters on every page and API call.
+shortcuts: a grant is one statement, and a scoped queryset is one EXISTS in
+the caller's query instead of several round trips, which matters on every
+page and API call.
 """
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Exists, Model, OuterRef, QuerySet, Subquery
 from guardian.utils import get_group_obj_perms_model
 
 
-def grant(*, group: Group, obj: Model, perms: tuple[str, ...]) -> None:
+def grant(*, group_id: int, obj: Model, perms: tuple[str, ...]) -> None:
     """Give the group these permissions ("app.codename") on the object; idempotent."""
-    model = get_group_obj_perms_model(obj)
-    content_type = ContentType.objects.get_for_model(obj)
+    grant_many(grants=[(group_id, obj)], perms=perms)
+
+
+def grant_many(*, grants: list[tuple[int, Model]], perms: tuple[str, ...]) -> None:
+    """Give each (group id, object) pair these permissions; objects of one model.
+
+    One INSERT ... SELECT for all of them, finding the permissions by model
+    and codename: no round trip to read ids first, and no cached id (content
+    type or permission) that could be stale.
+    """
+    if not grants:
+        return
+    model = get_group_obj_perms_model(grants[0][1])
+    meta = grants[0][1]._meta
     codenames = [perm.split(".", 1)[1] for perm in perms]
-    permissions = Permission.objects.filter(content_type=content_type, codename__in=codenames)
-    model.objects.bulk_create(
-        [model(group=group, permission=p, content_object=obj) for p in permissions],
-        ignore_conflicts=True,
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(model._meta.get_field(name).column)
+        for name in ("group", "permission", "content_object")
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+            "SELECT g.group_id, p.id, g.object_id "
+            "FROM unnest(%s::integer[], %s::bigint[]) AS g(group_id, object_id) "
+            f"CROSS JOIN {quote(Permission._meta.db_table)} p "
+            f"JOIN {quote(ContentType._meta.db_table)} t ON t.id = p.content_type_id "
+            "WHERE t.app_label = %s AND t.model = %s AND p.codename = ANY(%s) "
+            "ON CONFLICT DO NOTHING",
+            [
+                [group_id for group_id, _ in grants],
+                [obj.pk for _, obj in grants],
+                meta.app_label,
+                meta.model_name,
+                codenames,
+            ],
+        )
 
 
 def user_group_ids(user) -> list[int]:

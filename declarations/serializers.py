@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit
 from declarations.services import HEADER_FIELDS, ITEM_FIELDS
 
@@ -13,7 +14,7 @@ class ItemPermitInputSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=64)
 
 
-class ItemInputSerializer(serializers.ModelSerializer):
+class ItemInputSerializer(ModelSerializer):
     permits = ItemPermitInputSerializer(many=True, required=False, default=list)
 
     class Meta:
@@ -22,13 +23,24 @@ class ItemInputSerializer(serializers.ModelSerializer):
         extra_kwargs = {f: {"validators": []} for f in ITEM_FIELDS}
 
 
-class DeclarationInputSerializer(serializers.ModelSerializer):
+class DeclarationInputSerializer(ModelSerializer):
     items = ItemInputSerializer(many=True, allow_empty=False)
 
     class Meta:
         model = Declaration
         fields = [*HEADER_FIELDS, "items"]
         extra_kwargs = {f: {"validators": []} for f in HEADER_FIELDS}
+
+
+class DeclarationCreateInputSerializer(DeclarationInputSerializer):
+    lodge = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Lodge at once instead of saving a draft (every lodgement rule applies).",
+    )
+
+    class Meta(DeclarationInputSerializer.Meta):
+        fields = [*DeclarationInputSerializer.Meta.fields, "lodge"]
 
 
 class AmendInputSerializer(DeclarationInputSerializer):
@@ -54,7 +66,7 @@ class DocumentInputSerializer(serializers.Serializer):
     )
 
 
-class ItemPermitOutputSerializer(serializers.ModelSerializer):
+class ItemPermitOutputSerializer(ModelSerializer):
     agency = serializers.CharField(source="agency.code")
 
     class Meta:
@@ -62,7 +74,7 @@ class ItemPermitOutputSerializer(serializers.ModelSerializer):
         fields = ["agency", "reference"]
 
 
-class ItemOutputSerializer(serializers.ModelSerializer):
+class ItemOutputSerializer(ModelSerializer):
     permits = ItemPermitOutputSerializer(many=True)
 
     class Meta:
@@ -93,7 +105,7 @@ class ReviewSummarySerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None)
 
     class Meta:
@@ -101,7 +113,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["seq", "at", "actor", "action", "from_status", "to_status", "reason", "hash"]
 
 
-class DocumentOutputSerializer(serializers.ModelSerializer):
+class DocumentOutputSerializer(ModelSerializer):
     item = serializers.IntegerField(source="item.line_no", default=None)
     url = serializers.SerializerMethodField()
 
@@ -116,7 +128,7 @@ class DocumentOutputSerializer(serializers.ModelSerializer):
         return f"/api/v1/declarations/{document.declaration_id}/documents/{document.pk}/"
 
 
-class DeclarationListOutputSerializer(serializers.ModelSerializer):
+class DeclarationListOutputSerializer(ModelSerializer):
     reference = serializers.CharField()
 
     class Meta:

@@ -1,17 +1,19 @@
 import hashlib
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agencies.models import Agency
 from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import GENESIS_HASH, event_hash
 from declarations.duties import assess_duties
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
-from declarations.validation import validate_draft, validate_lodgement
+from declarations.validation import duplicate_errors, validate_draft, validate_lodgement
+from reference import lookups
 
 Status = Declaration.Status
 
@@ -45,6 +47,46 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 DECLARATION_PERMS = ("declarations.view_declaration", "declarations.change_declaration")
+TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version")
+
+
+def _chain(events: list[DeclarationEvent], *, first: bool = False) -> list[DeclarationEvent]:
+    """Link new (unsaved) entries to the end of their declarations' audit chains.
+
+    `first` says the declarations were inserted in this transaction, so their
+    chains start here and there is no earlier entry to read. The caller holds
+    the declarations' row locks, so no other entry can be appended meanwhile.
+    """
+    heads: dict[int, tuple[int, str]] = {}
+    if not first:
+        heads = {
+            declaration_id: (seq, hash_)
+            for declaration_id, seq, hash_ in DeclarationEvent.objects.filter(
+                declaration_id__in={e.declaration_id for e in events}
+            )
+            .order_by("declaration_id", "-seq")
+            .distinct("declaration_id")
+            .values_list("declaration_id", "seq", "hash")
+        }
+    for event in events:
+        seq, prev_hash = heads.get(event.declaration_id, (0, GENESIS_HASH))
+        event.seq, event.prev_hash = seq + 1, prev_hash
+        event.hash = event_hash(event)
+        heads[event.declaration_id] = (event.seq, event.hash)
+    return events
+
+
+def _event(declaration, *, actor, action, from_status="", to_status="", reason="", data=None):
+    return DeclarationEvent(
+        declaration=declaration,
+        at=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
 
 
 def event_append(
@@ -56,26 +98,27 @@ def event_append(
     to_status: str = "",
     reason: str = "",
     data: dict | None = None,
+    first: bool = False,
 ) -> DeclarationEvent:
     """Extend the declaration's audit chain. The caller holds the declaration's row lock."""
-    last = declaration.events.order_by("-seq").values("seq", "hash").first()
-    seq = last["seq"] + 1 if last else 1
-    prev_hash = last["hash"] if last else GENESIS_HASH
-    event = DeclarationEvent(
-        declaration=declaration,
-        seq=seq,
-        at=timezone.now(),
-        actor_id=actor.pk if actor is not None else None,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        data=data or {},
-        prev_hash=prev_hash,
-    )
-    event.hash = event_hash(event)
+    event = _event(
+        declaration, actor=actor, action=action, from_status=from_status,
+        to_status=to_status, reason=reason, data=data,
+    )  # fmt: skip
+    _chain([event], first=first)
     event.save(force_insert=True)
     return event
+
+
+@dataclass
+class Move:
+    """One status change of a declaration locked in the current transaction."""
+
+    declaration: Declaration
+    to_status: str
+    reason: str = ""
+    data: dict | None = None
+    changes: dict = dataclass_field(default_factory=dict)
 
 
 @transaction.atomic
@@ -100,30 +143,74 @@ def declaration_transition(
         declaration = locked
     else:
         declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    from_status = declaration.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise InvalidTransition(
-            f"A {declaration.get_status_display().lower()} declaration cannot become "
-            f"{Status(to_status).label.lower()}.",
-            extra={"status": from_status},
-        )
-    declaration.status = to_status
-    for field, value in (changes or {}).items():
-        setattr(declaration, field, value)
-    # Field checks only: the unique and check constraints are the database's,
-    # and asking them here would cost a query per constraint on every move.
-    declaration.full_clean(validate_unique=False, validate_constraints=False)
-    declaration.save(update_fields=["status", "updated_at", *(changes or {})])
-    event_append(
-        declaration=declaration,
-        actor=actor,
-        action="status",
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        data=data,
-    )
+    move = Move(declaration, to_status, reason, data, changes or {})
+    declarations_move_locked(moves=[move], actor=actor)
     return declaration
+
+
+def declarations_move_locked(*, moves: list[Move], actor) -> None:
+    """Carry out moves of declarations the caller has locked, as declaration_transition
+    does one: the same checks and audit entries, in a constant number of statements
+    whatever the number of declarations (a worker deciding a batch).
+
+    Runs in the caller's transaction (the one holding the locks), without a
+    savepoint of its own: a refused move raises before anything is written.
+    """
+    now = timezone.now()
+    fields = {"status", "updated_at"}
+    events = []
+    for move in moves:
+        declaration = move.declaration
+        from_status = declaration.status
+        if move.to_status not in ALLOWED_TRANSITIONS[from_status]:
+            raise InvalidTransition(
+                f"A {declaration.get_status_display().lower()} declaration cannot become "
+                f"{Status(move.to_status).label.lower()}.",
+                extra={"status": from_status},
+            )
+        declaration.status = move.to_status
+        declaration.updated_at = now
+        for name, value in move.changes.items():
+            setattr(declaration, name, value)
+            fields.add(name)
+        # Field checks only: the unique and check constraints and the foreign
+        # keys (which no move changes) are the database's; asking them here
+        # would cost a query each on every move.
+        declaration.full_clean(
+            exclude=TRANSITION_UNCHECKED, validate_unique=False, validate_constraints=False
+        )
+        events.append(
+            _event(
+                declaration, actor=actor, action="status", from_status=from_status,
+                to_status=move.to_status, reason=move.reason, data=move.data,
+            )
+        )  # fmt: skip
+    if len(moves) == 1:
+        moves[0].declaration.save(update_fields=sorted(fields))
+    else:
+        Declaration.objects.bulk_update([m.declaration for m in moves], sorted(fields))
+    DeclarationEvent.objects.bulk_create(_chain(events))
+
+
+def _save_live(declaration: Declaration) -> None:
+    """Save a declaration that holds its invoice number.
+
+    The database's unique constraint is what keeps one live declaration per
+    invoice and trader, concurrent filings included; the error it raises is
+    reported on the field, naming the declaration that holds the invoice.
+    Asking first would cost a query on every filing to catch a rare mistake.
+    """
+    try:
+        with transaction.atomic():
+            declaration.save()
+    except IntegrityError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        if diag is None or diag.constraint_name != "unique_live_invoice_per_company":
+            raise
+        errors = duplicate_errors(declaration) or {
+            "invoice_number": [f"Invoice {declaration.invoice_number} is already declared."]
+        }
+        raise ValidationError(dict(errors)) from exc
 
 
 def _ensure_trader_of(actor, declaration: Declaration) -> None:
@@ -191,7 +278,7 @@ def _store_items(declaration: Declaration, items: list[Item], permits: list[list
     Item.objects.bulk_create(items)
     if not any(permits):
         return
-    agencies = dict(Agency.objects.values_list("code", "pk"))
+    agencies = lookups.agency_ids()
     ItemPermit.objects.bulk_create(
         ItemPermit(item=item, agency_id=agencies[p["agency"]], reference=p["reference"])
         for item, item_permits in zip(items, permits, strict=True)
@@ -211,19 +298,38 @@ def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | Non
 
 
 @transaction.atomic
-def declaration_create(*, actor, header: dict, items: list[dict]) -> Declaration:
-    """Create a draft for the actor's company. Nothing is stored if anything is invalid."""
+def declaration_create(
+    *, actor, header: dict, items: list[dict], lodge: bool = False
+) -> Declaration:
+    """Create a draft for the actor's company. Nothing is stored if anything is invalid.
+
+    With `lodge`, the declaration is checked against every lodgement rule and
+    stored already submitted, with risk scoring queued: what a trader's own
+    software does when it files in one message, without a draft in between.
+    """
     if not actor.is_trader:
         raise PermissionDenied
     declaration = Declaration(company_id=actor.company_id, created_by=actor, **header)
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
-    validate_draft(declaration, built, permits, on=today)
+    validate = validate_lodgement if lodge else validate_draft
+    validate(declaration, built, permits, on=today, duplicates=False)
     _apply_duties(declaration, built, on=today)
-    declaration.save()
+    if lodge:
+        declaration.status = Status.SUBMITTED
+        declaration.submitted_at = timezone.now()
+    _save_live(declaration)
     _store_items(declaration, built, permits)
-    grant(group=actor.company.group, obj=declaration, perms=DECLARATION_PERMS)
-    event_append(declaration=declaration, actor=actor, action="created", to_status=Status.DRAFT)
+    grant(group_id=actor.company.group_id, obj=declaration, perms=DECLARATION_PERMS)
+    event_append(
+        declaration=declaration,
+        actor=actor,
+        action="lodged" if lodge else "created",
+        to_status=declaration.status,
+        first=True,
+    )
+    if lodge:
+        _queue_scoring(declaration.pk)
     return declaration
 
 
@@ -240,13 +346,22 @@ def declaration_update(
         setattr(declaration, field, value)
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
-    validate_draft(declaration, built, permits, on=today)
+    validate_draft(declaration, built, permits, on=today, duplicates=False)
     _apply_duties(declaration, built, on=today)
-    declaration.save()
+    _save_live(declaration)
     declaration.items.all().delete()
     _store_items(declaration, built, permits)
     event_append(declaration=declaration, actor=actor, action="edited")
     return declaration
+
+
+def _permits_of(items: list[Item]) -> list[list[dict]]:
+    """Each item's permits as filed ({"agency": code, "reference": ...}), in one query."""
+    of_item: dict[int, list[dict]] = {item.pk: [] for item in items}
+    permits = ItemPermit.objects.filter(item__in=items).order_by("pk")
+    for item_id, agency, reference in permits.values_list("item_id", "agency__code", "reference"):
+        of_item[item_id].append({"agency": agency, "reference": reference})
+    return [of_item[item.pk] for item in items]
 
 
 def _item_input(item: Item) -> dict:
@@ -284,29 +399,21 @@ def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
         raise InvalidTransition(
             f"A {locked.get_status_display().lower()} declaration cannot become submitted."
         )
-    items = list(locked.items.prefetch_related("permits__agency").order_by("line_no"))
-    permits = [
-        [{"agency": p.agency.code, "reference": p.reference} for p in i.permits.all()]
-        for i in items
-    ]
+    items = list(locked.items.order_by("line_no"))
+    permits = _permits_of(items)
     today = timezone.localdate()
-    validate_lodgement(locked, items, permits, on=today)
+    validate_lodgement(locked, items, permits, on=today, duplicates=False)
     _update_duties(locked, items, on=today)
-    declaration = declaration_transition(
-        declaration_id=locked.pk,
-        locked=locked,
-        to_status=Status.SUBMITTED,
-        actor=actor,
-        changes={
-            "submitted_at": timezone.now(),
-            "exchange_rate": locked.exchange_rate,
-            "customs_value_total": locked.customs_value_total,
-            "duty_total": locked.duty_total,
-            "vat_total": locked.vat_total,
-        },
-    )
-    _queue_scoring(declaration.pk)
-    return declaration
+    changes = {
+        "submitted_at": timezone.now(),
+        "exchange_rate": locked.exchange_rate,
+        "customs_value_total": locked.customs_value_total,
+        "duty_total": locked.duty_total,
+        "vat_total": locked.vat_total,
+    }
+    declarations_move_locked(moves=[Move(locked, Status.SUBMITTED, changes=changes)], actor=actor)
+    _queue_scoring(locked.pk)
+    return locked
 
 
 def _queue_scoring(declaration_id: int) -> None:
@@ -343,7 +450,7 @@ def declaration_amend(
     )
     built, permits = _build_items(new, items)
     today = timezone.localdate()
-    validate_lodgement(new, built, permits, on=today)
+    validate_lodgement(new, built, permits, on=today, duplicates=False)
     declaration_transition(
         declaration_id=old.pk,
         to_status=Status.AMENDED,
@@ -353,10 +460,10 @@ def declaration_amend(
     _apply_duties(new, built, on=today)
     new.status = Status.SUBMITTED
     new.submitted_at = timezone.now()
-    new.save()
+    _save_live(new)
     _store_items(new, built, permits)
     _carry_documents(old, new, built)
-    grant(group=actor.company.group, obj=new, perms=DECLARATION_PERMS)
+    grant(group_id=actor.company.group_id, obj=new, perms=DECLARATION_PERMS)
     event_append(
         declaration=new,
         actor=actor,
@@ -364,6 +471,7 @@ def declaration_amend(
         to_status=Status.SUBMITTED,
         reason=reason,
         data={"replaces": old.pk, "version": new.version},
+        first=True,
     )
     _queue_scoring(new.pk)
     return new

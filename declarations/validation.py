@@ -57,7 +57,7 @@ def model_errors(declaration: Declaration, items) -> Errors:
 
 
 def reference_errors(declaration: Declaration, items, permits: list[dict], *, on: date) -> Errors:
-    """Codes that must exist, plausible magnitudes, and earlier filings. Drafts pass these."""
+    """Codes that must exist and plausible magnitudes. Drafts pass these."""
     errors = Errors()
     d = declaration
     if d.office_of_entry not in lookups.office_codes():
@@ -90,6 +90,13 @@ def reference_errors(declaration: Declaration, items, permits: list[dict], *, on
         for agency in sorted({p["agency"] for p in item_permits} - agency_codes):
             errors.add(f"{at}.permits", f"{agency} is not an agency.")
 
+    return errors
+
+
+def duplicate_errors(declaration: Declaration) -> Errors:
+    """Another live declaration of the trader's for the same invoice."""
+    errors = Errors()
+    d = declaration
     duplicates = Declaration.objects.filter(
         company_id=d.company_id, invoice_number=d.invoice_number
     ).exclude(status__in=[Declaration.Status.CANCELLED, Declaration.Status.AMENDED])
@@ -125,7 +132,11 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict]) -> Er
             errors.add("exporter_name", "An export declaration names the exporter.")
 
     agreements = lookups.agreements()
-    rules = [r for r in JurisdictionRule.objects.select_related("agency") if r.permit_type]
+    rules = list(
+        JurisdictionRule.objects.for_hs_codes(item.hs_code for item in items)
+        .exclude(permit_type="")
+        .select_related("agency")
+    )
     for index, (item, item_permits) in enumerate(zip(items, permits, strict=True)):
         at = f"items[{index}]"
         if item.preference:
@@ -174,20 +185,34 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict]) -> Er
     return errors
 
 
-def validate_draft(declaration: Declaration, items, permits: list[dict], *, on: date) -> None:
+def _field_errors(declaration: Declaration, items, permits, *, on: date, duplicates: bool):
+    errors = model_errors(declaration, items)
+    if not errors:
+        errors = reference_errors(declaration, items, permits, on=on)
+        if duplicates:
+            errors.update(duplicate_errors(declaration))
+    return errors
+
+
+# `duplicates=False` is for callers that store the declaration: the database's
+# constraint then refuses a second live declaration of the invoice, and the
+# service reports it on the field like this check would.
+
+
+def validate_draft(
+    declaration: Declaration, items, permits: list[dict], *, on: date, duplicates: bool = True
+) -> None:
     """A draft may be incomplete, but what it says must be valid."""
-    errors = model_errors(declaration, items) or reference_errors(
-        declaration, items, permits, on=on
-    )
+    errors = _field_errors(declaration, items, permits, on=on, duplicates=duplicates)
     if errors:
         raise ValidationError(dict(errors))
 
 
-def validate_lodgement(declaration: Declaration, items, permits: list[dict], *, on: date) -> None:
+def validate_lodgement(
+    declaration: Declaration, items, permits: list[dict], *, on: date, duplicates: bool = True
+) -> None:
     """Everything a declaration must satisfy to be lodged."""
-    errors = model_errors(declaration, items) or reference_errors(
-        declaration, items, permits, on=on
-    )
+    errors = _field_errors(declaration, items, permits, on=on, duplicates=duplicates)
     if not errors:
         errors = lodgement_errors(declaration, items, permits)
     if errors:

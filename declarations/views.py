@@ -102,8 +102,13 @@ def _declaration_form_page(request, *, mode: str, declaration=None):
         if data is not None:
             header, items = data
             try:
+                lodge = "submit" in request.POST
                 if mode == "create":
-                    declaration = declaration_create(actor=request.user, header=header, items=items)
+                    # Lodged in the same transaction: a refused lodgement leaves
+                    # no draft behind to collide with the corrected one.
+                    declaration = declaration_create(
+                        actor=request.user, header=header, items=items, lodge=lodge
+                    )
                 elif mode == "edit":
                     declaration_update(
                         actor=request.user, declaration=declaration, header=header, items=items
@@ -116,8 +121,9 @@ def _declaration_form_page(request, *, mode: str, declaration=None):
                         items=items,
                         reason=request.POST.get("reason", ""),
                     )
-                if mode != "amend" and "submit" in request.POST:
+                if mode == "edit" and lodge:
                     declaration_submit(declaration=declaration, actor=request.user)
+                if mode != "amend" and lodge:
                     messages.success(request, f"{declaration.reference} submitted for clearance.")
                 elif mode == "amend":
                     messages.success(request, f"{declaration.reference} lodged as an amendment.")

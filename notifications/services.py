@@ -1,4 +1,5 @@
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,26 +20,45 @@ def recipients_of_company(company_id: int) -> list[int]:
 
 
 def recipients_of_agency(agency_id: int) -> list[int]:
+    return recipients_of_agencies([agency_id]).get(agency_id, [])
+
+
+def recipients_of_agencies(agency_ids) -> dict[int, list[int]]:
+    """The officers and supervisors told about new work, by agency."""
     User = get_user_model()
-    return list(
-        User.objects.filter(
-            agency_id=agency_id, is_active=True, role__in=["officer", "supervisor"]
-        ).values_list("pk", flat=True)
-    )
+    recipients: dict[int, list[int]] = {}
+    for agency_id, pk in User.objects.filter(
+        agency_id__in=agency_ids, is_active=True, role__in=["officer", "supervisor"]
+    ).values_list("agency_id", "pk"):
+        recipients.setdefault(agency_id, []).append(pk)
+    return recipients
+
+
+@dataclass(frozen=True)
+class Message:
+    recipient_ids: list[int]
+    verb: str
+    text: str
+    url: str = ""
 
 
 @transaction.atomic
-def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> list[Notification]:
-    """Store one notification per recipient and queue the e-mails after commit.
+def notify_many(*, messages: list[Message]) -> list[Notification]:
+    """Store one notification per recipient of each message, in one statement, and
+    queue the e-mails after commit.
 
     Callers run this through transaction.on_commit, so nobody is told about a
     decision that was rolled back.
     """
     now = timezone.now()
     created = Notification.objects.bulk_create(
-        Notification(recipient_id=pk, verb=verb, text=text[:300], url=url, created_at=now)
-        for pk in dict.fromkeys(recipient_ids)
-    )
+        Notification(
+            recipient_id=pk, verb=message.verb, text=message.text[:300], url=message.url,
+            created_at=now,
+        )
+        for message in messages
+        for pk in dict.fromkeys(message.recipient_ids)
+    )  # fmt: skip
     if settings.EMAIL_HOST and created:
         from notifications.tasks import send_notification_email
 
@@ -47,10 +67,17 @@ def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> 
     return created
 
 
+def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> list[Notification]:
+    return notify_many(messages=[Message(recipient_ids, verb, text, url)])
+
+
+def notify_many_on_commit(*, messages: list[Message]) -> None:
+    if messages:
+        transaction.on_commit(lambda: notify_many(messages=messages), robust=True)
+
+
 def notify_on_commit(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> None:
-    transaction.on_commit(
-        lambda: notify(recipient_ids=recipient_ids, verb=verb, text=text, url=url), robust=True
-    )
+    notify_many_on_commit(messages=[Message(recipient_ids, verb, text, url)])
 
 
 def notification_email_send(*, notification_id: int) -> bool:

@@ -102,7 +102,12 @@ def vat_rate(on: date) -> Decimal:
     return Decimal("0")
 
 
-def agency_codes() -> frozenset[str]:
+def agency_ids() -> dict[str, int]:
+    """Agency code to primary key."""
     from agencies.models import Agency
 
-    return _cached("agencies", lambda: frozenset(Agency.objects.values_list("code", flat=True)))
+    return _cached("agencies", lambda: dict(Agency.objects.values_list("code", "pk")))
+
+
+def agency_codes() -> frozenset[str]:
+    return frozenset(agency_ids())

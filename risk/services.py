@@ -5,13 +5,13 @@ from functools import cached_property
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
-from django.db.models import Avg, Count, Max
+from django.db.models import Avg, Count, Exists, Max, OuterRef
 from django.utils import timezone
 
-from agencies.services import reviews_open
+from agencies.services import reviews_open, reviews_open_many
 from core.exceptions import InvalidTransition
 from declarations.models import Declaration, Item, Lane
-from declarations.services import declaration_transition
+from declarations.services import Move, declaration_transition, declarations_move_locked
 from risk import scoring
 from risk.criteria import REGISTRY, clean_condition
 from risk.model_store import live_model
@@ -234,80 +234,199 @@ def _live_rules() -> tuple[str, list[scoring.CompiledRule]]:
 # ---- scoring ---------------------------------------------------------------------------------
 
 
-def pending_declaration_ids(*, exclude: int, limit: int) -> list[int]:
-    """Other submitted declarations without a lane, oldest first, to score in one batch."""
-    if limit <= 0:
-        return []
-    return list(
-        Declaration.objects.filter(status=Declaration.Status.SUBMITTED, lane_decision=None)
-        .exclude(pk=exclude)
-        .order_by("submitted_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+def declarations_assess_risk(*, declaration_ids: list[int], more: int = 0) -> list[LaneDecision]:
+    """Score submitted declarations, and up to `more` others waiting for a lane.
 
-
-def declarations_assess_risk(*, declaration_ids: list[int]) -> list[LaneDecision]:
-    """Score several submitted declarations: one model call, then one transaction each.
-
-    The model runs on a snapshot, outside any transaction. Each declaration is
-    then decided under its own row lock: one already locked by another worker
-    is skipped (that worker is deciding it), and one no longer submitted or
-    already decided is left alone, so any number of runs leave one decision.
+    They are scored together: locked first with SKIP LOCKED, so concurrent
+    workers take disjoint batches and one already decided, no longer
+    submitted or being decided elsewhere is left alone (any number of runs
+    leave one decision); then one model call and one transaction decide them
+    all. A declaration whose scoring fails, or all of them if deciding them
+    together fails, is then decided in a transaction of its own, so that a
+    bad declaration is counted (and in the end held) alone.
     """
-    started = time.perf_counter()
-    declarations = list(
-        Declaration.objects.filter(
-            pk__in=declaration_ids, status=Declaration.Status.SUBMITTED, lane_decision=None
-        ).select_related("company")
-    )
-    if not declarations:
-        return []
-    items_of: dict[int, list] = {d.pk: [] for d in declarations}
-    for item in Item.objects.filter(declaration_id__in=items_of).order_by("line_no"):
-        items_of[item.declaration_id].append(item)
-    thresholds = RiskSettings.current()
-    version, rules = _live_rules()
-
-    mark = time.perf_counter()
-    model_label, scores = "", {}
-    if thresholds.model_enabled:
-        model_label, scores = model_scores(declarations, items_of, weight=thresholds.model_weight)
-    model_ms = round((time.perf_counter() - mark) * 1000 / len(declarations), 1)
-    shared_ms = (time.perf_counter() - started) * 1000 / len(declarations)
-
-    decisions = []
-    for declaration in declarations:
-        probability, reason = scores.get(declaration.pk, (None, None))
-        decision = declarations_decide(
-            declaration_id=declaration.pk,
-            declaration=declaration,
-            items=items_of[declaration.pk],
-            rules=rules,
-            version=version,
-            thresholds=thresholds,
-            model_label=model_label,
-            probability=probability,
-            reason=reason,
-            timings={"model_ms": model_ms},
-            shared_ms=shared_ms,
-        )
+    try:
+        decisions, undecided = _assess_together(declaration_ids=declaration_ids, more=more)
+    except OperationalError:
+        raise
+    except Exception:
+        logger.warning("scoring %s together failed", declaration_ids, exc_info=True)
+        decisions, undecided = [], list(declaration_ids)
+    for declaration_id in undecided:
+        decision = _assess_alone(declaration_id)
         if decision is not None:
             decisions.append(decision)
     return decisions
 
 
-def declarations_decide(**kwargs) -> LaneDecision | None:
-    """Decide one declaration of a batch; a failure is counted for it alone."""
+class _Batch:
+    """What scoring declarations needs beyond themselves, read once for a batch."""
+
+    def __init__(self, declarations: list):
+        started = time.perf_counter()
+        self.items_of: dict[int, list] = {d.pk: [] for d in declarations}
+        for item in Item.objects.filter(declaration_id__in=self.items_of).order_by("line_no"):
+            self.items_of[item.declaration_id].append(item)
+        self.thresholds = RiskSettings.current()
+        self.version, self.rules = _live_rules()
+        mark = time.perf_counter()
+        self.model_label, self.scores = "", {}
+        if self.thresholds.model_enabled:
+            self.model_label, self.scores = model_scores(
+                declarations, self.items_of, weight=self.thresholds.model_weight
+            )
+        self.model_ms = round((time.perf_counter() - mark) * 1000 / len(declarations), 1)
+        self.shared_ms = (time.perf_counter() - started) * 1000 / len(declarations)
+
+    def decide(self, declaration):
+        probability, reason = self.scores.get(declaration.pk, (None, None))
+        return _decide(
+            declaration, self.items_of[declaration.pk], rules=self.rules,
+            thresholds=self.thresholds, probability=probability, reason=reason,
+        )  # fmt: skip
+
+    def lane_moved(self, declaration, decision, reviews) -> Move:
+        return _lane_moved(
+            declaration, decision, reviews=reviews, version=self.version,
+            model_label=self.model_label,
+        )  # fmt: skip
+
+    def record(self, declaration, decision, timings) -> LaneDecision:
+        return _lane_decision(
+            declaration.pk, decision, version=self.version, model_label=self.model_label,
+            probability=self.scores.get(declaration.pk, (None, None))[0], timings=timings,
+        )  # fmt: skip
+
+
+def _waiting():
+    """Submitted declarations without a lane decision, locked as they are read;
+    rows another transaction holds are skipped, not waited for."""
+    decided = LaneDecision.objects.filter(declaration_id=OuterRef("pk"))
+    return (
+        Declaration.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=Declaration.Status.SUBMITTED)
+        .exclude(Exists(decided))
+        .select_related("company")
+    )
+
+
+@transaction.atomic
+def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[LaneDecision], list]:
+    """Lock, score and decide a batch in one transaction and a constant number of
+    statements. Returns the decisions and the ids of the declarations whose
+    scoring raised, left to be decided one by one."""
+    declarations = list(_waiting().filter(pk__in=declaration_ids))
+    if more > 0:
+        # Oldest first, as a queue: the partial index on submitted declarations.
+        others = _waiting().exclude(pk__in=declaration_ids).order_by("submitted_at")
+        declarations += others[:more]
+    if not declarations:
+        return [], []
+    batch = _Batch(declarations)
+
+    decided, undecided, timings_of = [], [], {}
+    for declaration in declarations:
+        mark = time.perf_counter()
+        try:
+            decision = batch.decide(declaration)
+        except Exception:
+            logger.exception("scoring declaration %s failed", declaration.pk)
+            undecided.append(declaration.pk)
+            continue
+        timings_of[declaration.pk] = {
+            "model_ms": batch.model_ms,
+            "rules_ms": round((time.perf_counter() - mark) * 1000, 1),
+        }
+        # The lane is set before the reviews open, which rank by it.
+        declaration.lane = decision.lane
+        decided.append((declaration, decision))
+    if not decided:
+        return [], undecided
+
+    mark = time.perf_counter()
+    reviews = reviews_open_many(declarations=[d for d, _ in decided], items_of=batch.items_of)
+    declarations_move_locked(
+        moves=[batch.lane_moved(d, decision, reviews[d.pk]) for d, decision in decided],
+        actor=None,
+    )
+    writes_ms = (time.perf_counter() - mark) * 1000 / len(decided)
+    records = []
+    for declaration, decision in decided:
+        timings = timings_of[declaration.pk]
+        timings["reviews_ms"] = round(writes_ms, 1)
+        timings["total_ms"] = round(batch.shared_ms + timings["rules_ms"] + writes_ms)
+        records.append(batch.record(declaration, decision, timings))
+    return LaneDecision.objects.bulk_create(records), undecided
+
+
+def _assess_alone(declaration_id: int) -> LaneDecision | None:
+    """Score one declaration in a transaction of its own; a failure is counted for it."""
+    declaration = (
+        Declaration.objects.filter(
+            pk=declaration_id, status=Declaration.Status.SUBMITTED, lane_decision=None
+        )
+        .select_related("company")
+        .first()
+    )
+    if declaration is None:
+        return None
     try:
-        return _decide_one(**kwargs)
+        return _decide_one(declaration=declaration, batch=_Batch([declaration]))
     except OperationalError:
         raise
     except Exception as exc:
-        logger.exception("scoring declaration %s failed", kwargs["declaration_id"])
+        logger.exception("scoring declaration %s failed", declaration_id)
         declaration_scoring_failed(
-            declaration_id=kwargs["declaration_id"], error=f"{type(exc).__name__}: {exc}"
+            declaration_id=declaration_id, error=f"{type(exc).__name__}: {exc}"
         )
         return None
+
+
+def _decide(declaration, items, *, rules, thresholds, probability, reason):
+    header, item_facts = declaration_facts(declaration, items, rules)
+    assessment = scoring.apply_rules(rules, header, item_facts, at=timezone.now())
+    return scoring.decide(
+        rules=assessment,
+        random_draw=scoring.new_draw(),
+        probability=probability,
+        model_reason_=reason,
+        thresholds=thresholds,
+    )
+
+
+def _lane_moved(declaration, decision, *, reviews, version, model_label) -> Move:
+    return Move(
+        declaration,
+        Declaration.Status.UNDER_REVIEW,
+        reason=f"lane {decision.lane}, score {decision.score}",
+        data={
+            "lane": decision.lane,
+            "score": decision.score,
+            "reasons": [r["text"] for r in decision.reasons],
+            "reviews": sorted(r.agency.code for r in reviews),
+            "rule_set_version": version,
+            "model_version": model_label,
+        },
+        changes={"lane": decision.lane},
+    )
+
+
+def _lane_decision(declaration_id, decision, *, version, model_label, probability, timings):
+    record = LaneDecision(
+        declaration_id=declaration_id,
+        lane=decision.lane,
+        score=decision.score,
+        reasons=decision.reasons,
+        rule_set_version=version,
+        model_version=model_label,
+        model_probability=probability,
+        randomly_selected=decision.randomly_selected,
+        timings=timings,
+        decided_at=timezone.now(),
+        duration_ms=timings["total_ms"],
+    )
+    record.full_clean(exclude=["declaration"], validate_unique=False, validate_constraints=False)
+    return record
 
 
 def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
@@ -321,76 +440,29 @@ def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
 
 
 @transaction.atomic
-def _decide_one(
-    *,
-    declaration_id,
-    declaration,
-    items,
-    rules,
-    version,
-    thresholds,
-    model_label,
-    probability,
-    reason,
-    timings,
-    shared_ms,
-) -> LaneDecision | None:
+def _decide_one(*, declaration, batch: _Batch) -> LaneDecision | None:
     started = time.perf_counter()
-    locked = (
-        Declaration.objects.select_for_update(skip_locked=True)
-        .filter(pk=declaration_id, status=Declaration.Status.SUBMITTED)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if locked is None or LaneDecision.objects.filter(declaration_id=declaration_id).exists():
-        logger.info("declaration %s: already assessed, being assessed or not submitted", locked)
+    locked = _waiting().filter(pk=declaration.pk).first()
+    if locked is None:
+        logger.info("declaration %s: decided, being decided or not submitted", declaration.pk)
         return None
-
     mark = time.perf_counter()
-    header, item_facts = declaration_facts(declaration, items, rules)
-    assessment = scoring.apply_rules(rules, header, item_facts, at=timezone.now())
-    timings["rules_ms"] = round((time.perf_counter() - mark) * 1000, 1)
-    decision = scoring.decide(
-        rules=assessment,
-        random_draw=scoring.new_draw(),
-        probability=probability,
-        model_reason_=reason,
-        thresholds=thresholds,
+    decision = batch.decide(declaration)
+    timings = {
+        "model_ms": batch.model_ms,
+        "rules_ms": round((time.perf_counter() - mark) * 1000, 1),
+    }
+    mark = time.perf_counter()
+    locked.lane = decision.lane
+    reviews = reviews_open_many(
+        declarations=[locked], items_of={locked.pk: batch.items_of[declaration.pk]}
     )
-    mark = time.perf_counter()
-    reviews = reviews_open(declaration=declaration)
-    declaration_transition(
-        declaration_id=declaration_id,
-        to_status=Declaration.Status.UNDER_REVIEW,
-        actor=None,
-        reason=f"lane {decision.lane}, score {decision.score}",
-        data={
-            "lane": decision.lane,
-            "score": decision.score,
-            "reasons": [r["text"] for r in decision.reasons],
-            "reviews": sorted(r.agency.code for r in reviews),
-            "rule_set_version": version,
-            "model_version": model_label,
-        },
-        changes={"lane": decision.lane},
+    declarations_move_locked(
+        moves=[batch.lane_moved(locked, decision, reviews[locked.pk])], actor=None
     )
     timings["reviews_ms"] = round((time.perf_counter() - mark) * 1000, 1)
-    duration = round((time.perf_counter() - started) * 1000 + shared_ms)
-    timings["total_ms"] = duration
-    record = LaneDecision(
-        declaration_id=declaration_id,
-        lane=decision.lane,
-        score=decision.score,
-        reasons=decision.reasons,
-        rule_set_version=version,
-        model_version=model_label,
-        model_probability=probability,
-        randomly_selected=decision.randomly_selected,
-        timings=timings,
-        decided_at=timezone.now(),
-        duration_ms=duration,
-    )
-    record.full_clean(exclude=["declaration"], validate_unique=False, validate_constraints=False)
+    timings["total_ms"] = round((time.perf_counter() - started) * 1000 + batch.shared_ms)
+    record = batch.record(declaration, decision, timings)
     record.save(force_insert=True)
     return record
 

@@ -12,7 +12,6 @@ from risk.services import (
     declaration_scoring_failed,
     declaration_scoring_pending_retry,
     declarations_assess_risk,
-    pending_declaration_ids,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,10 +49,10 @@ def preload_risk_model(**kwargs) -> None:
 def score_declaration(self, declaration_id: int) -> None:
     # Under load, one message scores a batch: its declaration and others still
     # waiting, with one model call; their own messages then find them decided.
-    others = pending_declaration_ids(exclude=declaration_id, limit=settings.RISK_BATCH_SIZE - 1)
-    batch = [declaration_id, *others]
     try:
-        declarations_assess_risk(declaration_ids=batch)
+        decisions = declarations_assess_risk(
+            declaration_ids=[declaration_id], more=settings.RISK_BATCH_SIZE - 1
+        )
     except OperationalError:
         raise
     except Exception as exc:
@@ -66,7 +65,8 @@ def score_declaration(self, declaration_id: int) -> None:
         if not held:
             raise self.retry(exc=exc, countdown=settings.RISK_RETRY_SECONDS) from exc
         return
-    if declaration_scoring_pending_retry(declaration_id=declaration_id):
+    decided = any(d.declaration_id == declaration_id for d in decisions)
+    if not decided and declaration_scoring_pending_retry(declaration_id=declaration_id):
         raise self.retry(countdown=settings.RISK_RETRY_SECONDS)
 
 

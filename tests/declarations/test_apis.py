@@ -128,3 +128,26 @@ def test_the_example_declaration_files_and_lodges_against_the_demo_data(
     with django_capture_on_commit_callbacks(execute=False):
         submitted = client.post(f"/api/v1/declarations/{response.json()['id']}/submit/")
     assert submitted.status_code == 202, submitted.json()
+
+
+def test_a_declaration_is_lodged_in_one_call_and_queued_for_scoring(
+    cast, api, django_capture_on_commit_callbacks
+):
+    client = api.as_user(cast.trader_a)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            "/api/v1/declarations/", {**api_payload(), "lodge": True}, format="json"
+        )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "submitted"
+    assert body["submitted_at"] is not None
+    assert len(callbacks) == 1  # the scoring task, sent once the filing commits
+    detail = client.get(response["Location"]).json()
+    assert [(e["action"], e["from_status"], e["to_status"]) for e in detail["history"]] == [
+        ("lodged", "", "submitted")
+    ]
+    assert detail["duties"]["total"] is not None
+    # Lodged, it is no longer a draft: it cannot be submitted again.
+    again = client.post(f"/api/v1/declarations/{body['id']}/submit/")
+    assert again.status_code == 409

@@ -102,3 +102,35 @@ def test_concurrent_retries_file_once(cast):
     assert sorted(r.status_code for r in responses) == [201, 201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert Declaration.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_filings_of_one_invoice_at_the_same_moment_store_one(cast):
+    """No key, same invoice, sent at once: the database keeps one, the other is told why."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    token = Token.objects.create(user=cast.trader_a).key
+    responses, barrier = [], threading.Barrier(2)
+
+    def send():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        barrier.wait()
+        # Drafts: a lodgement would queue scoring for the suite's worker.
+        body = api_payload(invoice_number="RACE-1")
+        responses.append(client.post("/api/v1/declarations/", body, format="json"))
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in responses) == [201, 400]
+    refused = next(r for r in responses if r.status_code == 400).json()
+    stored = Declaration.objects.get()
+    assert refused["fields"]["invoice_number"] == [
+        f"Invoice RACE-1 is already declared in {stored.reference}."
+    ]
+    assert stored.items.count() == 1

@@ -8,7 +8,7 @@ from agencies.services import reviews_open
 from core.exceptions import InvalidTransition
 from declarations.models import Declaration, Payment
 from declarations.services import declaration_assess, declaration_submit
-from tests.factories import api_payload, item_data, make_declaration
+from tests.factories import api_payload, consistent_header, item_data, make_declaration
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +188,37 @@ def test_the_dashboard_filters_searches_and_sorts(cast, login):
     assert [
         d.invoice_number for d in client.get("/declarations/", {"q": reference}).context["page"]
     ] == ["A-0"]
+
+
+def _form_post(items: list[dict], **header) -> dict:
+    """The declaration form's POST body: header fields and the item formset."""
+    data = {k: str(v) for k, v in consistent_header(items, **header).items()}
+    data.update({"items-TOTAL_FORMS": str(len(items)), "items-INITIAL_FORMS": "0"})
+    for index, item in enumerate(items):
+        for key, value in item.items():
+            if key == "permits":
+                value = ", ".join(f"{p['agency']}:{p['reference']}" for p in value)
+            data[f"items-{index}-{key}"] = str(value)
+    return data
+
+
+def test_a_refused_submission_from_the_new_form_stores_nothing_and_can_be_corrected(
+    cast, login, django_capture_on_commit_callbacks
+):
+    browser = login(cast.trader_a)
+    beef = item_data(hs_code="020130", description="Beef", origin_country="AU")
+    body = {**_form_post([beef], invoice_number="INV-FORM-1"), "submit": "1"}
+    response = browser.post("/declarations/new/", body)
+    assert response.status_code == 200
+    assert "needs a" in response.content.decode()  # the food agency's permit
+    assert not Declaration.objects.exists()
+
+    beef["permits"] = [{"agency": "food", "reference": "FIN-1"}]
+    body = {**_form_post([beef], invoice_number="INV-FORM-1"), "submit": "1"}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = browser.post("/declarations/new/", body)
+    declaration = Declaration.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/declarations/{declaration.pk}/"
+    assert declaration.status == "submitted"
+    assert len(callbacks) == 1

@@ -137,3 +137,50 @@ def test_a_rejected_update_leaves_the_draft_as_it_was(cast, api):
     assert list(declaration.items.values_list("hs_code", "value")) == before
     assert Item.objects.filter(declaration=declaration).count() == 2
     assert Decimal(before[1][1]) == Decimal("1")
+
+
+def test_filing_an_invoice_already_declared_names_the_earlier_declaration(cast, api):
+    earlier = make_declaration(actor=cast.trader_a, invoice_number="INV-78")
+    response = api.as_user(cast.trader_a).post(
+        "/api/v1/declarations/", api_payload(invoice_number="INV-78"), format="json"
+    )
+    fields = errors_of(response)
+    assert fields["invoice_number"] == [
+        f"Invoice INV-78 is already declared in {earlier.reference}."
+    ]
+    assert Declaration.objects.count() == 1
+    assert Item.objects.filter(declaration__invoice_number="INV-78").count() == 1
+
+
+def test_a_draft_renamed_to_an_invoice_already_declared_is_refused_and_kept(cast, api):
+    make_declaration(actor=cast.trader_a, invoice_number="INV-79")
+    draft = make_declaration(actor=cast.trader_a, invoice_number="INV-80")
+    response = api.as_user(cast.trader_a).put(
+        f"/api/v1/declarations/{draft.pk}/", api_payload(invoice_number="INV-79"), format="json"
+    )
+    assert "already declared" in errors_of(response)["invoice_number"][0]
+    draft.refresh_from_db()
+    assert draft.invoice_number == "INV-80"
+    assert draft.items.count() == 1
+
+
+def test_an_invoice_of_a_cancelled_declaration_may_be_filed_again(cast, api):
+    cancelled = make_declaration(actor=cast.trader_a, invoice_number="INV-81")
+    Declaration.objects.filter(pk=cancelled.pk).update(status=Declaration.Status.CANCELLED)
+    response = api.as_user(cast.trader_a).post(
+        "/api/v1/declarations/", api_payload(invoice_number="INV-81"), format="json"
+    )
+    assert response.status_code == 201, response.json()
+
+
+def test_lodging_in_one_call_applies_every_lodgement_rule_and_stores_nothing_on_error(
+    cast, api, django_capture_on_commit_callbacks
+):
+    # Beef without the food agency's permit: a draft may say so, a lodgement may not.
+    body = {**api_payload(items=[item_data(**BEEF)]), "lodge": True}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = api.as_user(cast.trader_a).post("/api/v1/declarations/", body, format="json")
+    assert "items[0].permits" in errors_of(response)
+    assert callbacks == []
+    assert Declaration.objects.count() == 0
+    assert Item.objects.count() == 0
