@@ -431,12 +431,11 @@ def _lane_decision(declaration_id, decision, *, version, model_label, probabilit
 
 def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
     """Whether a declaration failed to score and still waits for another attempt."""
-    return (
-        Declaration.objects.filter(
-            pk=declaration_id, status=Declaration.Status.SUBMITTED, lane_decision=None
-        ).exists()
-        and ScoringFailure.objects.filter(declaration_id=declaration_id).exists()
-    )
+    return ScoringFailure.objects.filter(
+        declaration_id=declaration_id,
+        declaration__status=Declaration.Status.SUBMITTED,
+        declaration__lane_decision=None,
+    ).exists()
 
 
 @transaction.atomic
