@@ -222,3 +222,13 @@ def test_a_refused_submission_from_the_new_form_stores_nothing_and_can_be_correc
     assert response["Location"] == f"/declarations/{declaration.pk}/"
     assert declaration.status == "submitted"
     assert len(callbacks) == 1
+
+
+def test_the_declaration_page_shows_duties_in_whole_won_grouped_by_thousands(cast, login, lodged):
+    # 15,000 USD FOB at 1,392 plus freight and insurance; stored as 2-decimal numbers.
+    assert lodged.total_due == lodged.total_due.to_integral_value()
+    page = login(cast.trader_a).get(f"/declarations/{lodged.pk}/").content.decode()
+    total = f"{int(lodged.total_due):,} KRW"
+    assert f'<strong data-testid="total-due">{total}</strong>' in page
+    assert f"{int(lodged.duty_total):,}" in page
+    assert f"{lodged.total_due}" not in page  # never "1234567.00"
