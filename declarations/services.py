@@ -649,12 +649,18 @@ def document_upload(
     )
     upload.seek(0)
     document.file.save(document.sha256, upload, save=False)
-    document.full_clean()
-    document.save()
-    event_append(
-        declaration=declaration,
-        actor=actor,
-        action="document_added",
-        data={"kind": kind, "item": item_line_no, "sha256": document.sha256},
-    )
+    try:
+        document.full_clean()
+        document.save()
+        event_append(
+            declaration=declaration,
+            actor=actor,
+            action="document_added",
+            data={"kind": kind, "item": item_line_no, "sha256": document.sha256},
+        )
+    except BaseException:
+        # The file is on disk before its row: when the row is not stored, the
+        # file goes too, rather than stay behind unowned.
+        document.file.delete(save=False)
+        raise
     return document

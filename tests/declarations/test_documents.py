@@ -112,3 +112,23 @@ def test_documents_cannot_be_added_once_the_declaration_is_closed(cast, api):
     response = upload(api.as_user(cast.trader_a), declaration, PDF)
     assert response.status_code == 409
     assert "cancelled declaration" in response.json()["detail"]
+
+
+def test_a_file_whose_record_is_not_stored_does_not_stay_on_disk(cast, monkeypatch, tmp_path):
+    from declarations import services
+
+    declaration = make_declaration(actor=cast.trader_a)
+
+    def failing_append(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "event_append", failing_append)
+    with pytest.raises(RuntimeError):
+        services.document_upload(
+            actor=cast.trader_a,
+            declaration=declaration,
+            kind="invoice",
+            upload=SimpleUploadedFile("invoice.pdf", PDF),
+        )
+    assert Document.objects.count() == 0
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
