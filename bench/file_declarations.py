@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--declarations", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--web-threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--lodge", action="store_true", help="one call per declaration")
     args = parser.parse_args()
@@ -139,7 +140,8 @@ def main() -> None:
     port = free_port()
     web = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "singlewindow.wsgi", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(args.web_workers), "--log-level", "warning"],
+         f"127.0.0.1:{port}", "--workers", str(args.web_workers),
+         "--threads", str(args.web_threads), "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
@@ -207,6 +209,7 @@ def main() -> None:
                     "items_each": 5,
                     "clients": args.clients,
                     "web_workers": args.web_workers,
+                    "web_threads": args.web_threads,
                     "seconds": round(elapsed, 2),
                     "declarations_per_second": round(sum(lodged) / elapsed, 1),
                     "requests_per_second": round(len(requests_ms) / elapsed, 1),
