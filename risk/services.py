@@ -323,55 +323,29 @@ def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[Lan
     if not declarations:
         return [], []
     batch = _Batch(declarations)
-
-    decided, undecided, timings_of = [], [], {}
+    decided, undecided = [], []
     for declaration in declarations:
-        mark = time.perf_counter()
         try:
-            decision = batch.decide(declaration)
+            decided.append((declaration, *_decide_timed(batch, declaration)))
         except Exception:
             logger.exception("scoring declaration %s failed", declaration.pk)
             undecided.append(declaration.pk)
-            continue
-        timings_of[declaration.pk] = {
-            "model_ms": batch.model_ms,
-            "rules_ms": round((time.perf_counter() - mark) * 1000, 1),
-        }
-        # The lane is set before the reviews open, which rank by it.
-        declaration.lane = decision.lane
-        decided.append((declaration, decision))
-    if not decided:
-        return [], undecided
-
-    mark = time.perf_counter()
-    reviews = reviews_open_many(declarations=[d for d, _ in decided], items_of=batch.items_of)
-    declarations_move_locked(
-        moves=[batch.lane_moved(d, decision, reviews[d.pk]) for d, decision in decided],
-        actor=None,
-    )
-    writes_ms = (time.perf_counter() - mark) * 1000 / len(decided)
-    records = []
-    for declaration, decision in decided:
-        timings = timings_of[declaration.pk]
-        timings["reviews_ms"] = round(writes_ms, 1)
-        timings["total_ms"] = round(batch.shared_ms + timings["rules_ms"] + writes_ms)
-        records.append(batch.record(declaration, decision, timings))
-    return LaneDecision.objects.bulk_create(records), undecided
+    return (_record_decisions(batch, decided) if decided else []), undecided
 
 
 def _assess_alone(declaration_id: int) -> LaneDecision | None:
     """Score one declaration in a transaction of its own; a failure is counted for it."""
-    declaration = (
-        Declaration.objects.filter(
-            pk=declaration_id, status=Declaration.Status.SUBMITTED, lane_decision=None
-        )
-        .select_related("company")
-        .first()
-    )
-    if declaration is None:
-        return None
     try:
-        return _decide_one(declaration=declaration, batch=_Batch([declaration]))
+        with transaction.atomic():
+            declarations = list(_waiting().filter(pk=declaration_id))
+            if not declarations:
+                logger.info(
+                    "declaration %s: decided, being decided or not submitted", declaration_id
+                )
+                return None
+            batch = _Batch(declarations)
+            decided = [(declarations[0], *_decide_timed(batch, declarations[0]))]
+            return _record_decisions(batch, decided)[0]
     except OperationalError:
         raise
     except Exception as exc:
@@ -380,6 +354,35 @@ def _assess_alone(declaration_id: int) -> LaneDecision | None:
             declaration_id=declaration_id, error=f"{type(exc).__name__}: {exc}"
         )
         return None
+
+
+def _decide_timed(batch: _Batch, declaration) -> tuple:
+    mark = time.perf_counter()
+    decision = batch.decide(declaration)
+    rules_ms = round((time.perf_counter() - mark) * 1000, 1)
+    return decision, {"model_ms": batch.model_ms, "rules_ms": rules_ms}
+
+
+def _record_decisions(batch: _Batch, decided: list[tuple]) -> list[LaneDecision]:
+    """Open the reviews, move the declarations under review and store their lane
+    decisions: (declaration, decision, timings) of rows locked in this
+    transaction, in a constant number of statements."""
+    mark = time.perf_counter()
+    for declaration, decision, _ in decided:
+        # The lane is set before the reviews open, which rank by it.
+        declaration.lane = decision.lane
+    reviews = reviews_open_many(declarations=[d for d, _, _ in decided], items_of=batch.items_of)
+    declarations_move_locked(
+        moves=[batch.lane_moved(d, decision, reviews[d.pk]) for d, decision, _ in decided],
+        actor=None,
+    )
+    writes_ms = (time.perf_counter() - mark) * 1000 / len(decided)
+    records = []
+    for declaration, decision, timings in decided:
+        timings["reviews_ms"] = round(writes_ms, 1)
+        timings["total_ms"] = round(batch.shared_ms + timings["rules_ms"] + writes_ms)
+        records.append(batch.record(declaration, decision, timings))
+    return LaneDecision.objects.bulk_create(records)
 
 
 def _decide(declaration, items, *, rules, thresholds, probability, reason):
@@ -436,34 +439,6 @@ def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
         declaration__status=Declaration.Status.SUBMITTED,
         declaration__lane_decision=None,
     ).exists()
-
-
-@transaction.atomic
-def _decide_one(*, declaration, batch: _Batch) -> LaneDecision | None:
-    started = time.perf_counter()
-    locked = _waiting().filter(pk=declaration.pk).first()
-    if locked is None:
-        logger.info("declaration %s: decided, being decided or not submitted", declaration.pk)
-        return None
-    mark = time.perf_counter()
-    decision = batch.decide(declaration)
-    timings = {
-        "model_ms": batch.model_ms,
-        "rules_ms": round((time.perf_counter() - mark) * 1000, 1),
-    }
-    mark = time.perf_counter()
-    locked.lane = decision.lane
-    reviews = reviews_open_many(
-        declarations=[locked], items_of={locked.pk: batch.items_of[declaration.pk]}
-    )
-    declarations_move_locked(
-        moves=[batch.lane_moved(locked, decision, reviews[locked.pk])], actor=None
-    )
-    timings["reviews_ms"] = round((time.perf_counter() - mark) * 1000, 1)
-    timings["total_ms"] = round((time.perf_counter() - started) * 1000 + batch.shared_ms)
-    record = batch.record(declaration, decision, timings)
-    record.save(force_insert=True)
-    return record
 
 
 def declaration_assess_risk(*, declaration_id: int) -> LaneDecision | None:
