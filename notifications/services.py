@@ -19,10 +19,6 @@ def recipients_of_company(company_id: int) -> list[int]:
     )
 
 
-def recipients_of_agency(agency_id: int) -> list[int]:
-    return recipients_of_agencies([agency_id]).get(agency_id, [])
-
-
 def recipients_of_agencies(agency_ids) -> dict[int, list[int]]:
     """The officers and supervisors told about new work, by agency."""
     User = get_user_model()

@@ -11,35 +11,13 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from risk.ml.records import COLUMNS
 from risk.models import ModelVersion, ReferencePrice, TrainingRecord
 
 logger = logging.getLogger(__name__)
 
-RECORD_FIELDS = [
-    "declaration_key",
-    "date",
-    "office",
-    "process_type",
-    "import_type",
-    "import_use",
-    "payment_type",
-    "transport_mode",
-    "declarant_id",
-    "importer_id",
-    "seller_id",
-    "courier_id",
-    "hs6",
-    "departure_country",
-    "origin_country",
-    "tax_rate",
-    "tax_type",
-    "origin_indicator",
-    "net_mass_kg",
-    "value",
-    "fraud",
-    "critical",
-    "revenue",
-]
+# TrainingRecord's columns: the canonical record's, the declaration's key renamed.
+RECORD_FIELDS = ["declaration_key" if c == "declaration_id" else c for c in COLUMNS]
 PRIMARY_RATE = "5%"
 # The later window a candidate is judged on: the most recent share of labelled dates.
 HOLDOUT_SHARE = 0.2
