@@ -52,6 +52,15 @@ class QueuePagination(CappedPageNumberPagination):
     page_size = 25
 
 
+def _review_and_input(request, pk: int, input_serializer) -> tuple:
+    """The review an action is on (404 if the user may not see it) and the action's
+    validated input."""
+    review = get_review_for_user(user=request.user, pk=pk)
+    serializer = input_serializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return review, serializer.validated_data
+
+
 def review_detail_data(*, user, pk) -> dict:
     review = get_review_for_user(user=user, pk=pk, with_details=True)
     return s.ReviewDetailOutputSerializer(review).data
@@ -107,10 +116,8 @@ class ReviewApproveApi(APIView):
         responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
-        review = get_review_for_user(user=request.user, pk=pk)
-        serializer = s.ApproveInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        review_approve(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        review, data = _review_and_input(request, pk, s.ApproveInputSerializer)
+        review_approve(review_id=review.pk, actor=request.user, **data)
         return Response(review_detail_data(user=request.user, pk=pk))
 
 
@@ -121,10 +128,8 @@ class ReviewRejectApi(APIView):
         responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
-        review = get_review_for_user(user=request.user, pk=pk)
-        serializer = s.RejectInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        review_reject(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        review, data = _review_and_input(request, pk, s.RejectInputSerializer)
+        review_reject(review_id=review.pk, actor=request.user, **data)
         return Response(review_detail_data(user=request.user, pk=pk))
 
 
@@ -135,10 +140,8 @@ class ReviewQueryApi(APIView):
         responses={201: s.QueryOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
-        review = get_review_for_user(user=request.user, pk=pk)
-        serializer = s.QueryInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        query = review_query(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        review, data = _review_and_input(request, pk, s.QueryInputSerializer)
+        query = review_query(review_id=review.pk, actor=request.user, **data)
         return Response(s.QueryOutputSerializer(query).data, status=status.HTTP_201_CREATED)
 
 
@@ -149,12 +152,8 @@ class ReviewInspectionApi(APIView):
         responses={201: s.InspectionOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
-        review = get_review_for_user(user=request.user, pk=pk)
-        serializer = s.InspectionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        inspection = inspection_record(
-            review_id=review.pk, actor=request.user, **serializer.validated_data
-        )
+        review, data = _review_and_input(request, pk, s.InspectionInputSerializer)
+        inspection = inspection_record(review_id=review.pk, actor=request.user, **data)
         return Response(s.InspectionOutputSerializer(inspection).data, status=201)
 
 
@@ -165,10 +164,8 @@ class ReviewPermitApi(APIView):
         responses={201: s.PermitOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
-        review = get_review_for_user(user=request.user, pk=pk)
-        serializer = s.PermitInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        permit = permit_issue(review_id=review.pk, actor=request.user, **serializer.validated_data)
+        review, data = _review_and_input(request, pk, s.PermitInputSerializer)
+        permit = permit_issue(review_id=review.pk, actor=request.user, **data)
         return Response(s.PermitOutputSerializer(permit).data, status=201)
 
 
@@ -179,12 +176,8 @@ class ReviewLaneApi(APIView):
         responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
-        review = get_review_for_user(user=request.user, pk=pk)
-        serializer = s.LaneOverrideInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        declaration_lane_override(
-            declaration_id=review.declaration_id, actor=request.user, **serializer.validated_data
-        )
+        review, data = _review_and_input(request, pk, s.LaneOverrideInputSerializer)
+        declaration_lane_override(declaration_id=review.declaration_id, actor=request.user, **data)
         return Response(review_detail_data(user=request.user, pk=pk))
 
 
