@@ -74,24 +74,19 @@ def test_a_retried_submit_lodges_once(cast, api, django_capture_on_commit_callba
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_retries_file_once(cast):
-    """Two clients send the same key at the same moment: one files, the other replays."""
+def post_twice_at_once(user, body: dict, **headers) -> list:
+    """The same filing sent by two clients of the user at the same moment."""
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token = Token.objects.create(user=cast.trader_a).key
+    token = Token.objects.create(user=user).key
     responses, barrier = [], threading.Barrier(2)
 
     def send():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         barrier.wait()
-        responses.append(
-            client.post(
-                "/api/v1/declarations/", api_payload(), format="json", HTTP_IDEMPOTENCY_KEY="race"
-            )
-        )
+        responses.append(client.post("/api/v1/declarations/", body, format="json", **headers))
         connection.close()
 
     threads = [threading.Thread(target=send) for _ in range(2)]
@@ -99,6 +94,13 @@ def test_concurrent_retries_file_once(cast):
         thread.start()
     for thread in threads:
         thread.join()
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_file_once(cast):
+    """Two clients send the same key at the same moment: one files, the other replays."""
+    responses = post_twice_at_once(cast.trader_a, api_payload(), HTTP_IDEMPOTENCY_KEY="race")
     assert sorted(r.status_code for r in responses) == [201, 201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert Declaration.objects.count() == 1
@@ -107,26 +109,8 @@ def test_concurrent_retries_file_once(cast):
 @pytest.mark.django_db(transaction=True)
 def test_two_filings_of_one_invoice_at_the_same_moment_store_one(cast):
     """No key, same invoice, sent at once: the database keeps one, the other is told why."""
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    token = Token.objects.create(user=cast.trader_a).key
-    responses, barrier = [], threading.Barrier(2)
-
-    def send():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        barrier.wait()
-        # Drafts: a lodgement would queue scoring for the suite's worker.
-        body = api_payload(invoice_number="RACE-1")
-        responses.append(client.post("/api/v1/declarations/", body, format="json"))
-        connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Drafts: a lodgement would queue scoring for the suite's worker.
+    responses = post_twice_at_once(cast.trader_a, api_payload(invoice_number="RACE-1"))
     assert sorted(r.status_code for r in responses) == [201, 400]
     refused = next(r for r in responses if r.status_code == 400).json()
     stored = Declaration.objects.get()
