@@ -14,13 +14,12 @@ from agencies.selectors import (
     query_list,
     review_queue_counts,
 )
-from agencies.services import (
+from agencies.services import permit_issue, review_claim
+from clearance.services import (
     declaration_lane_override,
     inspection_record,
-    permit_issue,
     query_answer,
     review_approve,
-    review_claim,
     review_query,
     review_reject,
 )

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.states import Stateful
+
 hs_prefix_validator = RegexValidator(
     r"^\d{2}(\d{2}){0,4}$", "An HS prefix is 2, 4, 6, 8 or 10 digits (chapter, heading, ...)."
 )
@@ -94,7 +96,7 @@ def hs_prefixes_of(hs_codes) -> list[str]:
     return sorted({code[:n] for code in hs_codes for n in range(2, len(code) + 1, 2)})
 
 
-class Review(models.Model):
+class Review(Stateful, models.Model):
     """One agency's review of its slice of a declaration."""
 
     class Status(models.TextChoices):
@@ -103,6 +105,26 @@ class Review(models.Model):
         QUERIED = "queried", "Queried"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        # The declaration left review without this agency's decision: cancelled
+        # or amended by the trader, or rejected by another agency.
+        CLOSED = "closed", "Closed"
+
+    TRANSITIONS = {
+        Status.OPEN: frozenset(
+            {Status.IN_PROGRESS, Status.QUERIED, Status.APPROVED, Status.REJECTED, Status.CLOSED}
+        ),
+        Status.IN_PROGRESS: frozenset(
+            {Status.QUERIED, Status.APPROVED, Status.REJECTED, Status.CLOSED}
+        ),
+        # A query waits for the trader: the answer, a rejection or the end of the
+        # declaration move it on, an approval does not.
+        Status.QUERIED: frozenset({Status.IN_PROGRESS, Status.REJECTED, Status.CLOSED}),
+        Status.APPROVED: frozenset(),
+        Status.REJECTED: frozenset(),
+        Status.CLOSED: frozenset(),
+    }
+    # Waiting for the agency (or for the trader's answer): the queue's work.
+    ACTIVE = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.QUERIED})
 
     declaration = models.ForeignKey(
         "declarations.Declaration", on_delete=models.CASCADE, related_name="reviews"
@@ -128,7 +150,7 @@ class Review(models.Model):
         related_name="decided_reviews",
     )
     conditions = models.TextField(blank=True, help_text="Conditions attached to an approval.")
-    reason = models.TextField(blank=True, help_text="Why the review was rejected.")
+    reason = models.TextField(blank=True, help_text="Why the review was rejected or closed.")
     # Permits the agency's jurisdiction required when the review opened, kept so
     # that later jurisdiction changes leave open reviews as they were.
     permits_required = ArrayField(models.CharField(max_length=100), blank=True, default=list)
@@ -187,6 +209,10 @@ class Review(models.Model):
     def is_decided(self) -> bool:
         return self.status in (self.Status.APPROVED, self.Status.REJECTED)
 
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
 
 # Direct foreign-key permission tables (one row per object and group), so
 # guardian never joins through the generic table.
@@ -237,8 +263,25 @@ class Query(models.Model):
         return self.answered_at is None
 
 
-class Inspection(models.Model):
-    """Customs' lane work and its outcome; the risk engine learns from these rows."""
+class Inspection(Stateful, models.Model):
+    """Customs' lane work and its outcome; the risk engine learns from these rows.
+
+    The lane orders one (yellow: a documentary check, red: a physical
+    inspection); the officer records what it found, which makes it done. An
+    officer may also record a check nobody ordered. A lane change cancels an
+    ordered check the new lane does not need.
+    """
+
+    class Status(models.TextChoices):
+        ORDERED = "ordered", "To do"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Not needed"
+
+    TRANSITIONS = {
+        Status.ORDERED: frozenset({Status.DONE, Status.CANCELLED}),
+        Status.DONE: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
 
     class Kind(models.TextChoices):
         DOCUMENTARY = "documentary", "Documentary check"
@@ -254,7 +297,9 @@ class Inspection(models.Model):
 
     review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="inspections")
     kind = models.CharField(max_length=16, choices=Kind)
-    finding = models.CharField(max_length=24, choices=Finding)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ORDERED)
+    ordered_at = models.DateTimeField(null=True, blank=True)
+    finding = models.CharField(max_length=24, choices=Finding, blank=True)
     revenue_difference = models.DecimalField(
         max_digits=18,
         decimal_places=2,
@@ -264,20 +309,25 @@ class Inspection(models.Model):
     )
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    recorded_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["recorded_at", "id"]
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 name="revenue_difference_not_negative", condition=Q(revenue_difference__gte=0)
             ),
+            models.CheckConstraint(
+                name="done_inspection_has_finding",
+                condition=~Q(status="done")
+                | (~Q(finding="") & Q(recorded_by__isnull=False, recorded_at__isnull=False)),
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of review {self.review_id}: {self.finding}"
+        return f"{self.get_kind_display()} of review {self.review_id}: {self.status}"
 
 
 class Permit(models.Model):

@@ -13,6 +13,7 @@ from agencies.models import (
     LANE_RANK,
     Inspection,
     JurisdictionRule,
+    LaneOverride,
     Permit,
     Query,
     Review,
@@ -21,7 +22,7 @@ from agencies.models import (
 from core.pagination import COUNT_CAP, CappedPaginator
 
 User = get_user_model()
-ACTIVE_STATUSES = (Review.Status.OPEN, Review.Status.IN_PROGRESS, Review.Status.QUERIED)
+ACTIVE_STATUSES = tuple(Review.ACTIVE)
 
 
 def reviews_granted(*, user, perm: str, queryset: QuerySet[Review]) -> QuerySet[Review]:
@@ -298,24 +299,38 @@ def jurisdiction_rule_list() -> QuerySet[JurisdictionRule]:
 
 
 # Reasons that say nothing about any one item: every agency may read them.
-DECLARATION_WIDE_REASONS = {"lane", "none", "random", "manual"}
+DECLARATION_WIDE_REASONS = {"lane", "none", "random", "manual", "floor"}
 
 
 def risk_reasons_for_review(review, slice_lines) -> list[str]:
-    """The lane decision's reasons that this review's agency may read.
+    """Why the declaration's lane is what it is now, as this review's agency may read it.
 
-    Customs reads them all. Another agency reads the declaration-wide ones
-    and those about items of its slice: a rule that fired on another
-    agency's goods would otherwise tell it what those goods are.
+    The latest lane change first (who changed it, from what, and why), then
+    the reasons of the decision it changed. Customs reads them all. Another
+    agency reads the declaration-wide ones and those about items of its
+    slice: a rule that fired on another agency's goods would otherwise tell
+    it what those goods are.
     """
+    changes = [
+        f"lane {o.from_lane} → {o.to_lane}, changed by {o.changed_by.username} on "
+        f"{timezone.localtime(o.changed_at):%Y-%m-%d %H:%M}: {o.reason}"
+        for o in LaneOverride.objects.filter(declaration_id=review.declaration_id)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")
+    ]
     decision = getattr(review.declaration, "lane_decision", None)
     if decision is None:
-        return []
-    if review.agency.is_customs:
-        return [reason["text"] for reason in decision.reasons]
-    lines = set(slice_lines)
-    return [
-        reason["text"]
-        for reason in decision.reasons
-        if reason.get("kind") in DECLARATION_WIDE_REASONS or lines & set(reason.get("items") or [])
-    ]
+        return changes
+    reasons = decision.reasons
+    if not review.agency.is_customs:
+        lines = set(slice_lines)
+        reasons = [
+            reason
+            for reason in reasons
+            if reason.get("kind") in DECLARATION_WIDE_REASONS
+            or lines & set(reason.get("items") or [])
+        ]
+    texts = [reason["text"] for reason in reasons]
+    if changes:
+        texts = [f"first decision, {decision.lane} lane: {text}" for text in texts]
+    return changes + texts

@@ -53,13 +53,15 @@ class QueryOutputSerializer(serializers.ModelSerializer):
 
 
 class InspectionOutputSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.CharField(source="recorded_by.username")
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
 
     class Meta:
         model = Inspection
         fields = [
             "id",
             "kind",
+            "status",
+            "ordered_at",
             "finding",
             "revenue_difference",
             "notes",

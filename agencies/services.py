@@ -1,5 +1,9 @@
 """Every write of the agencies app: jurisdiction, reviews, queries, inspections, permits.
 
+A review's effect on its declaration (a rejection rejects it, a query makes it
+wait, the last approval sends it to assessment) is the clearance process's
+(clearance.services), which calls the functions here on rows it has locked.
+
 Lock order, everywhere: the declaration row first, then the review row. A
 decision on one review can complete the whole declaration (every review
 approved), so two officers deciding two reviews of the same declaration must
@@ -29,16 +33,16 @@ from agencies.models import (
 )
 from core.exceptions import ApplicationError
 from core.permissions import grant_many
+from declarations.audit import audit_append, audit_entry
+from declarations.models import Declaration
 from notifications.services import (
     Message,
-    notify_many_on_commit,
-    notify_on_commit,
+    notify_many,
     recipients_of_agencies,
     recipients_of_company,
 )
 
 REVIEW_PERMS = ("agencies.view_review", "agencies.change_review")
-ACTIVE = (Review.Status.OPEN, Review.Status.IN_PROGRESS)
 
 
 # --- Agencies and jurisdiction ---------------------------------------------
@@ -143,14 +147,6 @@ def agencies_concerned(
     return concerned
 
 
-def reviews_open(*, declaration) -> list[Review]:
-    """Open one review per agency concerned; called inside the lane transaction."""
-    items = list(declaration.items.all())
-    return reviews_open_many(declarations=[declaration], items_of={declaration.pk: items})[
-        declaration.pk
-    ]
-
-
 # Field checks only when a review is opened: its foreign keys come from rows
 # just read, and one review per agency is the database's unique constraint.
 REVIEW_UNCHECKED = ["declaration", "agency", "company", "assigned_to", "decided_by"]
@@ -161,7 +157,9 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
 
     The slice and the permits required are copied onto each review, so a
     later change of jurisdiction leaves the declaration as it was assessed.
-    Called inside the lane transaction, with the declarations locked.
+    Called inside the lane transaction (clearance.services.lanes_apply), with
+    the declarations locked and their lanes set; the agencies' officers are
+    told of the new work in the same transaction.
     """
     jurisdiction = _jurisdiction([item for d in declarations for item in items_of[d.pk]])
     now = timezone.now()
@@ -194,7 +192,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     )
     grant_many(grants=[(r.agency.group_id, r) for r in reviews], perms=REVIEW_PERMS)
     recipients = recipients_of_agencies({r.agency_id for r in reviews})
-    notify_many_on_commit(
+    notify_many(
         messages=[
             Message(
                 recipient_ids=recipients.get(r.agency_id, []),
@@ -208,13 +206,11 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     return opened
 
 
-# --- Locks and guards ------------------------------------------------------
+# --- Locks, guards and the review's one transition function --------------------------------
 
 
-def _lock(review_id: int) -> Review:
+def review_lock(review_id: int) -> Review:
     """Lock the review's declaration, then the review (see the module docstring)."""
-    from declarations.models import Declaration
-
     declaration_id = Review.objects.values_list("declaration_id", flat=True).get(pk=review_id)
     Declaration.objects.select_for_update().only("pk").get(pk=declaration_id)
     return (
@@ -224,21 +220,19 @@ def _lock(review_id: int) -> Review:
     )
 
 
-def _ensure_staff_of(actor, review: Review) -> None:
+def review_ensure_staff(actor, review: Review) -> None:
     if not (actor.is_agency_staff and actor.agency_id == review.agency_id):
         raise PermissionDenied
 
 
-def _ensure_declaration_under_review(review: Review) -> None:
-    from declarations.models import Declaration
-
-    status = review.declaration.status
-    if status not in (Declaration.Status.UNDER_REVIEW, Declaration.Status.QUERIED):
-        label = Declaration.Status(status).label.lower()
+def review_ensure_open(review: Review) -> None:
+    """The declaration is still under review, so its reviews can be worked."""
+    if not review.declaration.is_under_review:
+        label = review.declaration.get_status_display().lower()
         raise ApplicationError(f"The declaration is {label}; its reviews are closed.")
 
 
-def _ensure_actionable(review: Review, actor) -> None:
+def review_ensure_actionable(review: Review, actor) -> None:
     """The review can still be decided, and not by someone else holding it."""
     if review.is_decided:
         who = review.decided_by.username if review.decided_by else "someone"
@@ -247,7 +241,7 @@ def _ensure_actionable(review: Review, actor) -> None:
             f"at {review.decided_at:%Y-%m-%d %H:%M:%S} UTC.",
             extra={"status": review.status},
         )
-    _ensure_declaration_under_review(review)
+    review_ensure_open(review)
     if review.status == Review.Status.QUERIED:
         raise ApplicationError(
             "This review waits for the trader's answer to a query.",
@@ -261,25 +255,125 @@ def _ensure_actionable(review: Review, actor) -> None:
         )
 
 
-def _audit(review: Review, *, actor, action: str, reason: str = "", data: dict | None = None):
-    from declarations.services import event_append
-
-    event_append(
-        declaration=review.declaration,
+def _review_entry(review: Review, *, actor, action: str, reason="", data=None, notice=""):
+    return audit_entry(
+        review.declaration,
         actor=actor,
         action=action,
         reason=reason,
         data={"review": review.pk, "agency": review.agency.code, **(data or {})},
+        notice=notice,
     )
 
 
-def _tell_trader(declaration, *, verb: str, text: str) -> None:
-    notify_on_commit(
-        recipient_ids=recipients_of_company(declaration.company_id),
-        verb=verb,
-        text=text,
-        url=reverse("declarations:detail", args=[declaration.pk]),
+REVIEW_UNSAVED_CHECKS = ["declaration", "agency", "company", "assigned_to", "decided_by"]
+
+
+def reviews_transition(
+    *,
+    reviews: list[Review],
+    to_status: str,
+    actor,
+    reason: str = "",
+    changes=None,
+    notice: str = "",
+) -> None:
+    """The only way a review changes status: reviews the caller has locked (with their
+    declaration, locked first), checked against Review.TRANSITIONS, each move in the
+    declaration's audit trail, in a constant number of statements.
+
+    A decision records who took it; closing a review tells the officer who held
+    it. `notice` is what the declarant reads of the move in their history; the
+    step that decides (clearance.services) notifies them, as it knows what else
+    happened to the declaration.
+    """
+    if not reviews:
+        return
+    now = timezone.now()
+    fields = {"status", *(changes or {})}
+    entries, closed = [], []
+    for review in reviews:
+        from_status = review.status
+        review.ensure_may_become(to_status)
+        review.status = to_status
+        for name, value in (changes or {}).items():
+            setattr(review, name, value)
+        if to_status in (Review.Status.APPROVED, Review.Status.REJECTED):
+            review.assigned_to = review.assigned_to or actor
+            review.decided_by, review.decided_at = actor, now
+            fields |= {"assigned_to", "decided_by", "decided_at"}
+        if to_status in (Review.Status.REJECTED, Review.Status.CLOSED):
+            review.reason = reason
+            fields.add("reason")
+        if (
+            to_status == Review.Status.IN_PROGRESS
+            and review.assigned_to_id is None
+            and actor is not None
+            and actor.is_agency_staff
+        ):
+            # Working an open review claims it.
+            review.assigned_to, review.claimed_at = actor, now
+            fields |= {"assigned_to", "claimed_at"}
+        review.full_clean(
+            exclude=REVIEW_UNSAVED_CHECKS, validate_unique=False, validate_constraints=False
+        )
+        entries.append(
+            _review_entry(
+                review, actor=actor, action=f"review_{to_status}", reason=reason,
+                data={"from": from_status}, notice=notice,
+            )
+        )  # fmt: skip
+        if to_status == Review.Status.CLOSED and review.assigned_to_id:
+            closed.append(review)
+    Review.objects.bulk_update(reviews, sorted(fields))
+    audit_append(entries)
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=[review.assigned_to_id],
+                verb="review_closed",
+                text=f"{review.declaration.reference}: your review is closed ({reason})",
+                url=reverse("agencies:review", args=[review.pk]),
+            )
+            for review in closed
+        ]
     )
+
+
+def review_transition(
+    *, review: Review, to_status: str, actor, reason: str = "", changes=None, notice: str = ""
+) -> Review:
+    reviews_transition(
+        reviews=[review], to_status=to_status, actor=actor, reason=reason, changes=changes,
+        notice=notice,
+    )  # fmt: skip
+    return review
+
+
+def reviews_close(*, declaration, actor, reason: str) -> list[Review]:
+    """Close every review of a locked declaration still waiting for its agency, and cancel
+    the checks ordered for it: the declaration left review (cancelled, amended,
+    rejected by another agency)."""
+    active = list(
+        Review.objects.select_for_update(of=("self",))
+        .select_related("agency")
+        .filter(declaration=declaration, status__in=Review.ACTIVE)
+        .order_by("pk")
+    )
+    for review in active:
+        review.declaration = declaration
+    reviews_transition(reviews=active, to_status=Review.Status.CLOSED, actor=actor, reason=reason)
+    inspections_cancel(
+        inspections=list(
+            Inspection.objects.select_for_update()
+            .filter(review__declaration=declaration, status=Inspection.Status.ORDERED)
+            .select_related("review__agency")
+        ),
+        declaration=declaration,
+        actor=actor,
+        reason=reason,
+    )
+    return active
 
 
 # --- Officer's work --------------------------------------------------------
@@ -288,241 +382,353 @@ def _tell_trader(declaration, *, verb: str, text: str) -> None:
 @transaction.atomic
 def review_claim(*, review_id: int, actor) -> Review:
     """Take a review so no other officer works it. Claiming it twice is harmless."""
-    review = Review.objects.select_related("agency").get(pk=review_id)
-    _ensure_staff_of(actor, review)
-    # The guarded update is the claim: of two officers, exactly one matches.
-    claimed = Review.objects.filter(
-        pk=review_id, assigned_to__isnull=True, status__in=[*ACTIVE, Review.Status.QUERIED]
-    ).update(
-        assigned_to=actor,
-        claimed_at=timezone.now(),
-        status=_claimed_status(review.status),
-    )
-    review = Review.objects.select_related("assigned_to", "declaration", "agency").get(pk=review_id)
-    if not claimed and review.assigned_to_id != actor.pk:
-        if review.is_decided:
-            raise ApplicationError(f"This review was already {review.status}.")
-        holder = review.assigned_to.username if review.assigned_to else "nobody"
+    review = review_lock(review_id)
+    review_ensure_staff(actor, review)
+    if review.assigned_to_id == actor.pk:
+        return review
+    if review.assigned_to_id is not None:
+        holder = review.assigned_to.username
         raise ApplicationError(
             f"This review is claimed by {holder}.", extra={"assigned_to": holder}
         )
+    if not review.is_active:
+        raise ApplicationError(f"This review was already {review.get_status_display().lower()}.")
+    review_ensure_open(review)
+    if review.status == Review.Status.OPEN:
+        return review_transition(review=review, to_status=Review.Status.IN_PROGRESS, actor=actor)
+    # A queried review stays queried: the officer holds it until the answer comes.
+    review.assigned_to, review.claimed_at = actor, timezone.now()
+    review.save(update_fields=["assigned_to", "claimed_at"])
+    audit_append([_review_entry(review, actor=actor, action="review_claimed")])
     return review
 
 
-def _claimed_status(status: str) -> str:
-    return Review.Status.IN_PROGRESS if status == Review.Status.OPEN else status
+LANE_CHECKS = {
+    # The checks that satisfy a lane's work, and the one its lane orders.
+    "green": (),
+    "yellow": (Inspection.Kind.DOCUMENTARY, Inspection.Kind.PHYSICAL),
+    "red": (Inspection.Kind.PHYSICAL,),
+}
+
+
+def lane_check_ordered(lane: str) -> str | None:
+    """The check a lane orders: the first of those that satisfy it."""
+    return (LANE_CHECKS.get(lane) or (None,))[0]
 
 
 def lane_work_done(declaration) -> bool:
     """Green needs nothing; yellow a documentary check (or more); red a physical inspection."""
-    if declaration.lane == "red":
-        kinds = (Inspection.Kind.PHYSICAL,)
-    elif declaration.lane == "yellow":
-        kinds = (Inspection.Kind.DOCUMENTARY, Inspection.Kind.PHYSICAL)
-    else:
+    kinds = LANE_CHECKS.get(declaration.lane, ())
+    if not kinds:
         return True
     return Inspection.objects.filter(
-        review__declaration=declaration, review__agency__is_customs=True, kind__in=kinds
+        review__declaration=declaration,
+        review__agency__is_customs=True,
+        status=Inspection.Status.DONE,
+        kind__in=kinds,
     ).exists()
 
 
-def _lane_work_needed(declaration) -> str:
+def lane_work_needed(declaration) -> str:
     return "a physical inspection" if declaration.lane == "red" else "a documentary check"
 
 
-@transaction.atomic
-def review_approve(*, review_id: int, actor, conditions: str = "") -> Review:
-    """Approve the agency's slice, with conditions or without."""
-    review = _lock(review_id)
-    _ensure_staff_of(actor, review)
-    _ensure_actionable(review, actor)
+def review_approve(*, review: Review, actor, conditions: str = "") -> Review:
+    """Approve the agency's slice of a review the caller has locked, with conditions or not."""
+    review_ensure_staff(actor, review)
+    review_ensure_actionable(review, actor)
     if review.agency.is_customs and not lane_work_done(review.declaration):
         raise ApplicationError(
             f"The {review.declaration.lane} lane needs "
-            f"{_lane_work_needed(review.declaration)} before customs approves."
+            f"{lane_work_needed(review.declaration)} before customs approves."
         )
-    review.status = Review.Status.APPROVED
-    review.conditions = conditions.strip()
-    review.assigned_to = review.assigned_to or actor
-    review.decided_by = actor
-    review.decided_at = timezone.now()
-    review.full_clean()
-    review.save()
-    _audit(
-        review,
+    conditions = conditions.strip()
+    return review_transition(
+        review=review,
+        to_status=Review.Status.APPROVED,
         actor=actor,
-        action="review_approved",
-        reason=review.conditions,
-        data={"conditions": bool(review.conditions)},
+        reason=conditions,
+        changes={"conditions": conditions},
+        notice=review_approval_notice(review.agency, conditions),
     )
-    with_conditions = f" with conditions: {review.conditions}" if review.conditions else ""
-    _tell_trader(
-        review.declaration,
-        verb="review_approved",
-        text=f"{review.agency.name} approved {review.declaration.reference}{with_conditions}",
-    )
-    declaration_assess_if_cleared(declaration_id=review.declaration_id, actor=actor)
-    return review
 
 
-@transaction.atomic
-def review_reject(*, review_id: int, actor, reason: str) -> Review:
-    """Reject the slice; the whole declaration is rejected with the reason."""
-    from declarations.models import Declaration
-    from declarations.services import declaration_transition
+def review_approval_notice(agency, conditions: str) -> str:
+    return f"{agency.name} approved" + (f" with conditions: {conditions}" if conditions else ".")
 
+
+def review_reject(*, review: Review, actor, reason: str) -> Review:
+    """Reject the slice of a review the caller has locked."""
     if not reason.strip():
         raise ValidationError({"reason": "A rejection needs a reason."})
-    review = _lock(review_id)
-    _ensure_staff_of(actor, review)
-    _ensure_declaration_under_review(review)
+    review_ensure_staff(actor, review)
+    review_ensure_open(review)
     if review.is_decided or review.assigned_to_id not in (None, actor.pk):
-        _ensure_actionable(review, actor)
+        review_ensure_actionable(review, actor)
     # A query still open does not stop a rejection: the answer would change nothing.
-    review.status = Review.Status.REJECTED
-    review.reason = reason.strip()
-    review.assigned_to = review.assigned_to or actor
-    review.decided_by = actor
-    review.decided_at = timezone.now()
-    review.full_clean()
-    review.save()
-    _audit(review, actor=actor, action="review_rejected", reason=review.reason)
-    declaration_transition(
-        declaration_id=review.declaration_id,
-        to_status=Declaration.Status.REJECTED,
-        actor=actor,
-        reason=f"{review.agency.name}: {review.reason}",
+    return review_transition(
+        review=review, to_status=Review.Status.REJECTED, actor=actor, reason=reason.strip()
     )
-    _tell_trader(
-        review.declaration,
-        verb="review_rejected",
-        text=f"{review.agency.name} rejected {review.declaration.reference}: {review.reason}",
-    )
-    return review
 
 
-@transaction.atomic
-def review_query(*, review_id: int, actor, question: str) -> Query:
-    """Ask the trader; the review and the declaration wait until every query is answered."""
-    from declarations.models import Declaration
-    from declarations.services import declaration_transition
-
+def query_create(*, review: Review, actor, question: str) -> Query:
+    """Ask the trader, on a review the caller has locked; the review waits for the answer."""
     if not question.strip():
         raise ValidationError({"question": "Write the question for the trader."})
-    review = _lock(review_id)
-    _ensure_staff_of(actor, review)
-    _ensure_declaration_under_review(review)
+    review_ensure_staff(actor, review)
+    review_ensure_open(review)
     if review.is_decided or review.assigned_to_id not in (None, actor.pk):
-        _ensure_actionable(review, actor)
+        review_ensure_actionable(review, actor)
     query = Query(review=review, question=question.strip(), asked_by=actor, asked_at=timezone.now())
     query.full_clean()
     query.save()
-    review.status = Review.Status.QUERIED
-    review.assigned_to = review.assigned_to or actor
-    review.save(update_fields=["status", "assigned_to"])
-    _audit(review, actor=actor, action="query_asked", reason=query.question)
-    if review.declaration.status == Declaration.Status.UNDER_REVIEW:
-        declaration_transition(
-            declaration_id=review.declaration_id,
-            to_status=Declaration.Status.QUERIED,
+    audit_append(
+        [
+            _review_entry(
+                review, actor=actor, action="query_asked", reason=query.question,
+                data={"query": query.pk}, notice=query_notice(query),
+            )
+        ]
+    )  # fmt: skip
+    if review.status != Review.Status.QUERIED:
+        review_transition(
+            review=review,
+            to_status=Review.Status.QUERIED,
             actor=actor,
-            reason=f"{review.agency.name} asks: {query.question}",
+            changes={"assigned_to": review.assigned_to or actor},
         )
-    _tell_trader(
-        review.declaration,
-        verb="query_asked",
-        text=f"{review.agency.name} asks about {review.declaration.reference}: {query.question}",
-    )
     return query
 
 
-@transaction.atomic
-def query_answer(*, query_id: int, actor, answer: str) -> Query:
-    """The trader answers; with no query left open, the review goes back to the officer."""
-    from declarations.models import Declaration
-    from declarations.services import declaration_transition
+def query_notice(query: Query) -> str:
+    return f"{query.review.agency.name} asks: {query.question}"
 
+
+def query_answer_record(*, query_id: int, actor, answer: str) -> tuple[Query, Review]:
+    """The trader answers a query; with none left open on its review, the review goes
+    back to the officer. Returns the query and its review, locked."""
     if not answer.strip():
         raise ValidationError({"answer": "Write your answer."})
     review_id = Query.objects.values_list("review_id", flat=True).get(pk=query_id)
-    review = _lock(review_id)
+    review = review_lock(review_id)
     if not (actor.is_trader and actor.company_id == review.declaration.company_id):
         raise PermissionDenied
     query = Query.objects.select_for_update().get(pk=query_id)
     if not query.is_open:
         raise ApplicationError("This query has already been answered.")
-    _ensure_declaration_under_review(review)
+    review_ensure_open(review)
     query.answer = answer.strip()
     query.answered_by = actor
     query.answered_at = timezone.now()
     query.full_clean()
     query.save()
-    _audit(review, actor=actor, action="query_answered", reason=query.answer)
+    audit_append(
+        [
+            _review_entry(
+                review, actor=actor, action="query_answered", reason=query.answer,
+                data={"query": query.pk}, notice=f"Answer sent to {review.agency.name}.",
+            )
+        ]
+    )  # fmt: skip
     if not review.queries.filter(answered_at__isnull=True).exists():
-        review.status = Review.Status.IN_PROGRESS
-        review.save(update_fields=["status"])
-    still_open = Query.objects.filter(
-        review__declaration_id=review.declaration_id, answered_at__isnull=True
-    ).exists()
-    if not still_open and review.declaration.status == Declaration.Status.QUERIED:
-        declaration_transition(
-            declaration_id=review.declaration_id,
-            to_status=Declaration.Status.UNDER_REVIEW,
-            actor=actor,
-            reason="every query answered",
-        )
-    notify_on_commit(
-        recipient_ids=[review.assigned_to_id or query.asked_by_id],
-        verb="query_answered",
-        text=f"{review.declaration.reference}: the trader answered your query",
-        url=reverse("agencies:review", args=[review.pk]),
+        review_transition(review=review, to_status=Review.Status.IN_PROGRESS, actor=actor)
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=[review.assigned_to_id or query.asked_by_id],
+                verb="query_answered",
+                text=f"{review.declaration.reference}: the trader answered your query",
+                url=reverse("agencies:review", args=[review.pk]),
+            )
+        ]
     )
-    return query
+    return query, review
 
 
-@transaction.atomic
-def inspection_record(
+# --- Inspections: ordered by the lane, done by an officer --------------------------------
+
+
+def inspections_order(*, reviews: list[Review], now=None) -> list[Inspection]:
+    """Order the check each customs review's lane needs (yellow: documentary, red:
+    physical), for reviews just opened; one statement."""
+    now = now or timezone.now()
+    orders = [
+        Inspection(
+            review=review,
+            kind=lane_check_ordered(review.declaration.lane),
+            status=Inspection.Status.ORDERED,
+            ordered_at=now,
+        )
+        for review in reviews
+        if review.agency.is_customs and lane_check_ordered(review.declaration.lane)
+    ]
+    return Inspection.objects.bulk_create(orders)
+
+
+def inspection_transition(
+    *, inspection: Inspection, to_status: str, actor, reason: str = "", changes=None
+) -> Inspection:
+    """The only way an inspection changes status (the caller holds the declaration's lock).
+
+    What a check found stays with officers; the declarant's history says only
+    that it was done.
+    """
+    inspection.ensure_may_become(to_status)
+    inspection.status = to_status
+    for name, value in (changes or {}).items():
+        setattr(inspection, name, value)
+    inspection.full_clean(exclude=["review", "recorded_by"])
+    inspection.save()
+    data = {"inspection": inspection.pk, "kind": inspection.kind}
+    notice = ""
+    if to_status == Inspection.Status.DONE:
+        data |= {
+            "finding": inspection.finding,
+            "revenue_difference": str(inspection.revenue_difference),
+        }
+        notice = f"{inspection.get_kind_display()} done."
+    audit_append(
+        [
+            _review_entry(
+                inspection.review, actor=actor, action=f"inspection_{to_status}",
+                reason=reason, data=data, notice=notice,
+            )
+        ]
+    )  # fmt: skip
+    return inspection
+
+
+def inspections_cancel(*, inspections: list[Inspection], declaration, actor, reason: str) -> None:
+    for inspection in inspections:
+        inspection.review.declaration = declaration
+        inspection_transition(
+            inspection=inspection, to_status=Inspection.Status.CANCELLED, actor=actor,
+            reason=reason,
+        )  # fmt: skip
+
+
+def inspections_follow_lane(*, declaration, actor, reason: str) -> None:
+    """After a lane change: cancel an ordered check the new lane does not need and
+    order the one it does, unless a check already done satisfies it."""
+    customs_review = (
+        Review.objects.select_related("agency")
+        .filter(declaration=declaration, agency__is_customs=True)
+        .first()
+    )
+    if customs_review is None:
+        return
+    customs_review.declaration = declaration
+    needed = lane_check_ordered(declaration.lane)
+    ordered = list(
+        Inspection.objects.select_for_update().filter(
+            review=customs_review, status=Inspection.Status.ORDERED
+        )
+    )
+    for inspection in ordered:
+        inspection.review = customs_review
+    inspections_cancel(
+        inspections=[i for i in ordered if i.kind != needed],
+        declaration=declaration,
+        actor=actor,
+        reason=reason,
+    )
+    if needed and not lane_work_done(declaration) and not any(i.kind == needed for i in ordered):
+        inspections_order(reviews=[customs_review])
+
+
+def inspection_complete(
     *,
-    review_id: int,
+    review: Review,
     actor,
     kind: str,
     finding: str,
     revenue_difference: Decimal = Decimal("0"),
     notes: str = "",
 ) -> Inspection:
-    """Customs' lane work: a documentary check or a physical inspection, and what it found."""
-    review = _lock(review_id)
-    _ensure_staff_of(actor, review)
+    """Record what a documentary check or physical inspection found, on a customs review
+    the caller has locked: the check the lane ordered, or one nobody ordered."""
+    review_ensure_staff(actor, review)
     if not review.agency.is_customs:
         raise ApplicationError("Only customs records documentary checks and inspections.")
-    _ensure_actionable(review, actor)
-    inspection = Inspection(
-        review=review,
-        kind=kind,
-        finding=finding,
-        revenue_difference=revenue_difference,
-        notes=notes.strip(),
-        recorded_by=actor,
-        recorded_at=timezone.now(),
+    review_ensure_actionable(review, actor)
+    ordered = (
+        Inspection.objects.select_for_update()
+        .filter(review=review, kind=kind, status=Inspection.Status.ORDERED)
+        .first()
     )
-    inspection.full_clean()
-    inspection.save()
-    if review.status == Review.Status.OPEN:
-        review.status = Review.Status.IN_PROGRESS
-    review.assigned_to = review.assigned_to or actor
-    review.save(update_fields=["status", "assigned_to"])
-    _audit(
-        review,
+    now = timezone.now()
+    result = {
+        "finding": finding,
+        "revenue_difference": revenue_difference,
+        "notes": notes.strip(),
+        "recorded_by": actor,
+        "recorded_at": now,
+    }
+    if ordered is None:
+        ordered = Inspection(review=review, kind=kind, status=Inspection.Status.ORDERED)
+        ordered.save()
+    ordered.review = review
+    inspection = inspection_transition(
+        inspection=ordered,
+        to_status=Inspection.Status.DONE,
         actor=actor,
-        action="inspection_recorded",
-        reason=inspection.notes,
-        data={
-            "kind": kind,
-            "finding": finding,
-            "revenue_difference": str(inspection.revenue_difference),
-        },
+        reason=notes.strip(),
+        changes=result,
     )
+    if lane_work_done(review.declaration):
+        # A physical inspection also does what an ordered documentary check would.
+        inspections_cancel(
+            inspections=list(
+                Inspection.objects.select_for_update()
+                .filter(review=review, status=Inspection.Status.ORDERED)
+                .select_related("review__agency")
+            ),
+            declaration=review.declaration,
+            actor=actor,
+            reason=f"{inspection.get_kind_display()} done",
+        )
+    if review.status == Review.Status.OPEN:
+        review_transition(review=review, to_status=Review.Status.IN_PROGRESS, actor=actor)
     return inspection
+
+
+# --- Lane changes ------------------------------------------------------------
+
+
+def lane_override_record(
+    *, declaration, from_lane: str, to_lane: str, actor, reason: str
+) -> LaneOverride:
+    """Record a supervisor's lane change (the declaration locked by the caller), and tell
+    the officers holding its reviews why the lane is what it is now."""
+    override = LaneOverride(
+        declaration=declaration,
+        from_lane=from_lane,
+        to_lane=to_lane,
+        reason=reason,
+        changed_by=actor,
+        changed_at=timezone.now(),
+    )
+    override.full_clean()
+    override.save()
+    holders = Review.objects.filter(
+        declaration=declaration, status__in=Review.ACTIVE, assigned_to__isnull=False
+    ).exclude(assigned_to=actor)
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=[assigned_to_id],
+                verb="lane_changed",
+                text=f"{declaration.reference}: lane {from_lane} → {to_lane} by "
+                f"{actor.username}: {reason}",
+                url=reverse("agencies:review", args=[review_id]),
+            )
+            for review_id, assigned_to_id in holders.values_list("pk", "assigned_to_id")
+        ]
+    )
+    return override
+
+
+# --- Permits ---------------------------------------------------------------
 
 
 @transaction.atomic
@@ -530,9 +736,9 @@ def permit_issue(
     *, review_id: int, actor, valid_until: date, permit_type: str = "", number: str = ""
 ) -> Permit:
     """Issue the agency's permit for its slice; the number is generated when not given."""
-    review = _lock(review_id)
-    _ensure_staff_of(actor, review)
-    _ensure_declaration_under_review(review)
+    review = review_lock(review_id)
+    review_ensure_staff(actor, review)
+    review_ensure_open(review)
     if review.status == Review.Status.REJECTED:
         raise ApplicationError("A rejected review cannot issue a permit.")
     permit_type = permit_type.strip() or (review.permits_required or [""])[0]
@@ -555,111 +761,23 @@ def permit_issue(
     )
     permit.full_clean()
     permit.save()
-    _audit(review, actor=actor, action="permit_issued", data={"number": permit.number})
-    _tell_trader(
-        review.declaration,
-        verb="permit_issued",
-        text=f"{review.agency.name} issued {permit.permit_type} {permit.number}",
+    notice = f"{review.agency.name} issued {permit.permit_type} {permit.number}."
+    audit_append(
+        [
+            _review_entry(
+                review, actor=actor, action="permit_issued", data={"number": permit.number},
+                notice=notice,
+            )
+        ]
+    )  # fmt: skip
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=recipients_of_company(review.declaration.company_id),
+                verb="permit_issued",
+                text=f"{review.declaration.reference}: {notice}",
+                url=reverse("declarations:detail", args=[review.declaration_id]),
+            )
+        ]
     )
     return permit
-
-
-# --- Lane override, assessment and release ---------------------------------
-
-
-@transaction.atomic
-def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: str):
-    """A customs supervisor changes the lane, never on work they did themselves."""
-    from declarations.models import Declaration
-    from declarations.services import declaration_lane_change
-
-    if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
-        raise PermissionDenied
-    if not reason.strip():
-        raise ValidationError({"reason": "A lane change needs a written reason."})
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    own_work = (
-        Review.objects.filter(declaration_id=declaration_id, decided_by=actor).exists()
-        or Inspection.objects.filter(
-            review__declaration_id=declaration_id, recorded_by=actor
-        ).exists()
-    )
-    if own_work:
-        raise ApplicationError(
-            "Four eyes: you decided a review or recorded an inspection of this declaration; "
-            "another supervisor must change its lane."
-        )
-    if Review.objects.filter(
-        declaration_id=declaration_id, agency__is_customs=True, status__in=["approved", "rejected"]
-    ).exists():
-        raise ApplicationError("Customs has already decided this declaration; its lane is final.")
-    if lane == declaration.lane:
-        raise ValidationError({"lane": f"The declaration is already in the {lane} lane."})
-    previous = declaration.lane
-    declaration = declaration_lane_change(
-        declaration_id=declaration_id, lane=lane, actor=actor, reason=reason.strip()
-    )
-    override = LaneOverride(
-        declaration=declaration,
-        from_lane=previous,
-        to_lane=lane,
-        reason=reason.strip(),
-        changed_by=actor,
-        changed_at=timezone.now(),
-    )
-    override.full_clean()
-    override.save()
-    declaration_assess_if_cleared(declaration_id=declaration_id, actor=actor)
-    return override
-
-
-def release_blockers(declaration) -> list[str]:
-    """What still stands between a declaration and the release of its goods."""
-    blockers = [
-        f"{review.agency.name} has not approved"
-        for review in declaration.reviews.select_related("agency")
-        if review.status != Review.Status.APPROVED
-    ]
-    if not declaration.reviews.exists():
-        blockers.append("no agency has reviewed the declaration")
-    if not lane_work_done(declaration):
-        blockers.append(f"customs has not recorded {_lane_work_needed(declaration)}")
-    return blockers
-
-
-@transaction.atomic
-def declaration_assess_if_cleared(*, declaration_id: int, actor):
-    """Move the declaration on to duty assessment once nothing but payment is left."""
-    from declarations.models import Declaration
-    from declarations.services import declaration_assess
-
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    if declaration.status != Declaration.Status.UNDER_REVIEW or release_blockers(declaration):
-        return None
-    declaration = declaration_assess(declaration_id=declaration_id, actor=actor)
-    _tell_trader(
-        declaration,
-        verb="assessed",
-        text=f"{declaration.reference} is cleared by every agency: duties are due",
-    )
-    return declaration
-
-
-@transaction.atomic
-def declaration_release_if_cleared(*, declaration_id: int, actor):
-    """Release a paid declaration when every review is approved and the lane work is done;
-    else do nothing."""
-    from declarations.models import Declaration
-    from declarations.services import declaration_transition
-
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    if declaration.status != Declaration.Status.PAID or release_blockers(declaration):
-        return None
-    declaration = declaration_transition(
-        declaration_id=declaration_id,
-        to_status=Declaration.Status.RELEASED,
-        actor=actor,
-        reason="every agency approved, lane work done, duties paid",
-    )
-    _tell_trader(declaration, verb="released", text=f"{declaration.reference}: goods released")
-    return declaration

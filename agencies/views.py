@@ -26,16 +26,18 @@ from agencies.selectors import (
     trader_history,
 )
 from agencies.services import (
-    declaration_lane_override,
-    inspection_record,
     jurisdiction_rule_create,
     jurisdiction_rule_delete,
     jurisdiction_rule_update,
     permit_issue,
+    review_claim,
+)
+from clearance.services import (
+    declaration_lane_override,
+    inspection_record,
     query_answer,
     release_blockers,
     review_approve,
-    review_claim,
     review_query,
     review_reject,
 )
@@ -139,7 +141,7 @@ def review_page(request, pk: int):
     review = get_review_for_user(user=request.user, pk=pk, with_details=True)
     declaration = review.declaration
     user = request.user
-    can_act = not review.is_decided and declaration.status in ("under_review", "queried")
+    can_act = review.is_active and declaration.is_under_review
     items = review.items.all()
     context = {
         "review": review,
@@ -150,7 +152,11 @@ def review_page(request, pk: int):
         "documents": document_list_for_user(user=user, declaration_pk=declaration.pk),
         "decisions": review_decisions(review=review),
         "history": trader_history(review=review),
-        "blockers": release_blockers(declaration) if declaration.status == "under_review" else [],
+        "blockers": (
+            release_blockers(declaration)
+            if declaration.may_become(declaration.Status.ASSESSED)
+            else []
+        ),
         "can_act": can_act,
         "held_by_other": review.assigned_to_id not in (None, user.pk),
         "approve_form": forms.ApproveForm(),
@@ -163,7 +169,10 @@ def review_page(request, pk: int):
             initial={"permit_type": (review.permits_required or [""])[0]}
         ),
         "lane_form": forms.LaneOverrideForm(initial={"lane": declaration.lane}),
-        "can_override_lane": user.role == "supervisor" and review.agency.is_customs,
+        "can_inspect": review.agency.is_customs and review.may_become(review.Status.APPROVED),
+        "can_override_lane": (
+            user.role == "supervisor" and review.agency.is_customs and declaration.is_under_review
+        ),
     }
     return render(request, "agencies/review.html", context)
 

@@ -171,7 +171,7 @@ def draft():
 
 
 def submit(declaration) -> int:
-    from declarations.services import declaration_submit
+    from clearance.services import declaration_submit
 
     declaration_submit(declaration=declaration, actor=declaration.created_by)
     return declaration.pk

@@ -1,23 +1,41 @@
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clearance.services import (
+    declaration_amend,
+    declaration_cancel,
+    declaration_lodge,
+    declaration_pay,
+    declaration_submit,
+)
 from core.idempotency import idempotent
 from core.pagination import CappedPageNumberPagination
 from declarations.filters import DeclarationFilter
 from declarations.models import Declaration, Lane
-from declarations.selectors import declaration_list, get_declaration_for_user, get_document_for_user
+from declarations.selectors import (
+    declaration_list,
+    get_declaration_for_user,
+    get_document_for_user,
+    sees_targeting,
+)
 from declarations.serializers import (
     AmendInputSerializer,
     DeclarationCreateInputSerializer,
     DeclarationDetailOutputSerializer,
     DeclarationInputSerializer,
     DeclarationListOutputSerializer,
+    DeclarationOfficialDetailOutputSerializer,
     DocumentInputSerializer,
     DocumentOutputSerializer,
     ItemInputSerializer,
@@ -25,13 +43,9 @@ from declarations.serializers import (
     ReasonInputSerializer,
 )
 from declarations.services import (
-    declaration_amend,
-    declaration_cancel,
     declaration_create,
     declaration_item_add,
-    declaration_pay,
     declaration_preview,
-    declaration_submit,
     declaration_update,
     document_upload,
 )
@@ -46,8 +60,20 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def declaration_detail_data(*, user, pk) -> dict:
+    """The declaration as this user may read it: targeting only for analysts and
+    administrators, never for the declarant."""
     declaration = get_declaration_for_user(user=user, pk=pk, with_details=True)
+    if sees_targeting(user):
+        return DeclarationOfficialDetailOutputSerializer(declaration).data
     return DeclarationDetailOutputSerializer(declaration).data
+
+
+# The detail is one of two shapes, by who reads it.
+DECLARATION_DETAIL = PolymorphicProxySerializer(
+    component_name="DeclarationDetailAny",
+    serializers=[DeclarationDetailOutputSerializer, DeclarationOfficialDetailOutputSerializer],
+    resource_type_field_name=None,
+)
 
 
 def declaration_summary_data(declaration) -> dict:
@@ -114,9 +140,10 @@ class DeclarationListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         lodge = serializer.validated_data["lodge"]
         header, items = split_input(serializer.validated_data)
-        declaration = declaration_create(
-            actor=request.user, header=header, items=items, lodge=lodge
-        )
+        if lodge:
+            declaration = declaration_lodge(actor=request.user, header=header, items=items)
+        else:
+            declaration = declaration_create(actor=request.user, header=header, items=items)
         location = reverse("api:declaration-detail", args=[declaration.pk])
         return Response(
             declaration_summary_data(declaration),
@@ -143,7 +170,7 @@ class DeclarationValidateApi(APIView):
 class DeclarationDetailApi(APIView):
     @extend_schema(
         summary="Read a declaration with its lane, reviews, documents, duties and history",
-        responses=DeclarationDetailOutputSerializer,
+        responses=DECLARATION_DETAIL,
     )
     def get(self, request, pk: int):
         return Response(declaration_detail_data(user=request.user, pk=pk))
@@ -151,7 +178,7 @@ class DeclarationDetailApi(APIView):
     @extend_schema(
         summary="Replace a draft's header and items",
         request=DeclarationInputSerializer,
-        responses=DeclarationDetailOutputSerializer,
+        responses=DECLARATION_DETAIL,
     )
     def put(self, request, pk: int):
         declaration = get_declaration_for_user(user=request.user, pk=pk)
@@ -166,7 +193,7 @@ class DeclarationItemAddApi(APIView):
     @extend_schema(
         summary="Add an item to a draft",
         request=ItemInputSerializer,
-        responses={201: DeclarationDetailOutputSerializer},
+        responses={201: DECLARATION_DETAIL},
     )
     def post(self, request, pk: int):
         declaration = get_declaration_for_user(user=request.user, pk=pk)
@@ -203,7 +230,7 @@ class DeclarationAmendApi(APIView):
     @extend_schema(
         summary="Amend a lodged declaration: a new version, lodged and scored again",
         request=AmendInputSerializer,
-        responses={201: DeclarationDetailOutputSerializer},
+        responses={201: DECLARATION_DETAIL},
     )
     @idempotent
     def post(self, request, pk: int):
@@ -222,7 +249,7 @@ class DeclarationAmendApi(APIView):
 class DeclarationCancelApi(APIView):
     @extend_schema(
         summary="Cancel a declaration", request=ReasonInputSerializer,
-        responses=DeclarationDetailOutputSerializer,
+        responses=DECLARATION_DETAIL,
     )  # fmt: skip
     def post(self, request, pk: int):
         declaration = get_declaration_for_user(user=request.user, pk=pk)
@@ -239,7 +266,7 @@ class DeclarationPayApi(APIView):
         summary="Record the payment of the assessed duties and taxes",
         parameters=[IDEMPOTENCY_KEY],
         request=PaymentInputSerializer,
-        responses=DeclarationDetailOutputSerializer,
+        responses=DECLARATION_DETAIL,
     )
     @idempotent
     def post(self, request, pk: int):

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.states import Stateful
 from core.validators import validate_country_code, validate_currency_code
 
 hs_code_validator = RegexValidator(
@@ -40,7 +41,7 @@ NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 POSITIVE_MASS = [MinValueValidator(Decimal("0.001"))]
 
 
-class Declaration(models.Model):
+class Declaration(Stateful, models.Model):
     class Type(models.TextChoices):
         IMPORT = "IM", "Import"
         EXPORT = "EX", "Export"
@@ -58,6 +59,38 @@ class Declaration(models.Model):
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
         AMENDED = "amended", "Replaced by an amendment"
+
+    # Every status a declaration may move to from each status; a move that is
+    # not here is refused, whoever asks.
+    TRANSITIONS = {
+        Status.DRAFT: frozenset({Status.SUBMITTED, Status.CANCELLED}),
+        Status.SUBMITTED: frozenset(
+            {Status.UNDER_REVIEW, Status.HELD, Status.REJECTED, Status.AMENDED}
+        ),
+        Status.UNDER_REVIEW: frozenset(
+            {
+                Status.QUERIED,
+                Status.ASSESSED,
+                Status.HELD,
+                Status.REJECTED,
+                Status.CANCELLED,
+                Status.AMENDED,
+            }
+        ),
+        Status.QUERIED: frozenset(
+            {Status.UNDER_REVIEW, Status.REJECTED, Status.CANCELLED, Status.AMENDED}
+        ),
+        Status.ASSESSED: frozenset({Status.PAID, Status.HELD, Status.CANCELLED, Status.AMENDED}),
+        Status.PAID: frozenset({Status.RELEASED, Status.HELD}),
+        Status.HELD: frozenset({Status.UNDER_REVIEW, Status.REJECTED, Status.AMENDED}),
+        Status.RELEASED: frozenset(),
+        Status.REJECTED: frozenset(),
+        Status.CANCELLED: frozenset(),
+        Status.AMENDED: frozenset(),
+    }
+    # Statuses in which the agencies' reviews are worked (claimed, queried, decided)
+    # and a supervisor may change the lane.
+    REVIEWING = frozenset({Status.UNDER_REVIEW, Status.QUERIED})
 
     class TransportMode(models.TextChoices):
         # UN/ECE Recommendation 19 codes
@@ -195,6 +228,25 @@ class Declaration(models.Model):
         return self.first_version_id or self.pk
 
     @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def awaits_lane(self) -> bool:
+        """Lodged and waiting for the risk engine (the page polls until it moves)."""
+        return self.status == self.Status.SUBMITTED
+
+    @property
+    def accepts_documents(self) -> bool:
+        """Documents are added while the declaration can still change: as a draft, or
+        as long as it may be amended."""
+        return self.is_draft or self.may_become(self.Status.AMENDED)
+
+    @property
+    def is_under_review(self) -> bool:
+        return self.status in self.REVIEWING
+
+    @property
     def total_due(self) -> Decimal | None:
         if self.duty_total is None or self.vat_total is None:
             return None
@@ -306,17 +358,38 @@ class Document(models.Model):
         return f"{self.get_kind_display()}: {self.original_name}"
 
 
-class Payment(models.Model):
+class Payment(Stateful, models.Model):
+    """Duties and taxes paid for a declaration; the goods are released once confirmed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset({Status.CONFIRMED}),
+        Status.CONFIRMED: frozenset(),
+    }
+
     declaration = models.OneToOneField(
         Declaration, on_delete=models.PROTECT, related_name="payment"
     )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     reference = models.CharField(max_length=64, unique=True)
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, validators=[validate_currency_code])
     paid_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="confirmed_payment_has_time",
+                condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.amount} {self.currency}"
@@ -341,6 +414,9 @@ class DeclarationEvent(models.Model):
     to_status = models.CharField(max_length=16, blank=True)
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # What the declarant reads of this entry: the step in words and what to do
+    # next, never the reasons, scores or notes above. Empty: not shown to them.
+    notice = models.CharField(max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 

@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -41,7 +44,7 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")
             ),
             Prefetch("documents", queryset=Document.objects.select_related("item")),
-            Prefetch("events", queryset=DeclarationEvent.objects.select_related("actor")),
+            Prefetch("events", queryset=DeclarationEvent.objects.select_related("actor__agency")),
         )
     return get_object_or_404(queryset, pk=pk)
 
@@ -75,3 +78,37 @@ def get_document_for_user(*, user, declaration_pk, pk) -> Document:
     return get_object_or_404(
         document_list_for_user(user=user, declaration_pk=declaration_pk), pk=pk
     )
+
+
+def sees_targeting(user) -> bool:
+    """Who may read why a declaration got its lane (score, rules, model, officers' notes)
+    on the declaration itself. Officers read it for their slice on their review."""
+    return user.is_analyst or user.is_platform_admin
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    text: str
+    by: str
+
+
+def declarant_history(declaration) -> list[HistoryEntry]:
+    """The declaration's history as its declarant reads it: each step's notice, and who
+    took it (a colleague by name, an agency by its name, or the platform). The
+    officers' reasons and data behind the steps are not in it."""
+    entries = []
+    for event in declaration.events.all():
+        if not event.notice:
+            continue
+        actor = event.actor
+        if actor is None:
+            by = "Single Window"
+        elif actor.company_id == declaration.company_id:
+            by = actor.get_full_name() or actor.username
+        elif actor.agency_id is not None:
+            by = actor.agency.name
+        else:
+            by = "Administration"
+        entries.append(HistoryEntry(at=event.at, text=event.notice, by=by))
+    return entries

@@ -3,6 +3,8 @@ from rest_framework import serializers
 
 from core.serializers import ModelSerializer
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit
+from declarations.notices import next_step
+from declarations.selectors import declarant_history
 from declarations.services import HEADER_FIELDS, ITEM_FIELDS
 
 # Domain validation (codes, bounds, totals) runs in the services, once for
@@ -110,7 +112,24 @@ class EventSerializer(ModelSerializer):
 
     class Meta:
         model = DeclarationEvent
-        fields = ["seq", "at", "actor", "action", "from_status", "to_status", "reason", "hash"]
+        fields = [
+            "seq", "at", "actor", "action", "from_status", "to_status", "reason", "notice",
+            "hash",
+        ]  # fmt: skip
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    text = serializers.CharField()
+    by = serializers.CharField()
+
+
+class LaneChangeSerializer(serializers.Serializer):
+    from_lane = serializers.CharField()
+    to_lane = serializers.CharField()
+    reason = serializers.CharField()
+    changed_by = serializers.CharField(source="changed_by.username")
+    changed_at = serializers.DateTimeField()
 
 
 class DocumentOutputSerializer(ModelSerializer):
@@ -149,11 +168,14 @@ class DeclarationListOutputSerializer(ModelSerializer):
 
 
 class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
+    """A declaration as its declarant reads it: the lane and what to do next, never why
+    (targeting is confidential), and the history in words."""
+
     items = ItemOutputSerializer(many=True)
-    lane_decision = serializers.SerializerMethodField()
+    next_step = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True)
     documents = DocumentOutputSerializer(many=True)
-    history = EventSerializer(many=True, source="events")
+    history = serializers.SerializerMethodField()
     duties = serializers.SerializerMethodField()
     previous_version = serializers.PrimaryKeyRelatedField(read_only=True)
     next_version = serializers.SerializerMethodField()
@@ -167,7 +189,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "items",
             "duties",
             "payment",
-            "lane_decision",
+            "next_step",
             "reviews",
             "documents",
             "previous_version",
@@ -175,10 +197,12 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "history",
         ]
 
-    @extend_schema_field(LaneDecisionSerializer(allow_null=True))
-    def get_lane_decision(self, declaration) -> dict | None:
-        decision = getattr(declaration, "lane_decision", None)
-        return LaneDecisionSerializer(decision).data if decision else None
+    def get_next_step(self, declaration) -> str:
+        return next_step(declaration)
+
+    @extend_schema_field(HistoryEntrySerializer(many=True))
+    def get_history(self, declaration) -> list[dict]:
+        return HistoryEntrySerializer(declarant_history(declaration), many=True).data
 
     def get_duties(self, declaration) -> dict | None:
         if declaration.duty_total is None:
@@ -206,5 +230,24 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "reference": payment.reference,
             "amount": str(payment.amount),
             "currency": payment.currency,
+            "status": payment.status,
             "paid_at": payment.paid_at,
+            "confirmed_at": payment.confirmed_at,
         }
+
+
+class DeclarationOfficialDetailOutputSerializer(DeclarationDetailOutputSerializer):
+    """A declaration as an analyst or administrator reads it: with its lane decision,
+    every lane change, and the audit trail as recorded."""
+
+    lane_decision = serializers.SerializerMethodField()
+    lane_changes = LaneChangeSerializer(many=True, source="lane_overrides")
+    history = EventSerializer(many=True, source="events")
+
+    class Meta(DeclarationDetailOutputSerializer.Meta):
+        fields = [*DeclarationDetailOutputSerializer.Meta.fields, "lane_decision", "lane_changes"]
+
+    @extend_schema_field(LaneDecisionSerializer(allow_null=True))
+    def get_lane_decision(self, declaration) -> dict | None:
+        decision = getattr(declaration, "lane_decision", None)
+        return LaneDecisionSerializer(decision).data if decision else None

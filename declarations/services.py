@@ -1,3 +1,10 @@
+"""Every write of the declarations app: drafts, lodgement checks, duties, documents,
+payments, and the declaration's one transition function.
+
+What crosses into other apps (scoring, agency reviews, release) is the
+clearance process's (clearance.services), which calls these.
+"""
+
 import hashlib
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -5,87 +12,49 @@ from dataclasses import field as dataclass_field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition
 from core.permissions import grant
-from declarations.audit import GENESIS_HASH, event_hash
+from declarations.audit import audit_append, audit_entry
 from declarations.duties import assess_duties
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
+from declarations.notices import STATUS_NOTICES
 from declarations.validation import duplicate_errors, validate_draft, validate_lodgement
+from notifications.services import Message, notify_many, recipients_of_companies
 from reference import lookups
 
 Status = Declaration.Status
-
-# Every status a declaration may move to from each status. A move that is not
-# here is refused, whoever asks.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.DRAFT: frozenset({Status.SUBMITTED, Status.CANCELLED}),
-    Status.SUBMITTED: frozenset(
-        {Status.UNDER_REVIEW, Status.HELD, Status.REJECTED, Status.AMENDED}
-    ),
-    Status.UNDER_REVIEW: frozenset(
-        {
-            Status.QUERIED,
-            Status.ASSESSED,
-            Status.HELD,
-            Status.REJECTED,
-            Status.CANCELLED,
-            Status.AMENDED,
-        }
-    ),
-    Status.QUERIED: frozenset(
-        {Status.UNDER_REVIEW, Status.REJECTED, Status.CANCELLED, Status.AMENDED}
-    ),
-    Status.ASSESSED: frozenset({Status.PAID, Status.HELD, Status.CANCELLED, Status.AMENDED}),
-    Status.PAID: frozenset({Status.RELEASED, Status.HELD}),
-    Status.HELD: frozenset({Status.UNDER_REVIEW, Status.REJECTED, Status.AMENDED}),
-    Status.RELEASED: frozenset(),
-    Status.REJECTED: frozenset(),
-    Status.CANCELLED: frozenset(),
-    Status.AMENDED: frozenset(),
-}
 
 DECLARATION_PERMS = ("declarations.view_declaration", "declarations.change_declaration")
 TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version")
 
 
-def _chain(events: list[DeclarationEvent], *, first: bool = False) -> list[DeclarationEvent]:
-    """Link new (unsaved) entries to the end of their declarations' audit chains.
+def declarants_tell(*, notices: list[tuple[Declaration, str, str]], actor=None) -> None:
+    """Tell the users of each declaration's company what others did to it:
+    (declaration, text, verb) for each.
 
-    `first` says the declarations were inserted in this transaction, so their
-    chains start here and there is no earlier entry to read. The caller holds
-    the declarations' row locks, so no other entry can be appended meanwhile.
+    Written in the transaction that made it happen: nobody reads of a step
+    that was rolled back, and no step commits without its notifications. A
+    company's own steps (lodging, amending, paying) are in its history; they
+    are not notified back to it.
     """
-    heads: dict[int, tuple[int, str]] = {}
-    if not first:
-        heads = {
-            declaration_id: (seq, hash_)
-            for declaration_id, seq, hash_ in DeclarationEvent.objects.filter(
-                declaration_id__in={e.declaration_id for e in events}
+    own = actor.company_id if actor is not None and actor.is_trader else None
+    notices = [(d, text, verb) for d, text, verb in notices if text and d.company_id != own]
+    if not notices:
+        return
+    recipients = recipients_of_companies({d.company_id for d, _, _ in notices})
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=recipients.get(d.company_id, []),
+                verb=verb,
+                text=f"{d.reference}: {text}",
+                url=reverse("declarations:detail", args=[d.pk]),
             )
-            .order_by("declaration_id", "-seq")
-            .distinct("declaration_id")
-            .values_list("declaration_id", "seq", "hash")
-        }
-    for event in events:
-        seq, prev_hash = heads.get(event.declaration_id, (0, GENESIS_HASH))
-        event.seq, event.prev_hash = seq + 1, prev_hash
-        event.hash = event_hash(event)
-        heads[event.declaration_id] = (event.seq, event.hash)
-    return events
-
-
-def _event(declaration, *, actor, action, from_status="", to_status="", reason="", data=None):
-    return DeclarationEvent(
-        declaration=declaration,
-        at=timezone.now(),
-        actor_id=actor.pk if actor is not None else None,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        data=data or {},
+            for d, text, verb in notices
+        ]
     )
 
 
@@ -94,31 +63,33 @@ def event_append(
     declaration: Declaration,
     actor,
     action: str,
-    from_status: str = "",
-    to_status: str = "",
     reason: str = "",
     data: dict | None = None,
+    notice: str = "",
     first: bool = False,
 ) -> DeclarationEvent:
-    """Extend the declaration's audit chain. The caller holds the declaration's row lock."""
-    event = _event(
-        declaration, actor=actor, action=action, from_status=from_status,
-        to_status=to_status, reason=reason, data=data,
-    )  # fmt: skip
-    _chain([event], first=first)
-    event.save(force_insert=True)
-    return event
+    """Add one entry to the declaration's audit trail. The caller holds its row lock."""
+    entry = audit_entry(
+        declaration, actor=actor, action=action, reason=reason, data=data, notice=notice
+    )
+    return audit_append([entry], first=first)[0]
 
 
 @dataclass
 class Move:
-    """One status change of a declaration locked in the current transaction."""
+    """One status change of a declaration locked in the current transaction.
+
+    `reason` and `data` are the officers' record of why; `notice` what the
+    declarant is told (by default the status's STATUS_NOTICES line; None: the
+    caller tells them itself, as a query or a lane decision does).
+    """
 
     declaration: Declaration
     to_status: str
     reason: str = ""
     data: dict | None = None
     changes: dict = dataclass_field(default_factory=dict)
+    notice: str | None = ""
 
 
 @transaction.atomic
@@ -130,44 +101,40 @@ def declaration_transition(
     reason: str = "",
     data: dict | None = None,
     changes: dict | None = None,
+    notice: str | None = "",
     locked: Declaration | None = None,
 ) -> Declaration:
     """The only way a declaration changes status.
 
     Locks the row so concurrent moves are serialised per declaration, checks
-    the move against ALLOWED_TRANSITIONS, applies `changes` (other fields set
-    by the same move) and records the move in the audit chain. A caller that
-    already holds the row locked in this transaction passes it as `locked`.
+    the move against Declaration.TRANSITIONS, applies `changes` (other fields
+    set by the same move), records the move in the audit chain and tells the
+    declarant. A caller that already holds the row locked passes it as `locked`.
     """
     if locked is not None and locked.pk == declaration_id:
         declaration = locked
     else:
         declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    move = Move(declaration, to_status, reason, data, changes or {})
+    move = Move(declaration, to_status, reason, data, changes or {}, notice)
     declarations_move_locked(moves=[move], actor=actor)
     return declaration
 
 
 def declarations_move_locked(*, moves: list[Move], actor) -> None:
     """Carry out moves of declarations the caller has locked, as declaration_transition
-    does one: the same checks and audit entries, in a constant number of statements
-    whatever the number of declarations (a worker deciding a batch).
+    does one: the same checks, audit entries and notices, in a constant number of
+    statements whatever the number of declarations (a worker deciding a batch).
 
     Runs in the caller's transaction (the one holding the locks), without a
     savepoint of its own: a refused move raises before anything is written.
     """
     now = timezone.now()
     fields = {"status", "updated_at"}
-    events = []
+    events, notices = [], []
     for move in moves:
         declaration = move.declaration
         from_status = declaration.status
-        if move.to_status not in ALLOWED_TRANSITIONS[from_status]:
-            raise InvalidTransition(
-                f"A {declaration.get_status_display().lower()} declaration cannot become "
-                f"{Status(move.to_status).label.lower()}.",
-                extra={"status": from_status},
-            )
+        declaration.ensure_may_become(move.to_status)
         declaration.status = move.to_status
         declaration.updated_at = now
         for name, value in move.changes.items():
@@ -179,17 +146,52 @@ def declarations_move_locked(*, moves: list[Move], actor) -> None:
         declaration.full_clean(
             exclude=TRANSITION_UNCHECKED, validate_unique=False, validate_constraints=False
         )
+        notice = STATUS_NOTICES[move.to_status] if move.notice == "" else move.notice
         events.append(
-            _event(
+            audit_entry(
                 declaration, actor=actor, action="status", from_status=from_status,
                 to_status=move.to_status, reason=move.reason, data=move.data,
+                notice=notice or "",
             )
         )  # fmt: skip
+        if move.notice is not None:
+            notices.append((declaration, notice, move.to_status))
     if len(moves) == 1:
         moves[0].declaration.save(update_fields=sorted(fields))
     else:
         Declaration.objects.bulk_update([m.declaration for m in moves], sorted(fields))
-    DeclarationEvent.objects.bulk_create(_chain(events))
+    audit_append(events)
+    declarants_tell(notices=notices, actor=actor)
+
+
+def declaration_lane_set(
+    *, declaration: Declaration, lane: str, actor, reason: str, notice: str
+) -> Declaration:
+    """Change the lane of a declaration locked by the caller, with its audit entry.
+
+    Who may, and what else follows, is the clearance process's
+    (clearance.services.lanes_apply); this is the declaration's own record.
+    """
+    if not declaration.is_under_review:
+        raise InvalidTransition(
+            f"The lane of a {declaration.get_status_display().lower()} declaration cannot change."
+        )
+    previous = declaration.lane
+    declaration.lane = lane
+    declaration.full_clean(
+        exclude=TRANSITION_UNCHECKED, validate_unique=False, validate_constraints=False
+    )
+    declaration.save(update_fields=["lane", "updated_at"])
+    event_append(
+        declaration=declaration,
+        actor=actor,
+        action="lane_changed",
+        reason=reason,
+        data={"from": previous, "to": lane},
+        notice=notice,
+    )
+    declarants_tell(notices=[(declaration, notice, "lane_changed")], actor=actor)
+    return declaration
 
 
 def _save_live(declaration: Declaration) -> None:
@@ -213,7 +215,8 @@ def _save_live(declaration: Declaration) -> None:
         raise ValidationError(dict(errors)) from exc
 
 
-def _ensure_trader_of(actor, declaration: Declaration) -> None:
+def ensure_declarant(actor, declaration: Declaration) -> None:
+    """Only a trader of the declaring company acts for it."""
     if not (actor.is_trader and actor.company_id == declaration.company_id):
         raise PermissionDenied
 
@@ -304,8 +307,9 @@ def declaration_create(
     """Create a draft for the actor's company. Nothing is stored if anything is invalid.
 
     With `lodge`, the declaration is checked against every lodgement rule and
-    stored already submitted, with risk scoring queued: what a trader's own
-    software does when it files in one message, without a draft in between.
+    stored already submitted: what a trader's own software does when it files
+    in one message, without a draft in between. Its risk assessment is the
+    clearance process's (clearance.services.declaration_lodge).
     """
     if not actor.is_trader:
         raise PermissionDenied
@@ -321,15 +325,14 @@ def declaration_create(
     _save_live(declaration)
     _store_items(declaration, built, permits)
     grant(group_id=actor.company.group_id, obj=declaration, perms=DECLARATION_PERMS)
-    event_append(
-        declaration=declaration,
+    entry = audit_entry(
+        declaration,
         actor=actor,
         action="lodged" if lodge else "created",
         to_status=declaration.status,
-        first=True,
+        notice=STATUS_NOTICES[declaration.status],
     )
-    if lodge:
-        _queue_scoring(declaration.pk)
+    audit_append([entry], first=True)
     return declaration
 
 
@@ -338,9 +341,9 @@ def declaration_update(
     *, actor, declaration: Declaration, header: dict, items: list[dict]
 ) -> Declaration:
     """Replace a draft's header and items. Documents stay with the declaration."""
-    _ensure_trader_of(actor, declaration)
+    ensure_declarant(actor, declaration)
     declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if declaration.status != Status.DRAFT:
+    if not declaration.is_draft:
         raise InvalidTransition("Only a draft can be edited; amend a lodged declaration.")
     for field, value in header.items():
         setattr(declaration, field, value)
@@ -351,7 +354,7 @@ def declaration_update(
     _save_live(declaration)
     declaration.items.all().delete()
     _store_items(declaration, built, permits)
-    event_append(declaration=declaration, actor=actor, action="edited")
+    event_append(declaration=declaration, actor=actor, action="edited", notice="Draft edited.")
     return declaration
 
 
@@ -385,20 +388,15 @@ def declaration_item_add(*, actor, declaration: Declaration, item: dict) -> Decl
 
 
 @transaction.atomic
-def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
-    """Lodge a draft. Risk scoring is queued once the submission is committed.
+def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaration:
+    """Lodge a draft: every lodgement rule checked again (reference data may have
+    changed since the draft was saved), duties computed, the draft submitted.
 
-    Every lodgement rule is checked again here: reference data may have
-    changed since the draft was saved. If the broker is unreachable the
-    submission still stands: the risk sweeper finds submitted declarations
-    without a lane and queues them again.
+    The clearance process queues its risk assessment (clearance.services.declaration_submit).
     """
-    _ensure_trader_of(actor, declaration)
+    ensure_declarant(actor, declaration)
     locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if locked.status != Status.DRAFT:
-        raise InvalidTransition(
-            f"A {locked.get_status_display().lower()} declaration cannot become submitted."
-        )
+    locked.ensure_may_become(Status.SUBMITTED)
     items = list(locked.items.order_by("line_no"))
     permits = _permits_of(items)
     today = timezone.localdate()
@@ -411,32 +409,25 @@ def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
         "duty_total": locked.duty_total,
         "vat_total": locked.vat_total,
     }
-    declarations_move_locked(moves=[Move(locked, Status.SUBMITTED, changes=changes)], actor=actor)
-    _queue_scoring(locked.pk)
+    move = Move(locked, Status.SUBMITTED, changes=changes)
+    declarations_move_locked(moves=[move], actor=actor)
     return locked
 
 
-def _queue_scoring(declaration_id: int) -> None:
-    from risk.tasks import score_declaration
-
-    transaction.on_commit(lambda: score_declaration.delay(declaration_id), robust=True)
-
-
-AMENDABLE = (Status.SUBMITTED, Status.UNDER_REVIEW, Status.QUERIED, Status.HELD, Status.ASSESSED)
-
-
 @transaction.atomic
-def declaration_amend(
+def declaration_version_create(
     *, actor, declaration: Declaration, header: dict, items: list[dict], reason: str = ""
-) -> Declaration:
-    """Replace a lodged declaration by a new version, lodged and scored again.
+) -> tuple[Declaration, Declaration]:
+    """Replace a lodged declaration by a new version, lodged at once.
 
+    Returns (the replaced version, locked and now amended; the new version).
     The replaced version keeps its items, documents, decisions and audit
-    trail, and stays readable; it leaves every queue as `amended`.
+    trail and stays readable. Closing its reviews and assessing the new one
+    are the clearance process's (clearance.services.declaration_amend).
     """
-    _ensure_trader_of(actor, declaration)
+    ensure_declarant(actor, declaration)
     old = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if old.status not in AMENDABLE:
+    if not old.may_become(Status.AMENDED):
         raise InvalidTransition(
             f"A {old.get_status_display().lower()} declaration cannot be amended."
         )
@@ -453,9 +444,11 @@ def declaration_amend(
     validate_lodgement(new, built, permits, on=today, duplicates=False)
     declaration_transition(
         declaration_id=old.pk,
+        locked=old,
         to_status=Status.AMENDED,
         actor=actor,
         reason=reason or f"replaced by version {new.version}",
+        notice=f"Replaced by version {new.version}" + (f": {reason}" if reason else "."),
     )
     _apply_duties(new, built, on=today)
     new.status = Status.SUBMITTED
@@ -468,13 +461,12 @@ def declaration_amend(
         declaration=new,
         actor=actor,
         action="amended",
-        to_status=Status.SUBMITTED,
         reason=reason,
         data={"replaces": old.pk, "version": new.version},
+        notice=f"Lodged as version {new.version}, amending version {old.version}.",
         first=True,
     )
-    _queue_scoring(new.pk)
-    return new
+    return old, new
 
 
 def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) -> None:
@@ -498,52 +490,20 @@ def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) 
 
 
 @transaction.atomic
-def declaration_cancel(*, actor, declaration: Declaration, reason: str) -> Declaration:
-    _ensure_trader_of(actor, declaration)
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why the declaration is cancelled."})
-    return declaration_transition(
-        declaration_id=declaration.pk, to_status=Status.CANCELLED, actor=actor, reason=reason
-    )
-
-
-@transaction.atomic
-def declaration_lane_change(*, declaration_id: int, lane: str, actor, reason: str) -> Declaration:
-    """Change the lane of a declaration under review (a supervisor's override)."""
-    if not reason.strip():
-        raise ValidationError({"reason": "A lane change needs a written reason."})
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    if declaration.status not in (Status.UNDER_REVIEW, Status.QUERIED, Status.HELD):
-        raise InvalidTransition(
-            f"The lane of a {declaration.get_status_display().lower()} declaration cannot change."
-        )
-    previous = declaration.lane
-    declaration.lane = lane
-    declaration.full_clean()
-    declaration.save(update_fields=["lane", "updated_at"])
-    event_append(
-        declaration=declaration,
-        actor=actor,
-        action="lane_changed",
-        reason=reason,
-        data={"from": previous, "to": lane},
-    )
-    return declaration
-
-
-@transaction.atomic
 def declaration_assess(*, declaration_id: int, actor) -> Declaration:
     """Every agency has approved and customs' lane work is done: duties are recomputed
     with the day's rates and become due."""
     locked = Declaration.objects.select_for_update().get(pk=declaration_id)
     items = list(locked.items.order_by("line_no"))
     _update_duties(locked, items, on=timezone.localdate())
+    due = f"{locked.total_due:,.2f} {settings.NATIONAL_CURRENCY}"
     return declaration_transition(
         declaration_id=declaration_id,
         locked=locked,
         to_status=Status.ASSESSED,
         actor=actor,
         data={"duty": str(locked.duty_total), "vat": str(locked.vat_total)},
+        notice=f"Cleared by every agency: {due} of duties and taxes are due.",
         changes={
             "exchange_rate": locked.exchange_rate,
             "customs_value_total": locked.customs_value_total,
@@ -554,34 +514,57 @@ def declaration_assess(*, declaration_id: int, actor) -> Declaration:
     )
 
 
+# --- Payments -------------------------------------------------------------------------------
+
+
 @transaction.atomic
-def declaration_pay(*, declaration: Declaration, actor, reference: str) -> Declaration:
-    """Record the payment of the assessed duties, then release the goods if nothing blocks."""
-    _ensure_trader_of(actor, declaration)
-    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if locked.status != Status.ASSESSED:
+def payment_create(*, declaration: Declaration, actor, reference: str) -> Payment:
+    """Record that the declarant paid the assessed duties (the declaration locked by the
+    caller moves to paid); the payment waits for its confirmation."""
+    ensure_declarant(actor, declaration)
+    if not declaration.may_become(Status.PAID):
         raise InvalidTransition(
-            f"A {locked.get_status_display().lower()} declaration has nothing to pay."
+            f"A {declaration.get_status_display().lower()} declaration has nothing to pay."
         )
     payment = Payment(
-        declaration=locked,
+        declaration=declaration,
         reference=reference,
-        amount=locked.total_due,
+        amount=declaration.total_due,
         currency=settings.NATIONAL_CURRENCY,
         paid_at=timezone.now(),
         recorded_by=actor,
     )
     payment.full_clean()
     payment.save()
-    declaration = declaration_transition(
-        declaration_id=locked.pk,
+    declaration_transition(
+        declaration_id=declaration.pk,
+        locked=declaration,
         to_status=Status.PAID,
         actor=actor,
         data={"payment_reference": reference, "amount": str(payment.amount)},
+        notice=f"Payment {reference} of {payment.amount:,.2f} {payment.currency} recorded.",
     )
-    from agencies.services import declaration_release_if_cleared
+    return payment
 
-    return declaration_release_if_cleared(declaration_id=declaration.pk, actor=actor) or declaration
+
+@transaction.atomic
+def payment_transition(*, payment: Payment, to_status: str, actor, reason: str = "") -> Payment:
+    """The only way a payment changes status; the caller holds its declaration's lock."""
+    payment.ensure_may_become(to_status)
+    payment.status = to_status
+    if to_status == Payment.Status.CONFIRMED:
+        payment.confirmed_at = timezone.now()
+    payment.full_clean()
+    payment.save(update_fields=["status", "confirmed_at"])
+    event_append(
+        declaration=payment.declaration,
+        actor=actor,
+        action="payment",
+        reason=reason,
+        data={"payment": payment.pk, "reference": payment.reference, "status": to_status},
+        notice=f"Payment {payment.reference}: {payment.get_status_display().lower()}.",
+    )
+    return payment
 
 
 # The formats accepted, recognised by their first bytes, never by their name.
@@ -590,10 +573,6 @@ SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
 }
-DOCUMENT_OPEN = (
-    Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW, Status.QUERIED, Status.HELD,
-    Status.ASSESSED,
-)  # fmt: skip
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -608,9 +587,9 @@ def document_upload(
     *, actor, declaration: Declaration, kind: str, upload, item_line_no: int | None = None
 ) -> Document:
     """Attach a PDF, PNG or JPEG to the declaration or to one of its items."""
-    _ensure_trader_of(actor, declaration)
+    ensure_declarant(actor, declaration)
     declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if declaration.status not in DOCUMENT_OPEN:
+    if not declaration.accepts_documents:
         raise InvalidTransition(
             f"Documents cannot be added to a {declaration.get_status_display().lower()} "
             "declaration."
@@ -652,11 +631,13 @@ def document_upload(
     try:
         document.full_clean()
         document.save()
+        on_item = f", item {item_line_no}" if item_line_no is not None else ""
         event_append(
             declaration=declaration,
             actor=actor,
             action="document_added",
             data={"kind": kind, "item": item_line_no, "sha256": document.sha256},
+            notice=f"Document added: {document.get_kind_display().lower()}{on_item}.",
         )
     except BaseException:
         # The file is on disk before its row: when the row is not stored, the

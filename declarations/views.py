@@ -10,21 +10,31 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from clearance.services import (
+    declaration_amend,
+    declaration_cancel,
+    declaration_lodge,
+    declaration_pay,
+    declaration_submit,
+)
 from core.exceptions import ApplicationError
 from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.apis import document_response
 from declarations.filters import DeclarationFilter
 from declarations.forms import DeclarationForm, DocumentForm, ItemFormSet, PaymentForm, ReasonForm
-from declarations.selectors import declaration_list, get_declaration_for_user, get_document_for_user
+from declarations.notices import next_step
+from declarations.selectors import (
+    declarant_history,
+    declaration_list,
+    get_declaration_for_user,
+    get_document_for_user,
+    sees_targeting,
+)
 from declarations.services import (
     HEADER_FIELDS,
-    declaration_amend,
-    declaration_cancel,
     declaration_create,
     declaration_items_input,
-    declaration_pay,
     declaration_preview,
-    declaration_submit,
     declaration_update,
     document_upload,
 )
@@ -103,12 +113,12 @@ def _declaration_form_page(request, *, mode: str, declaration=None):
             header, items = data
             try:
                 lodge = "submit" in request.POST
-                if mode == "create":
-                    # Lodged in the same transaction: a refused lodgement leaves
-                    # no draft behind to collide with the corrected one.
-                    declaration = declaration_create(
-                        actor=request.user, header=header, items=items, lodge=lodge
-                    )
+                if mode == "create" and lodge:
+                    # Lodged in one step: a refused lodgement leaves no draft
+                    # behind to collide with the corrected one.
+                    declaration = declaration_lodge(actor=request.user, header=header, items=items)
+                elif mode == "create":
+                    declaration = declaration_create(actor=request.user, header=header, items=items)
                 elif mode == "edit":
                     declaration_update(
                         actor=request.user, declaration=declaration, header=header, items=items
@@ -230,8 +240,15 @@ def item_row_partial(request):
 def declaration_detail_page(request, pk: int):
     declaration = get_declaration_for_user(user=request.user, pk=pk, with_details=True)
     template = "declarations/_status.html" if request.htmx else "declarations/detail.html"
+    # Targeting is confidential: the page for the declarant gets none of it to print.
+    official = sees_targeting(request.user)
     context = {
         "declaration": declaration,
+        "next_step": next_step(declaration),
+        "lane_decision": getattr(declaration, "lane_decision", None) if official else None,
+        "lane_changes": declaration.lane_overrides.select_related("changed_by") if official else (),
+        "history": declaration.events.all() if official else declarant_history(declaration),
+        "official": official,
         "document_form": DocumentForm(declaration=declaration),
         "payment_form": PaymentForm(),
         "reason_form": ReasonForm(),

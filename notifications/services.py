@@ -19,6 +19,26 @@ def recipients_of_company(company_id: int) -> list[int]:
     )
 
 
+def recipients_of_companies(company_ids) -> dict[int, list[int]]:
+    """Every active user of each company, by company, in one query."""
+    User = get_user_model()
+    recipients: dict[int, list[int]] = {}
+    for company_id, pk in User.objects.filter(
+        company_id__in=company_ids, is_active=True
+    ).values_list("company_id", "pk"):
+        recipients.setdefault(company_id, []).append(pk)
+    return recipients
+
+
+def recipients_with_roles(*, roles, agency_id: int | None = None) -> list[int]:
+    """Active users with one of these roles (of one agency, if given)."""
+    User = get_user_model()
+    users = User.objects.filter(is_active=True, role__in=roles)
+    if agency_id is not None:
+        users = users.filter(agency_id=agency_id)
+    return list(users.values_list("pk", flat=True))
+
+
 def recipients_of_agencies(agency_ids) -> dict[int, list[int]]:
     """The officers and supervisors told about new work, by agency."""
     User = get_user_model()
@@ -43,8 +63,8 @@ def notify_many(*, messages: list[Message]) -> list[Notification]:
     """Store one notification per recipient of each message, in one statement, and
     queue the e-mails after commit.
 
-    Callers run this through transaction.on_commit, so nobody is told about a
-    decision that was rolled back.
+    Called in the transaction of the step being told about: the notification
+    commits with it or not at all, and is read once the step is visible.
     """
     now = timezone.now()
     created = Notification.objects.bulk_create(

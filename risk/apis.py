@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clearance.services import declaration_route_manually
 from declarations.models import Declaration, Lane
 from risk.criteria import REGISTRY
 from risk.jobs import risk_job_create
@@ -33,7 +34,6 @@ from risk.serializers import (
     RuleSetOutputSerializer,
 )
 from risk.services import (
-    declaration_route_manually,
     risk_settings_update,
     rule_create,
     rule_delete,

@@ -68,12 +68,22 @@ def _progress(job_id: int):
     return report
 
 
+def risk_job_transition(*, job_id: int, from_status: str, to_status: str, **changes) -> bool:
+    """The only way a job changes status: a guarded update from `from_status`, checked
+    against RiskJob.TRANSITIONS, so of two workers (a redelivered message) one wins."""
+    if to_status not in RiskJob.TRANSITIONS[from_status]:
+        raise ValueError(f"a {from_status} job cannot become {to_status}")
+    return bool(
+        RiskJob.objects.filter(pk=job_id, status=from_status).update(status=to_status, **changes)
+    )
+
+
 def risk_job_run(*, job_id: int) -> None:
     """Run a queued job once: claiming it is a guarded update, so a redelivery does nothing."""
-    claimed = RiskJob.objects.filter(pk=job_id, status=RiskJob.Status.QUEUED).update(
-        status=RiskJob.Status.RUNNING, message="started"
-    )
-    if not claimed:
+    Status = RiskJob.Status
+    if not risk_job_transition(
+        job_id=job_id, from_status=Status.QUEUED, to_status=Status.RUNNING, message="started"
+    ):
         return
     job = RiskJob.objects.get(pk=job_id)
     progress = _progress(job_id)
@@ -106,14 +116,12 @@ def risk_job_run(*, job_id: int) -> None:
             )
     except Exception as exc:
         logger.exception("risk job %s failed", job_id)
-        RiskJob.objects.filter(pk=job_id).update(
-            status=RiskJob.Status.FAILED, message=str(exc)[:300], finished_at=timezone.now()
-        )
+        risk_job_transition(
+            job_id=job_id, from_status=Status.RUNNING, to_status=Status.FAILED,
+            message=str(exc)[:300], finished_at=timezone.now(),
+        )  # fmt: skip
         return
-    RiskJob.objects.filter(pk=job_id).update(
-        status=RiskJob.Status.DONE,
-        progress=100,
-        message="done",
-        result=result,
-        finished_at=timezone.now(),
-    )
+    risk_job_transition(
+        job_id=job_id, from_status=Status.RUNNING, to_status=Status.DONE,
+        progress=100, message="done", result=result, finished_at=timezone.now(),
+    )  # fmt: skip

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from agencies.models import hs_prefix_validator
+from core.states import Stateful
 from declarations.models import Lane
 
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -75,7 +76,7 @@ class RiskSettings(models.Model):
         return obj
 
 
-class RuleSet(models.Model):
+class RuleSet(Stateful, models.Model):
     """A numbered version of the selectivity rules.
 
     Drafts are edited and replayed; publishing makes one live and retires the
@@ -87,6 +88,14 @@ class RuleSet(models.Model):
         DRAFT = "draft", "Draft"
         LIVE = "live", "Live"
         RETIRED = "retired", "Retired"
+
+    # A published set never changes again: rolling back is a new draft copied
+    # from the old version, published in turn.
+    TRANSITIONS = {
+        Status.DRAFT: frozenset({Status.LIVE}),
+        Status.LIVE: frozenset({Status.RETIRED}),
+        Status.RETIRED: frozenset(),
+    }
 
     version = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
@@ -196,6 +205,10 @@ class LaneDecision(models.Model):
     model_version = models.CharField(max_length=32, blank=True)
     model_probability = models.FloatField(null=True, blank=True)
     randomly_selected = models.CharField(max_length=8, choices=Lane, blank=True)
+    # Who chose the lane by hand (a held declaration routed by an officer or analyst).
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Milliseconds per step (rules, random, model, reviews, total).
     timings = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField()
@@ -298,7 +311,7 @@ class ReferencePrice(models.Model):
         return f"HS {self.hs6} from {self.origin_country}: {self.value_per_kg:.2f}/kg"
 
 
-class ModelVersion(models.Model):
+class ModelVersion(Stateful, models.Model):
     """A trained risk model, its artifact and how it did on a later time window."""
 
     class Status(models.TextChoices):
@@ -306,6 +319,13 @@ class ModelVersion(models.Model):
         LIVE = "live", "Live"
         RETIRED = "retired", "Retired"
         REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS = {
+        Status.CANDIDATE: frozenset({Status.LIVE, Status.REJECTED}),
+        Status.LIVE: frozenset({Status.RETIRED}),
+        Status.RETIRED: frozenset(),
+        Status.REJECTED: frozenset(),
+    }
 
     version = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.CANDIDATE)
@@ -338,7 +358,7 @@ class ModelVersion(models.Model):
         return f"m{self.version}"
 
 
-class RiskJob(models.Model):
+class RiskJob(Stateful, models.Model):
     """A long analyst job (retraining, replay) run by a worker, with its progress."""
 
     class Kind(models.TextChoices):
@@ -350,6 +370,13 @@ class RiskJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+
+    TRANSITIONS = {
+        Status.QUEUED: frozenset({Status.RUNNING}),
+        Status.RUNNING: frozenset({Status.DONE, Status.FAILED}),
+        Status.DONE: frozenset(),
+        Status.FAILED: frozenset(),
+    }
 
     kind = models.CharField(max_length=8, choices=Kind)
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
@@ -368,3 +395,7 @@ class RiskJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.TRANSITIONS[self.status]

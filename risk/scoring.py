@@ -179,18 +179,36 @@ class Decision:
     randomly_selected: str
 
 
+@dataclass(frozen=True)
+class Floor:
+    """What a declaration that replaces one already routed keeps of it (an amendment, an
+    invoice refiled after a cancellation): at least its lane, and its random draw."""
+
+    lane: str
+    randomly_selected: str
+    text: str
+
+
 def decide(
     *,
     rules: Assessment,
-    random_draw: float,
+    random_draw: float | None,
     probability: float | None,
     model_reason_: dict | None,
     thresholds,
+    floor: Floor | None = None,
 ) -> Decision:
-    """Combine the three steps: rules' forced lane, else the score; random selection raises."""
+    """Combine the three steps: rules' forced lane, else the score; random selection raises.
+
+    With a `floor`, there is no new draw (`random_draw` is None): the replaced
+    declaration's random selection stands, and the lane never falls below its.
+    """
     yellow_rate = float(thresholds.random_yellow_rate)
     red_rate = float(thresholds.random_red_rate)
-    picked = random_lane(random_draw, yellow_rate=yellow_rate, red_rate=red_rate)
+    if floor is not None:
+        picked = floor.randomly_selected
+    else:
+        picked = random_lane(random_draw, yellow_rate=yellow_rate, red_rate=red_rate)
     points = model_reason_["score"] if model_reason_ else 0
     score = rules.score + points
     lane = rules.forced_lane or lane_for_score(
@@ -204,12 +222,21 @@ def decide(
         picked = ""
     if model_reason_:
         reasons.append(model_reason_)
+    floored = floor is not None and LANE_SEVERITY[floor.lane] > LANE_SEVERITY[lane]
+    if floored:
+        lane = floor.lane
+        reasons.append({"kind": "floor", "force_lane": floor.lane, "text": floor.text})
     if not reasons:
         reasons.append({"kind": "none", "text": "no rule fired"})
     if rules.forced_lane:
         reasons.append(
             {"kind": "lane", "text": f"lane {lane}: forced by rule, score {score} not used"}
         )
+    elif floored:
+        reasons.append(
+            {"kind": "lane", "text": f"lane {lane}: kept from the declaration it replaces, "
+             f"score {score} not used"}
+        )  # fmt: skip
     else:
         reasons.append(
             {

@@ -1,17 +1,17 @@
+"""Every write of the risk app: selectivity rules and rule sets, thresholds, and the
+scoring of declarations (decisions computed here, applied by clearance.services)."""
+
 import logging
 import time
 from decimal import Decimal
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import OperationalError, transaction
-from django.db.models import Avg, Count, Exists, Max, OuterRef
+from django.db import transaction
+from django.db.models import Avg, Count, Max
 from django.utils import timezone
 
-from agencies.services import reviews_open, reviews_open_many
-from core.exceptions import InvalidTransition
 from declarations.models import Declaration, Item, Lane
-from declarations.services import Move, declaration_transition, declarations_move_locked
 from risk import scoring
 from risk.criteria import REGISTRY, clean_condition
 from risk.model_store import live_model
@@ -234,33 +234,13 @@ def _live_rules() -> tuple[str, list[scoring.CompiledRule]]:
 # ---- scoring ---------------------------------------------------------------------------------
 
 
-def declarations_assess_risk(*, declaration_ids: list[int], more: int = 0) -> list[LaneDecision]:
-    """Score submitted declarations, and up to `more` others waiting for a lane.
+class ScoringBatch:
+    """What scoring declarations needs beyond themselves, read once for a batch.
 
-    They are scored together: locked first with SKIP LOCKED, so concurrent
-    workers take disjoint batches and one already decided, no longer
-    submitted or being decided elsewhere is left alone (any number of runs
-    leave one decision); then one model call and one transaction decide them
-    all. A declaration whose scoring fails, or all of them if deciding them
-    together fails, is then decided in a transaction of its own, so that a
-    bad declaration is counted (and in the end held) alone.
+    Decides lanes and builds their decision records; stores nothing. Applying
+    the lanes (reviews, status, notices) is the clearance process's
+    (clearance.services.lanes_apply).
     """
-    try:
-        decisions, undecided = _assess_together(declaration_ids=declaration_ids, more=more)
-    except OperationalError:
-        raise
-    except Exception:
-        logger.warning("scoring %s together failed", declaration_ids, exc_info=True)
-        decisions, undecided = [], list(declaration_ids)
-    for declaration_id in undecided:
-        decision = _assess_alone(declaration_id)
-        if decision is not None:
-            decisions.append(decision)
-    return decisions
-
-
-class _Batch:
-    """What scoring declarations needs beyond themselves, read once for a batch."""
 
     def __init__(self, declarations: list):
         started = time.perf_counter()
@@ -278,158 +258,77 @@ class _Batch:
         self.model_ms = round((time.perf_counter() - mark) * 1000 / len(declarations), 1)
         self.shared_ms = (time.perf_counter() - started) * 1000 / len(declarations)
 
-    def decide(self, declaration):
+    def decide(self, declaration, floor: scoring.Floor | None = None) -> scoring.Decision:
         probability, reason = self.scores.get(declaration.pk, (None, None))
-        return _decide(
-            declaration, self.items_of[declaration.pk], rules=self.rules,
-            thresholds=self.thresholds, probability=probability, reason=reason,
-        )  # fmt: skip
-
-    def lane_moved(self, declaration, decision, reviews) -> Move:
-        return _lane_moved(
-            declaration, decision, reviews=reviews, version=self.version,
-            model_label=self.model_label,
-        )  # fmt: skip
-
-    def record(self, declaration, decision, timings) -> LaneDecision:
-        return _lane_decision(
-            declaration.pk, decision, version=self.version, model_label=self.model_label,
-            probability=self.scores.get(declaration.pk, (None, None))[0], timings=timings,
-        )  # fmt: skip
-
-
-def _waiting():
-    """Submitted declarations without a lane decision, locked as they are read;
-    rows another transaction holds are skipped, not waited for."""
-    decided = LaneDecision.objects.filter(declaration_id=OuterRef("pk"))
-    return (
-        Declaration.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=Declaration.Status.SUBMITTED)
-        .exclude(Exists(decided))
-        .select_related("company")
-    )
-
-
-@transaction.atomic
-def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[LaneDecision], list]:
-    """Lock, score and decide a batch in one transaction and a constant number of
-    statements. Returns the decisions and the ids of the declarations whose
-    scoring raised, left to be decided one by one."""
-    declarations = list(_waiting().filter(pk__in=declaration_ids))
-    if more > 0:
-        # Oldest first, as a queue: the partial index on submitted declarations.
-        others = _waiting().exclude(pk__in=declaration_ids).order_by("submitted_at")
-        declarations += others[:more]
-    if not declarations:
-        return [], []
-    batch = _Batch(declarations)
-    decided, undecided = [], []
-    for declaration in declarations:
-        try:
-            decided.append((declaration, *_decide_timed(batch, declaration)))
-        except Exception:
-            logger.exception("scoring declaration %s failed", declaration.pk)
-            undecided.append(declaration.pk)
-    return (_record_decisions(batch, decided) if decided else []), undecided
-
-
-def _assess_alone(declaration_id: int) -> LaneDecision | None:
-    """Score one declaration in a transaction of its own; a failure is counted for it."""
-    try:
-        with transaction.atomic():
-            declarations = list(_waiting().filter(pk=declaration_id))
-            if not declarations:
-                logger.info(
-                    "declaration %s: decided, being decided or not submitted", declaration_id
-                )
-                return None
-            batch = _Batch(declarations)
-            decided = [(declarations[0], *_decide_timed(batch, declarations[0]))]
-            return _record_decisions(batch, decided)[0]
-    except OperationalError:
-        raise
-    except Exception as exc:
-        logger.exception("scoring declaration %s failed", declaration_id)
-        declaration_scoring_failed(
-            declaration_id=declaration_id, error=f"{type(exc).__name__}: {exc}"
+        header, item_facts = declaration_facts(
+            declaration, self.items_of[declaration.pk], self.rules
         )
-        return None
+        assessment = scoring.apply_rules(self.rules, header, item_facts, at=timezone.now())
+        return scoring.decide(
+            rules=assessment,
+            # An amended or refiled declaration keeps the draw of the one it
+            # replaces: amending is not a way to draw again.
+            random_draw=None if floor else scoring.new_draw(),
+            probability=probability,
+            model_reason_=reason,
+            thresholds=self.thresholds,
+            floor=floor,
+        )
+
+    def record(self, declaration, decision: scoring.Decision, timings: dict) -> LaneDecision:
+        """The decision as stored; the caller completes `timings` and the duration once
+        the lane is applied."""
+        record = LaneDecision(
+            declaration=declaration,
+            lane=decision.lane,
+            score=decision.score,
+            reasons=decision.reasons,
+            rule_set_version=self.version,
+            model_version=self.model_label,
+            model_probability=self.scores.get(declaration.pk, (None, None))[0],
+            randomly_selected=decision.randomly_selected,
+            timings=timings,
+            decided_at=timezone.now(),
+            duration_ms=0,
+        )
+        record.full_clean(
+            exclude=["declaration"], validate_unique=False, validate_constraints=False
+        )
+        return record
 
 
-def _decide_timed(batch: _Batch, declaration) -> tuple:
-    mark = time.perf_counter()
-    decision = batch.decide(declaration)
-    rules_ms = round((time.perf_counter() - mark) * 1000, 1)
-    return decision, {"model_ms": batch.model_ms, "rules_ms": rules_ms}
-
-
-def _record_decisions(batch: _Batch, decided: list[tuple]) -> list[LaneDecision]:
-    """Open the reviews, move the declarations under review and store their lane
-    decisions: (declaration, decision, timings) of rows locked in this
-    transaction, in a constant number of statements."""
-    mark = time.perf_counter()
-    for declaration, decision, _ in decided:
-        # The lane is set before the reviews open, which rank by it.
-        declaration.lane = decision.lane
-    reviews = reviews_open_many(declarations=[d for d, _, _ in decided], items_of=batch.items_of)
-    declarations_move_locked(
-        moves=[batch.lane_moved(d, decision, reviews[d.pk]) for d, decision, _ in decided],
-        actor=None,
-    )
-    writes_ms = (time.perf_counter() - mark) * 1000 / len(decided)
-    records = []
-    for declaration, decision, timings in decided:
-        timings["reviews_ms"] = round(writes_ms, 1)
-        timings["total_ms"] = round(batch.shared_ms + timings["rules_ms"] + writes_ms)
-        records.append(batch.record(declaration, decision, timings))
-    return LaneDecision.objects.bulk_create(records)
-
-
-def _decide(declaration, items, *, rules, thresholds, probability, reason):
-    header, item_facts = declaration_facts(declaration, items, rules)
-    assessment = scoring.apply_rules(rules, header, item_facts, at=timezone.now())
-    return scoring.decide(
-        rules=assessment,
-        random_draw=scoring.new_draw(),
-        probability=probability,
-        model_reason_=reason,
-        thresholds=thresholds,
-    )
-
-
-def _lane_moved(declaration, decision, *, reviews, version, model_label) -> Move:
-    return Move(
-        declaration,
-        Declaration.Status.UNDER_REVIEW,
-        reason=f"lane {decision.lane}, score {decision.score}",
-        data={
-            "lane": decision.lane,
-            "score": decision.score,
-            "reasons": [r["text"] for r in decision.reasons],
-            "reviews": sorted(r.agency.code for r in reviews),
-            "rule_set_version": version,
-            "model_version": model_label,
-        },
-        changes={"lane": decision.lane},
-    )
-
-
-def _lane_decision(declaration_id, decision, *, version, model_label, probability, timings):
-    record = LaneDecision(
-        declaration_id=declaration_id,
-        lane=decision.lane,
-        score=decision.score,
-        reasons=decision.reasons,
-        rule_set_version=version,
-        model_version=model_label,
-        model_probability=probability,
-        randomly_selected=decision.randomly_selected,
-        timings=timings,
+def lane_decision_manual(*, declaration, lane: str, actor, reason: str) -> LaneDecision:
+    """The decision a worker could not take, taken by hand (unsaved)."""
+    if lane not in Lane.values:
+        raise ValidationError({"lane": f"{lane} is not a lane."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this lane was chosen."})
+    return LaneDecision(
+        declaration=declaration,
+        lane=lane,
+        score=0,
+        reasons=[{"kind": "manual", "text": f"lane {lane} set by {actor.username}: {reason}"}],
+        rule_set_version="manual",
+        decided_by=actor,
         decided_at=timezone.now(),
-        duration_ms=timings["total_ms"],
+        duration_ms=0,
     )
-    record.full_clean(exclude=["declaration"], validate_unique=False, validate_constraints=False)
-    return record
+
+
+def scoring_failure_count(*, declaration_id: int, error: str) -> int:
+    """Count a failed scoring attempt; returns the attempts so far.
+
+    The count lives in the database, so attempts by redelivered messages, by
+    the sweeper and by Celery's own retries all add up. The caller holds the
+    declaration's lock.
+    """
+    failure, _ = ScoringFailure.objects.select_for_update().get_or_create(
+        declaration_id=declaration_id
+    )
+    failure.attempts += 1
+    failure.last_error = error[:2000]
+    failure.save()
+    return failure.attempts
 
 
 def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
@@ -439,90 +338,6 @@ def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
         declaration__status=Declaration.Status.SUBMITTED,
         declaration__lane_decision=None,
     ).exists()
-
-
-def declaration_assess_risk(*, declaration_id: int) -> LaneDecision | None:
-    """Score one submitted declaration, set its lane and open the agency reviews.
-
-    Safe to run any number of times (see declarations_assess_risk).
-    """
-    decisions = declarations_assess_risk(declaration_ids=[declaration_id])
-    return decisions[0] if decisions else None
-
-
-@transaction.atomic
-def declaration_scoring_failed(*, declaration_id: int, error: str) -> bool:
-    """Count a failed scoring attempt; after MAX_SCORING_ATTEMPTS, hold for manual review.
-
-    The count lives in the database, so attempts by redelivered messages, by
-    the sweeper and by Celery's own retries all add up. Returns whether the
-    declaration was held.
-    """
-    declaration = (
-        Declaration.objects.select_for_update()
-        .filter(pk=declaration_id, status=Declaration.Status.SUBMITTED)
-        .first()
-    )
-    if declaration is None:
-        return False
-    failure, _ = ScoringFailure.objects.select_for_update().get_or_create(
-        declaration_id=declaration_id
-    )
-    failure.attempts += 1
-    failure.last_error = error[:2000]
-    failure.save()
-    if failure.attempts < MAX_SCORING_ATTEMPTS:
-        return False
-    declaration_transition(
-        declaration_id=declaration_id,
-        to_status=Declaration.Status.HELD,
-        actor=None,
-        reason=f"risk scoring failed {failure.attempts} times; held for manual review",
-        data={"risk_error": failure.last_error[:500], "attempts": failure.attempts},
-    )
-    return True
-
-
-@transaction.atomic
-def declaration_route_manually(
-    *, declaration_id: int, lane: str, actor, reason: str
-) -> LaneDecision:
-    """Set the lane of a declaration held after scoring failed, and open its reviews.
-
-    The decision a worker could not take, taken by a customs supervisor or a
-    risk analyst, with the reason on record; it is the declaration's one lane
-    decision, like any other.
-    """
-    if not (actor.is_analyst or (actor.role == "supervisor" and actor.agency.is_customs)):
-        raise PermissionDenied
-    if lane not in Lane.values:
-        raise ValidationError({"lane": f"{lane} is not a lane."})
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why this lane was chosen."})
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    if declaration.status != Declaration.Status.HELD or hasattr(declaration, "lane_decision"):
-        raise InvalidTransition("Only a declaration held without a lane is routed by hand.")
-    decision = LaneDecision(
-        declaration=declaration,
-        lane=lane,
-        score=0,
-        reasons=[{"kind": "manual", "text": f"lane {lane} set by {actor.username}: {reason}"}],
-        rule_set_version="manual",
-        decided_at=timezone.now(),
-        duration_ms=0,
-    )
-    decision.save()
-    reviews = reviews_open(declaration=declaration)
-    declaration_transition(
-        declaration_id=declaration_id,
-        locked=declaration,
-        to_status=Declaration.Status.UNDER_REVIEW,
-        actor=actor,
-        reason=reason,
-        data={"lane": lane, "manual": True, "reviews": sorted(r.agency.code for r in reviews)},
-        changes={"lane": lane},
-    )
-    return decision
 
 
 # ---- settings --------------------------------------------------------------------------------
@@ -693,9 +508,19 @@ def rule_set_publish(*, actor, rule_set: RuleSet) -> RuleSet:
     rule_set = _editable(rule_set)
     for rule in rule_set.rules.all():
         _clean_rule(rule)
-    RuleSet.objects.filter(status=RuleSet.Status.LIVE).update(status=RuleSet.Status.RETIRED)
-    rule_set.status = RuleSet.Status.LIVE
-    rule_set.published_at = timezone.now()
+    for live in RuleSet.objects.select_for_update().filter(status=RuleSet.Status.LIVE):
+        rule_set_transition(rule_set=live, to_status=RuleSet.Status.RETIRED)
+    return rule_set_transition(
+        rule_set=rule_set, to_status=RuleSet.Status.LIVE, changes={"published_at": timezone.now()}
+    )
+
+
+def rule_set_transition(*, rule_set: RuleSet, to_status: str, changes=None) -> RuleSet:
+    """The only way a rule set changes status (the caller holds its row lock)."""
+    rule_set.ensure_may_become(to_status)
+    rule_set.status = to_status
+    for name, value in (changes or {}).items():
+        setattr(rule_set, name, value)
     rule_set.full_clean()
     rule_set.save()
     return rule_set

@@ -114,7 +114,11 @@ def training_records_from_inspections() -> int:
     from risk.services import declaration_item_records
 
     outcomes: dict[int, dict] = {}
-    inspections = Inspection.objects.select_related("review").prefetch_related("review__items")
+    inspections = (
+        Inspection.objects.filter(status=Inspection.Status.DONE)
+        .select_related("review")
+        .prefetch_related("review__items")
+    )
     for inspection in inspections:
         items = list(inspection.review.items.all())
         found = inspection.finding != Inspection.Finding.NO_DISCREPANCY
@@ -259,20 +263,30 @@ def model_version_judge(*, version: ModelVersion) -> ModelVersion:
     """Promote a candidate that beats the live model on the same later window; else reject it."""
     live = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.LIVE).first()
     if live is not None and primary(version.metrics) <= primary(version.live_metrics):
-        version.status = ModelVersion.Status.REJECTED
-        version.note = (
+        note = (
             f"precision at 5% {primary(version.metrics):.3f} does not beat the live "
             f"{live.label}'s {primary(version.live_metrics):.3f} on the same window"
         )
-        version.save(update_fields=["status", "note"])
-        return version
+        return model_version_transition(
+            version=version, to_status=ModelVersion.Status.REJECTED, changes={"note": note}
+        )
     if live is not None:
-        live.status = ModelVersion.Status.RETIRED
-        live.save(update_fields=["status"])
-    version.status = ModelVersion.Status.LIVE
-    version.promoted_at = timezone.now()
-    version.note = f"precision at 5% {primary(version.metrics):.3f}" + (
+        model_version_transition(version=live, to_status=ModelVersion.Status.RETIRED)
+    note = f"precision at 5% {primary(version.metrics):.3f}" + (
         f", live {live.label} had {primary(version.live_metrics):.3f}" if live else ""
     )
-    version.save(update_fields=["status", "promoted_at", "note"])
+    return model_version_transition(
+        version=version,
+        to_status=ModelVersion.Status.LIVE,
+        changes={"promoted_at": timezone.now(), "note": note},
+    )
+
+
+def model_version_transition(*, version: ModelVersion, to_status: str, changes=None):
+    """The only way a model version changes status (the caller holds the live row's lock)."""
+    version.ensure_may_become(to_status)
+    version.status = to_status
+    for name, value in (changes or {}).items():
+        setattr(version, name, value)
+    version.save(update_fields=["status", *(changes or {})])
     return version

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "declarations",
     "risk",
     "notifications",
+    "clearance",
 ]
 
 MIDDLEWARE = [
@@ -241,8 +242,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
 )
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
-    "risk-sweep-unscored": {
-        "task": "risk.tasks.sweep_unscored_declarations",
+    "clearance-sweep-unscored": {
+        "task": "clearance.tasks.sweep_unscored_declarations",
         "schedule": 60.0,
     },
     "risk-retrain-model": {

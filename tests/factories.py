@@ -3,13 +3,17 @@
 from decimal import Decimal
 
 import factory
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Company, User
 from accounts.services import company_create, user_create
 from agencies.models import Agency
-from agencies.services import agency_create
+from agencies.services import agency_create, reviews_open_many
+from clearance.services import LaneChoice, lanes_apply
 from declarations.models import Declaration
 from declarations.services import declaration_create
+from risk.models import LaneDecision
 
 PASSWORD = "correct-horse-battery"
 
@@ -120,3 +124,31 @@ def api_payload(**overrides) -> dict:
         {k: v if k == "permits" else str(v) for k, v in item.items()} for item in items
     ]
     return body
+
+
+def route(declaration, *, lane: str = "green", actor=None) -> Declaration:
+    """Give a submitted (or held) declaration its lane as the risk engine would, without
+    scoring it: reviews open, checks are ordered, the declaration is under review."""
+    with transaction.atomic():
+        locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+        decision = LaneDecision(
+            declaration=locked,
+            lane=lane,
+            score=0,
+            reasons=[{"kind": "lane", "text": f"lane {lane}: set by the test"}],
+            rule_set_version="test",
+            decided_at=timezone.now(),
+            duration_ms=0,
+        )
+        lanes_apply(choices=[LaneChoice(locked, lane, decision=decision)], actor=actor)
+        decision.save()
+    return Declaration.objects.get(pk=declaration.pk)
+
+
+def open_reviews(declaration):
+    """Open the agencies' reviews of a declaration the test put under review itself."""
+    declaration = Declaration.objects.get(pk=declaration.pk)
+    items = list(declaration.items.order_by("line_no"))
+    return reviews_open_many(declarations=[declaration], items_of={declaration.pk: items})[
+        declaration.pk
+    ]

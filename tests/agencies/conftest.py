@@ -3,13 +3,11 @@
 import itertools
 
 import pytest
-from django.db import transaction
 
 from agencies.models import JurisdictionRule
-from agencies.services import reviews_open
+from clearance.services import declaration_submit
 from declarations.models import Declaration, Item
-from declarations.services import declaration_submit, declaration_transition
-from tests.factories import item_data, make_declaration
+from tests.factories import item_data, make_declaration, route
 
 invoice_numbers = (f"INV-AG-{n:06d}" for n in itertools.count(1))
 
@@ -34,18 +32,9 @@ def regulated_item(hs_code: str, *, procedure: str = "4000", **overrides) -> dic
 
 
 def under_review(declaration, *, lane: str = "green", actor) -> Declaration:
-    """Submit, open the reviews and set the lane in one transaction, as risk does."""
+    """Submit, then apply the lane as the risk engine does (reviews, ordered checks)."""
     declaration_submit(declaration=declaration, actor=actor)
-    with transaction.atomic():
-        locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
-        reviews_open(declaration=locked)
-        declaration_transition(
-            declaration_id=declaration.pk,
-            to_status=Declaration.Status.UNDER_REVIEW,
-            actor=None,
-            changes={"lane": lane},
-        )
-    return Declaration.objects.get(pk=declaration.pk)
+    return route(declaration, lane=lane)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agencies.services import review_query
+from clearance.services import review_query
 from tests.agencies.conftest import MEAT, ORANGES, review_of
 from tests.factories import make_declaration
 

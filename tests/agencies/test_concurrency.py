@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 
 from agencies.models import Review
-from agencies.services import review_approve, review_claim, review_reject
+from agencies.services import review_claim
+from clearance.services import review_approve, review_reject
 from core.exceptions import ApplicationError
 from tests.agencies.conftest import regulated_item, under_review
 from tests.factories import UserFactory, make_declaration

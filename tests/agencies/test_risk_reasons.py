@@ -4,10 +4,9 @@ import pytest
 from django.utils import timezone
 
 from agencies.models import Review
-from agencies.services import reviews_open
 from declarations.models import Declaration
 from risk.models import LaneDecision
-from tests.factories import item_data, make_declaration
+from tests.factories import item_data, make_declaration, open_reviews
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +29,7 @@ def reviewed(cast):
         decided_at=timezone.now(),
         duration_ms=1,
     )
-    reviews_open(declaration=declaration)
+    open_reviews(declaration)
     return declaration
 
 

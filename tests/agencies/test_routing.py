@@ -4,7 +4,7 @@ import pytest
 
 from agencies.models import LANE_RANK, Review
 from agencies.services import jurisdiction_rule_create, jurisdiction_rule_delete
-from declarations.services import declaration_lane_change
+from clearance.services import declaration_lane_override
 from tests.agencies.conftest import MEAT, ORANGES, PHONES, review_of
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,7 @@ def test_the_review_keeps_the_lane_rank_in_step_with_the_declaration(cast, revie
     declaration = reviewed(lane="yellow")
     ranks = set(Review.objects.filter(declaration=declaration).values_list("lane_rank", flat=True))
     assert ranks == {LANE_RANK["yellow"]}
-    declaration_lane_change(
+    declaration_lane_override(
         declaration_id=declaration.pk, lane="red", actor=cast.supervisor, reason="tip-off"
     )
     ranks = set(Review.objects.filter(declaration=declaration).values_list("lane_rank", flat=True))

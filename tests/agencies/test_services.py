@@ -8,21 +8,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from agencies.models import Inspection, LaneOverride, Permit, Review
-from agencies.services import (
+from agencies.services import permit_issue, review_claim
+from clearance.services import (
     declaration_lane_override,
+    declaration_pay,
     declaration_release_if_cleared,
     inspection_record,
-    permit_issue,
     query_answer,
     release_blockers,
     review_approve,
-    review_claim,
     review_query,
     review_reject,
 )
 from core.exceptions import ApplicationError
 from declarations.models import Declaration
-from declarations.services import declaration_pay
 from notifications.models import Notification
 from tests.agencies.conftest import PHONES, review_of
 from tests.factories import UserFactory
@@ -125,12 +124,12 @@ def test_a_rejection_rejects_the_declaration_with_its_reason(
             reason="Meat from an unlisted establishment",
         )
     assert status_of(declaration) == "rejected"
-    last = declaration.events.order_by("-seq").first()
-    assert (last.to_status, last.reason) == (
-        "rejected",
-        "Food and Drug Safety: Meat from an unlisted establishment",
-    )
-    assert Notification.objects.filter(recipient=cast.trader_a, verb="review_rejected").exists()
+    move = declaration.events.get(to_status="rejected")
+    assert move.reason == "Food and Drug Safety: Meat from an unlisted establishment"
+    told = Notification.objects.get(recipient=cast.trader_a, verb="rejected")
+    assert "Meat from an unlisted establishment" in told.text
+    # The other agencies' reviews leave their queues.
+    assert review_of(declaration, cast.plant).status == Review.Status.CLOSED
     with pytest.raises(ApplicationError, match="rejected"):
         review_approve(review_id=review_of(declaration, cast.plant).pk, actor=cast.plant_officer)
 
@@ -187,7 +186,12 @@ def test_customs_approves_a_red_lane_only_after_a_physical_inspection(cast, revi
         "no_discrepancy",
         Decimal("1250.00"),
     )
-    assert "inspection_recorded" in declaration.events.values_list("action", flat=True)
+    # The red lane ordered the physical inspection; recording it did that order.
+    assert sorted(Inspection.objects.filter(review=customs).values_list("kind", "status")) == [
+        ("documentary", "done"),
+        ("physical", "done"),
+    ]
+    assert "inspection_done" in declaration.events.values_list("action", flat=True)
 
 
 def test_a_yellow_lane_needs_a_documentary_check(cast, reviewed):
@@ -216,7 +220,14 @@ def test_inspections_are_customs_work_with_coded_findings(cast, reviewed):
             revenue_difference=Decimal("-1"),
         )
     assert {"finding", "revenue_difference"} <= set(error.value.message_dict)
-    assert not Inspection.objects.exists()
+    # The physical inspection the red lane ordered is still to do.
+    ordered = Inspection.objects.get()
+    assert (ordered.review, ordered.kind, ordered.status, ordered.finding) == (
+        customs,
+        "physical",
+        "ordered",
+        "",
+    )
 
 
 # --- permits ------------------------------------------------------------------
@@ -323,9 +334,7 @@ def test_goods_are_released_only_when_paid_approved_and_inspected(
 ):
     declaration = reviewed(lane="red", hs_codes=(PHONES,))
     customs = review_of(declaration, cast.customs)
-    assert (
-        declaration_release_if_cleared(declaration_id=declaration.pk, actor=cast.trader_a) is None
-    )
+    assert declaration_release_if_cleared(declaration_id=declaration.pk) is None
     inspect(customs, cast.customs_officer)
     review_approve(review_id=customs.pk, actor=cast.customs_officer)
     assert status_of(declaration) == "assessed"
@@ -343,8 +352,6 @@ def test_the_release_gate_holds_a_paid_declaration_with_an_open_review(cast, rev
     declaration = reviewed(lane="green")
     # Reach "paid" around the gate, as a payment recorded before a late review would.
     Declaration.objects.filter(pk=declaration.pk).update(status="paid")
-    assert (
-        declaration_release_if_cleared(declaration_id=declaration.pk, actor=cast.trader_a) is None
-    )
+    assert declaration_release_if_cleared(declaration_id=declaration.pk) is None
     assert status_of(declaration) == "paid"
     assert "Food and Drug Safety has not approved" in release_blockers(declaration)

@@ -2,9 +2,8 @@
 
 import pytest
 
-from agencies.services import reviews_open
 from declarations.models import Declaration
-from tests.factories import make_declaration
+from tests.factories import make_declaration, open_reviews
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,7 @@ def reviewed_declaration(cast):
         actor=cast.trader_a, items=[item_data(hs_code="020130"), item_data(hs_code="080510")]
     )
     Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="green")
-    reviews_open(declaration=declaration)
+    open_reviews(declaration)
     return declaration
 
 

@@ -35,7 +35,7 @@ def test_trader_files_a_draft_with_items(cast, api):
     assert response["Location"] == f"/api/v1/declarations/{body['id']}/"
     detail = api.get(response["Location"]).json()
     assert [item["line_no"] for item in detail["items"]] == [1, 2]
-    assert detail["history"][0]["action"] == "created"
+    assert detail["history"][0]["text"] == "Draft created."
     assert detail["duties"]["currency"] == "KRW"
     declaration = Declaration.objects.get(pk=body["id"])
     assert declaration.company == cast.company_a
@@ -144,9 +144,7 @@ def test_a_declaration_is_lodged_in_one_call_and_queued_for_scoring(
     assert body["submitted_at"] is not None
     assert len(callbacks) == 1  # the scoring task, sent once the filing commits
     detail = client.get(response["Location"]).json()
-    assert [(e["action"], e["from_status"], e["to_status"]) for e in detail["history"]] == [
-        ("lodged", "", "submitted")
-    ]
+    assert [e["text"] for e in detail["history"]] == ["Lodged. The risk assessment follows."]
     assert detail["duties"]["total"] is not None
     # Lodged, it is no longer a draft: it cannot be submitted again.
     again = client.post(f"/api/v1/declarations/{body['id']}/submit/")

@@ -3,9 +3,8 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from agencies.services import reviews_open
 from declarations.models import Declaration, Document
-from tests.factories import item_data, make_declaration
+from tests.factories import item_data, make_declaration, open_reviews
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +95,7 @@ def test_an_agency_sees_only_the_documents_of_its_items(cast, api):
     invoice = upload(client, declaration, PDF).json()
     beef_certificate = upload(client, declaration, PDF, kind="permit", item=2).json()
     Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="green")
-    reviews_open(declaration=declaration)
+    open_reviews(declaration)
 
     food = api.as_user(cast.food_officer)
     assert food.get(beef_certificate["url"]).status_code == 200

@@ -4,11 +4,11 @@ import pytest
 from django.utils import timezone
 
 from agencies.models import Review
-from agencies.services import reviews_open
+from clearance.services import declaration_submit
 from core.exceptions import InvalidTransition
 from declarations.models import Declaration, Payment
-from declarations.services import declaration_assess, declaration_submit
-from tests.factories import api_payload, consistent_header, item_data, make_declaration
+from declarations.services import declaration_assess
+from tests.factories import api_payload, consistent_header, item_data, make_declaration, route
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,7 @@ def lodged(cast, django_capture_on_commit_callbacks):
     declaration = make_declaration(actor=cast.trader_a)
     with django_capture_on_commit_callbacks(execute=False):
         declaration_submit(declaration=declaration, actor=cast.trader_a)
-    Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="green")
-    reviews_open(declaration=declaration)
-    declaration.refresh_from_db()
-    return declaration
+    return route(declaration, lane="green")
 
 
 def test_an_amendment_is_a_new_version_and_the_old_one_stays_readable(
@@ -45,7 +42,7 @@ def test_an_amendment_is_a_new_version_and_the_old_one_stays_readable(
     assert old["status"] == "amended"
     assert old["next_version"] == new["id"]
     assert old["items"][0]["value"] == "15000.00"
-    assert old["history"][-1]["reason"] == "price corrected"
+    assert old["history"][-1]["text"] == "Replaced by version 2: price corrected"
     # The same invoice lives on in the new version only.
     assert (
         Declaration.objects.exclude(status="amended").filter(invoice_number="INV-2026-001").count()

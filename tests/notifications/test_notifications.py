@@ -2,8 +2,9 @@
 
 import pytest
 from django.core import mail
+from django.db import transaction
 
-from agencies.services import review_approve, review_query
+from clearance.services import review_approve, review_query
 from notifications.models import Notification
 from notifications.services import notification_email_send, notify
 from tests.agencies.conftest import review_of
@@ -29,9 +30,13 @@ def test_opening_reviews_tells_each_agency_of_new_work(
 
 def test_nothing_is_told_of_a_decision_that_was_rolled_back(cast, reviewed):
     declaration = reviewed()
-    # Without a commit the on_commit callbacks never run.
-    review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
+        assert Notification.objects.filter(verb="review_approved").exists()
+        raise RuntimeError("the request failed after the approval")
     assert not Notification.objects.filter(verb="review_approved").exists()
+    review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
+    assert Notification.objects.get(verb="review_approved").recipient == cast.trader_a
 
 
 def test_the_trader_reads_and_marks_notifications_through_the_api(
@@ -46,13 +51,15 @@ def test_the_trader_reads_and_marks_notifications_through_the_api(
         )
     client = api.as_user(cast.trader_a)
     body = client.get("/api/v1/notifications/").json()
-    assert body["unread"] == 1
+    # The lane, with what to do next, then the query.
+    assert body["unread"] == 2
     assert body["results"][0]["text"].endswith("Which plant?")
+    assert "Green lane" in body["results"][1]["text"]
     assert api.as_user(cast.trader_b).get("/api/v1/notifications/").json()["count"] == 0
     response = api.as_user(cast.trader_a).post(
         "/api/v1/notifications/read/", {"ids": [body["results"][0]["id"]]}, format="json"
     )
-    assert response.json() == {"marked": 1, "unread": 0}
+    assert response.json() == {"marked": 1, "unread": 1}
 
 
 def test_the_badge_and_the_page(cast, login):

@@ -14,7 +14,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import transaction
 
-from declarations.services import declaration_submit
+from clearance.services import declaration_submit
 from risk.models import RiskSettings
 from tests.conftest import ROOT, _test_database_url
 from tests.factories import item_data, make_declaration
@@ -57,7 +57,7 @@ def publisher(redis_url: str) -> Celery:
 
 
 def send_score(app: Celery, queue: str, declaration_id: int) -> None:
-    app.send_task("risk.tasks.score_declaration", args=[declaration_id], queue=queue)
+    app.send_task("clearance.tasks.score_declaration", args=[declaration_id], queue=queue)
 
 
 @contextmanager

@@ -4,9 +4,10 @@ import pytest
 from django.core.management import call_command
 
 from agencies.models import Review
+from clearance import services
 from declarations.models import Declaration
-from risk import services
 from risk.models import LaneDecision, ScoringFailure
+from risk.services import ScoringBatch
 from tests.factories import item_data
 from tests.risk.conftest import submitted
 
@@ -55,14 +56,14 @@ def test_a_declaration_that_fails_to_score_is_counted_alone_and_the_others_decid
 ):
     good = submitted(cast.trader_a)
     bad = submitted(cast.trader_a)
-    decide = services._decide
+    decide = ScoringBatch.decide
 
-    def decide_or_fail(declaration, items, **kwargs):
+    def decide_or_fail(batch, declaration, floor=None):
         if declaration.pk == bad.pk:
             raise ValueError("a bad declaration")
-        return decide(declaration, items, **kwargs)
+        return decide(batch, declaration, floor)
 
-    monkeypatch.setattr(services, "_decide", decide_or_fail)
+    monkeypatch.setattr(ScoringBatch, "decide", decide_or_fail)
     decisions = services.declarations_assess_risk(declaration_ids=[bad.pk], more=31)
 
     assert [d.declaration_id for d in decisions] == [good.pk]

@@ -3,9 +3,9 @@
 import pytest
 
 from agencies.models import Review
+from clearance.tasks import score_declaration
 from declarations.models import Declaration
 from risk.models import LaneDecision, SelectivityRule
-from risk.tasks import score_declaration
 from tests.conftest import wait_for, wait_until_drained
 from tests.factories import api_payload, item_data
 
@@ -53,8 +53,12 @@ def test_submitted_declaration_gets_one_lane_and_the_right_reviews(cast, api, ce
     body = client.get(f"/api/v1/declarations/{declaration_id}/").json()
     assert body["status"] == "under_review"
     assert body["lane"] == "red"
-    assert body["lane_decision"]["score"] == 70
-    assert "rule" in body["lane_decision"]["reasons"][0]["text"]
+    # The declarant reads the lane and what to do, never why.
+    assert "lane_decision" not in body
+    assert body["next_step"].startswith("Red lane: customs will examine the goods")
+    official = api.as_user(cast.analyst).get(f"/api/v1/declarations/{declaration_id}/").json()
+    assert official["lane_decision"]["score"] == 70
+    assert "rule" in official["lane_decision"]["reasons"][0]["text"]
     assert LaneDecision.objects.filter(declaration_id=declaration_id).count() == 1
 
     slices = {

@@ -3,8 +3,9 @@
 import pytest
 
 from agencies.models import Review
+from clearance.services import declaration_submit
 from declarations.models import Declaration
-from declarations.services import declaration_submit, declaration_transition
+from declarations.services import declaration_transition
 from risk.models import LaneDecision
 from tests.factories import make_declaration
 

@@ -160,7 +160,7 @@ def test_a_broker_restart_loses_nothing(cast):
         for declaration_id in during:
             with pytest.raises(Exception):  # noqa: B017 - any connection error will do
                 publisher(redis_server.url).send_task(
-                    "risk.tasks.score_declaration",
+                    "clearance.tasks.score_declaration",
                     args=[declaration_id],
                     queue=queue,
                     retry=False,
@@ -169,10 +169,10 @@ def test_a_broker_restart_loses_nothing(cast):
         # The worker reconnects; the sweeper finds the declarations still without a lane.
         app = publisher(redis_server.url)
         wait_for(lambda: app.control.ping(timeout=0.5) and True, timeout=60)
-        app.send_task("risk.tasks.sweep_unscored_declarations", queue=queue)
+        app.send_task("clearance.tasks.sweep_unscored_declarations", queue=queue)
         wait_for(lambda: all(decisions(i) for i in during), timeout=60)
         # A second sweep and duplicate messages change nothing.
-        app.send_task("risk.tasks.sweep_unscored_declarations", queue=queue)
+        app.send_task("clearance.tasks.sweep_unscored_declarations", queue=queue)
         for declaration_id in before:
             send_score(app, queue, declaration_id)
         time.sleep(2)
@@ -228,7 +228,7 @@ def test_with_redis_down_the_submission_stands_and_the_sweeper_routes_it(cast):
     queue = queue_name()
     with own_worker(queue=queue, RISK_SWEEP_AFTER_SECONDS=0):
         publisher(os.environ["REDIS_URL"]).send_task(
-            "risk.tasks.sweep_unscored_declarations", queue=queue
+            "clearance.tasks.sweep_unscored_declarations", queue=queue
         )
         wait_for(lambda: decisions(draft.pk), timeout=60)
     assert_scored_once(draft.pk)
@@ -253,7 +253,7 @@ def test_a_task_that_always_fails_holds_the_declaration_for_manual_review(cast):
             timeout=60,
         )
         # The sweeper looks for submitted declarations only: a held one is not queued again.
-        app.send_task("risk.tasks.sweep_unscored_declarations", queue=queue)
+        app.send_task("clearance.tasks.sweep_unscored_declarations", queue=queue)
         time.sleep(2)
     declaration = Declaration.objects.get(pk=declaration_id)
     assert declaration.status == Declaration.Status.HELD

@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import Company
+from clearance.services import declaration_assess_risk
 from reference.lookups import exchange_rate
 from risk.models import LaneDecision, ReferencePrice, RiskSettings, RuleSet, SelectivityRule
 from risk.services import (
-    declaration_assess_risk,
     risk_settings_update,
     rule_create,
     rule_set_draft_create,

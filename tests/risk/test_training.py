@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from agencies.models import Inspection, Review
-from agencies.services import inspection_record
+from clearance.services import declaration_assess_risk, inspection_record
 from risk import model_store
 from risk.models import ModelVersion, ReferencePrice, RuleSet, TrainingRecord
 from risk.replay import replay
-from risk.services import declaration_assess_risk, rule_create, rule_set_draft_create
+from risk.services import rule_create, rule_set_draft_create
 from risk.training import kcs_import, model_train, reference_prices_refresh
 from tests.risk.conftest import submitted
 

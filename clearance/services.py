@@ -1,0 +1,680 @@
+"""The clearance process: lodgement → risk assessment → lane → agency reviews →
+assessment → payment → release.
+
+Each step crosses the domain apps (declarations, risk, agencies), which keep
+their own rows and rules and never call one another's services: the steps
+here call them, in one transaction, on rows locked declaration first (the
+lock order of agencies.services). The domain transitions write the audit
+entries and the notifications in that transaction; Celery tasks are queued
+once it commits.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import reduce
+from operator import or_
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+
+from agencies.models import Inspection, LaneOverride, Query, Review
+from agencies.services import (
+    inspection_complete,
+    inspections_follow_lane,
+    inspections_order,
+    lane_override_record,
+    lane_work_done,
+    lane_work_needed,
+    query_answer_record,
+    query_create,
+    query_notice,
+    review_approval_notice,
+    review_ensure_staff,
+    review_lock,
+    reviews_close,
+    reviews_open_many,
+)
+from agencies.services import review_approve as review_approve_slice
+from agencies.services import review_reject as review_reject_slice
+from core.exceptions import ApplicationError, InvalidTransition
+from declarations.models import Declaration, Payment
+from declarations.notices import lane_guidance
+from declarations.services import (
+    Move,
+    declarants_tell,
+    declaration_assess,
+    declaration_create,
+    declaration_lane_set,
+    declaration_mark_submitted,
+    declaration_transition,
+    declaration_version_create,
+    declarations_move_locked,
+    ensure_declarant,
+    payment_create,
+    payment_transition,
+)
+from notifications.services import Message, notify_many, recipients_with_roles
+from risk.models import LaneDecision
+from risk.scoring import Floor
+from risk.services import (
+    ScoringBatch,
+    lane_decision_manual,
+    scoring_failure_count,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Declaration.Status
+
+# After this many failed scoring attempts a declaration goes to manual review.
+MAX_SCORING_ATTEMPTS = 3
+
+
+# ---- Lodgement -----------------------------------------------------------------------------
+
+
+def _queue_scoring(declaration_id: int) -> None:
+    """Queue the risk assessment once the lodgement commits. If the broker is down
+    the lodgement still stands: the sweeper finds it without a lane and queues it."""
+    from clearance.tasks import score_declaration
+
+    transaction.on_commit(lambda: score_declaration.delay(declaration_id), robust=True)
+
+
+@transaction.atomic
+def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
+    """File and lodge a declaration in one step (no draft in between)."""
+    declaration = declaration_create(actor=actor, header=header, items=items, lodge=True)
+    _queue_scoring(declaration.pk)
+    return declaration
+
+
+@transaction.atomic
+def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
+    """Lodge a draft; its risk assessment is queued once the submission commits."""
+    submitted = declaration_mark_submitted(declaration=declaration, actor=actor)
+    _queue_scoring(submitted.pk)
+    return submitted
+
+
+@transaction.atomic
+def declaration_amend(
+    *, actor, declaration: Declaration, header: dict, items: list[dict], reason: str = ""
+) -> Declaration:
+    """Replace a lodged declaration by a new version, lodged and assessed again.
+
+    The replaced version leaves every queue: its waiting reviews close and its
+    ordered checks are cancelled. The new version is scored never below the
+    lane of the one it replaces (see _floors).
+    """
+    old, new = declaration_version_create(
+        actor=actor, declaration=declaration, header=header, items=items, reason=reason
+    )
+    reviews_close(declaration=old, actor=actor, reason=f"replaced by version {new.version}")
+    _queue_scoring(new.pk)
+    return new
+
+
+@transaction.atomic
+def declaration_cancel(*, actor, declaration: Declaration, reason: str) -> Declaration:
+    """The declarant withdraws the declaration; the agencies' waiting reviews close."""
+    ensure_declarant(actor, declaration)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the declaration is cancelled."})
+    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    declaration_transition(
+        declaration_id=locked.pk,
+        locked=locked,
+        to_status=Status.CANCELLED,
+        actor=actor,
+        reason=reason.strip(),
+        notice=f"Cancelled: {reason.strip()}",
+    )
+    reviews_close(declaration=locked, actor=actor, reason="cancelled by the declarant")
+    return locked
+
+
+# ---- Risk assessment -----------------------------------------------------------------------
+
+
+def _waiting():
+    """Submitted declarations without a lane decision, locked as they are read;
+    rows another transaction holds are skipped, not waited for."""
+    decided = LaneDecision.objects.filter(declaration_id=OuterRef("pk"))
+    return (
+        Declaration.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=Status.SUBMITTED)
+        .exclude(Exists(decided))
+        .select_related("company")
+    )
+
+
+def declarations_assess_risk(*, declaration_ids: list[int], more: int = 0) -> list[LaneDecision]:
+    """Score submitted declarations, and up to `more` others waiting for a lane.
+
+    They are scored together: locked first with SKIP LOCKED, so concurrent
+    workers take disjoint batches and one already decided, no longer
+    submitted or being decided elsewhere is left alone (any number of runs
+    leave one decision); then one model call and one transaction decide them
+    all. A declaration whose scoring fails, or all of them if deciding them
+    together fails, is then decided in a transaction of its own, so that a
+    bad declaration is counted (and in the end held) alone.
+    """
+    try:
+        decisions, undecided = _assess_together(declaration_ids=declaration_ids, more=more)
+    except OperationalError:
+        raise
+    except Exception:
+        logger.warning("scoring %s together failed", declaration_ids, exc_info=True)
+        decisions, undecided = [], list(declaration_ids)
+    for declaration_id in undecided:
+        decision = _assess_alone(declaration_id)
+        if decision is not None:
+            decisions.append(decision)
+    return decisions
+
+
+def declaration_assess_risk(*, declaration_id: int) -> LaneDecision | None:
+    """Score one submitted declaration, set its lane and open the agency reviews.
+
+    Safe to run any number of times (see declarations_assess_risk).
+    """
+    decisions = declarations_assess_risk(declaration_ids=[declaration_id])
+    return decisions[0] if decisions else None
+
+
+@transaction.atomic
+def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[LaneDecision], list]:
+    """Lock, score and decide a batch in one transaction and a constant number of
+    statements. Returns the decisions and the ids of the declarations whose
+    scoring raised, left to be decided one by one."""
+    declarations = list(_waiting().filter(pk__in=declaration_ids))
+    if more > 0:
+        # Oldest first, as a queue: the partial index on submitted declarations.
+        others = _waiting().exclude(pk__in=declaration_ids).order_by("submitted_at")
+        declarations += others[:more]
+    if not declarations:
+        return [], []
+    batch = ScoringBatch(declarations)
+    floors = _floors(declarations)
+    decided, undecided = [], []
+    for declaration in declarations:
+        try:
+            decided.append(
+                (declaration, *_decide_timed(batch, declaration, floors.get(declaration.pk)))
+            )
+        except Exception:
+            logger.exception("scoring declaration %s failed", declaration.pk)
+            undecided.append(declaration.pk)
+    return (_record_decisions(batch, decided) if decided else []), undecided
+
+
+def _assess_alone(declaration_id: int) -> LaneDecision | None:
+    """Score one declaration in a transaction of its own; a failure is counted for it."""
+    try:
+        with transaction.atomic():
+            declarations = list(_waiting().filter(pk=declaration_id))
+            if not declarations:
+                logger.info(
+                    "declaration %s: decided, being decided or not submitted", declaration_id
+                )
+                return None
+            batch = ScoringBatch(declarations)
+            floor = _floors(declarations).get(declaration_id)
+            decided = [(declarations[0], *_decide_timed(batch, declarations[0], floor))]
+            return _record_decisions(batch, decided)[0]
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("scoring declaration %s failed", declaration_id)
+        declaration_scoring_failed(
+            declaration_id=declaration_id, error=f"{type(exc).__name__}: {exc}"
+        )
+        return None
+
+
+def _floors(declarations: list[Declaration]) -> dict[int, Floor]:
+    """What each declaration keeps of one it replaces that was already routed.
+
+    An amendment keeps the lane of the version it amends; an invoice filed
+    again after its declaration was cancelled keeps that declaration's lane.
+    Either way the random draw is not made again. Otherwise amending or
+    refiling would be a way to try for a greener lane. One query a batch.
+    """
+    wanted = [Q(pk=d.previous_version_id) for d in declarations if d.previous_version_id]
+    wanted += [
+        Q(company_id=d.company_id, invoice_number=d.invoice_number, status=Status.CANCELLED)
+        for d in declarations
+        if not d.previous_version_id
+    ]
+    replaced = (
+        Declaration.objects.filter(reduce(or_, wanted))
+        .exclude(lane="")
+        .select_related("lane_decision")
+        .order_by("-updated_at")
+    )
+    by_pk, by_invoice = {}, {}
+    for old in replaced:
+        by_pk[old.pk] = old
+        if old.status == Status.CANCELLED:
+            by_invoice.setdefault((old.company_id, old.invoice_number), old)
+    floors = {}
+    for declaration in declarations:
+        if declaration.previous_version_id:
+            old = by_pk.get(declaration.previous_version_id)
+            why = f"amends version {old.version} ({old.reference})" if old else ""
+        else:
+            old = by_invoice.get((declaration.company_id, declaration.invoice_number))
+            why = (
+                f"refiles invoice {old.invoice_number} of cancelled {old.reference}" if old else ""
+            )
+        if old is None:
+            continue
+        drawn = getattr(getattr(old, "lane_decision", None), "randomly_selected", "")
+        floors[declaration.pk] = Floor(
+            lane=old.lane,
+            randomly_selected=drawn,
+            text=f"lane at least {old.lane}: {why}, routed {old.lane}",
+        )
+    return floors
+
+
+def _decide_timed(batch: ScoringBatch, declaration, floor: Floor | None) -> tuple:
+    mark = time.perf_counter()
+    decision = batch.decide(declaration, floor)
+    rules_ms = round((time.perf_counter() - mark) * 1000, 1)
+    return decision, {"model_ms": batch.model_ms, "rules_ms": rules_ms}
+
+
+def _record_decisions(batch: ScoringBatch, decided: list[tuple]) -> list[LaneDecision]:
+    """Apply the lanes of declarations locked in this transaction and store their
+    decisions: (declaration, decision, timings), in a constant number of statements."""
+    mark = time.perf_counter()
+    choices, records = [], []
+    for declaration, decision, timings in decided:
+        record = batch.record(declaration, decision, timings)
+        records.append(record)
+        choices.append(LaneChoice(declaration, decision.lane, decision=record))
+    lanes_apply(choices=choices, actor=None, items_of=batch.items_of)
+    writes_ms = (time.perf_counter() - mark) * 1000 / len(decided)
+    for record, (_, _, timings) in zip(records, decided, strict=True):
+        timings["reviews_ms"] = round(writes_ms, 1)
+        timings["total_ms"] = round(batch.shared_ms + timings["rules_ms"] + writes_ms)
+        record.duration_ms = timings["total_ms"]
+    return LaneDecision.objects.bulk_create(records)
+
+
+@transaction.atomic
+def declaration_scoring_failed(*, declaration_id: int, error: str) -> bool:
+    """Count a failed scoring attempt; after MAX_SCORING_ATTEMPTS, hold the declaration
+    for manual routing and tell those who route it. Returns whether it was held."""
+    declaration = (
+        Declaration.objects.select_for_update().filter(pk=declaration_id, status=Status.SUBMITTED)
+    ).first()
+    if declaration is None:
+        return False
+    attempts = scoring_failure_count(declaration_id=declaration_id, error=error)
+    if attempts < MAX_SCORING_ATTEMPTS:
+        return False
+    declaration_transition(
+        declaration_id=declaration_id,
+        locked=declaration,
+        to_status=Status.HELD,
+        actor=None,
+        reason=f"risk scoring failed {attempts} times; held for manual review",
+        data={"risk_error": error[:500], "attempts": attempts},
+    )
+    routers = recipients_with_roles(roles=["analyst"]) + recipients_with_roles(
+        roles=["supervisor"], agency_id=_customs_id()
+    )
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=routers,
+                verb="held",
+                text=f"{declaration.reference}: risk scoring failed {attempts} times; "
+                "route it by hand",
+                url=reverse("declarations:detail", args=[declaration_id]),
+            )
+        ]
+    )
+    return True
+
+
+def _customs_id() -> int | None:
+    from agencies.models import Agency
+
+    return Agency.objects.filter(is_customs=True).values_list("pk", flat=True).first()
+
+
+# ---- Lanes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LaneChoice:
+    """A lane for a declaration locked in this transaction: its first, with the decision
+    that chose it, or a new one, with the supervisor's written reason."""
+
+    declaration: Declaration
+    lane: str
+    decision: LaneDecision | None = None
+    reason: str = ""
+
+
+def lanes_apply(*, choices: list[LaneChoice], actor, items_of: dict | None = None) -> list:
+    """Apply lanes: the one place a declaration's lane is set, whoever chose it (the
+    risk engine for a batch, an analyst routing a held declaration by hand, a
+    supervisor changing it).
+
+    A first lane opens one review per agency concerned, orders the check the
+    lane needs (yellow: documents, red: the goods) and moves the declaration
+    under review; the caller stores its decision. A new lane is recorded with
+    its reason, the ordered checks follow it, and the declaration may be
+    cleared by it. Either way the declarant reads the lane and what to do
+    next, never why. Constant statements for first lanes, whatever their number.
+    """
+    first = [c for c in choices if c.decision is not None]
+    records = []
+    if first:
+        _first_lanes(first, actor=actor, items_of=items_of)
+        records += [c.decision for c in first]
+    for choice in choices:
+        if choice.decision is None:
+            records.append(_lane_change(choice, actor=actor))
+    return records
+
+
+def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> None:
+    declarations = [c.declaration for c in choices]
+    for choice in choices:
+        # The lane is set before the reviews open, which rank by it.
+        choice.declaration.lane = choice.lane
+    if items_of is None:
+        items_of = {d.pk: list(d.items.order_by("line_no")) for d in declarations}
+    reviews = reviews_open_many(declarations=declarations, items_of=items_of)
+    inspections_order(reviews=[r for opened in reviews.values() for r in opened])
+    moves = []
+    for choice in choices:
+        declaration, decision = choice.declaration, choice.decision
+        moves.append(
+            Move(
+                declaration,
+                Status.UNDER_REVIEW,
+                reason=choice.reason or f"lane {choice.lane}, score {decision.score}",
+                data={
+                    "lane": choice.lane,
+                    "score": decision.score,
+                    "reasons": [r["text"] for r in decision.reasons],
+                    "reviews": sorted(r.agency.code for r in reviews[declaration.pk]),
+                    "rule_set_version": decision.rule_set_version,
+                    "model_version": decision.model_version,
+                },
+                changes={"lane": choice.lane},
+                notice=lane_guidance(choice.lane, office=declaration.office_of_entry),
+            )
+        )
+    declarations_move_locked(moves=moves, actor=actor)
+
+
+def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
+    declaration = choice.declaration
+    previous = declaration.lane
+    declaration_lane_set(
+        declaration=declaration,
+        lane=choice.lane,
+        actor=actor,
+        reason=choice.reason,
+        notice="Lane changed. " + lane_guidance(choice.lane, office=declaration.office_of_entry),
+    )
+    override = lane_override_record(
+        declaration=declaration, from_lane=previous, to_lane=choice.lane, actor=actor,
+        reason=choice.reason,
+    )  # fmt: skip
+    inspections_follow_lane(
+        declaration=declaration, actor=actor, reason=f"lane {previous} → {choice.lane}"
+    )
+    declaration_assess_if_cleared(declaration_id=declaration.pk, actor=actor)
+    return override
+
+
+@transaction.atomic
+def declaration_route_manually(
+    *, declaration_id: int, lane: str, actor, reason: str
+) -> LaneDecision:
+    """Set the lane of a declaration held after scoring failed, and open its reviews.
+
+    The decision a worker could not take, taken by a customs supervisor or a
+    risk analyst, with the reason on record; it is the declaration's one lane
+    decision, like any other.
+    """
+    if not (actor.is_analyst or (actor.role == "supervisor" and actor.agency.is_customs)):
+        raise PermissionDenied
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if (
+        declaration.status != Status.HELD
+        or LaneDecision.objects.filter(declaration_id=declaration_id).exists()
+    ):
+        raise InvalidTransition("Only a declaration held without a lane is routed by hand.")
+    decision = lane_decision_manual(
+        declaration=declaration, lane=lane, actor=actor, reason=reason.strip()
+    )
+    lanes_apply(
+        choices=[LaneChoice(declaration, lane, decision=decision, reason=reason.strip())],
+        actor=actor,
+    )
+    decision.save()
+    return decision
+
+
+@transaction.atomic
+def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: str):
+    """A customs supervisor changes the lane, never on work they did themselves."""
+    if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError({"reason": "A lane change needs a written reason."})
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    own_work = (
+        Review.objects.filter(declaration_id=declaration_id, decided_by=actor).exists()
+        or Inspection.objects.filter(
+            review__declaration_id=declaration_id, recorded_by=actor
+        ).exists()
+    )
+    if own_work:
+        raise ApplicationError(
+            "Four eyes: you decided a review or recorded an inspection of this declaration; "
+            "another supervisor must change its lane."
+        )
+    if Review.objects.filter(
+        declaration_id=declaration_id,
+        agency__is_customs=True,
+        status__in=[Review.Status.APPROVED, Review.Status.REJECTED],
+    ).exists():
+        raise ApplicationError("Customs has already decided this declaration; its lane is final.")
+    if lane == declaration.lane:
+        raise ValidationError({"lane": f"The declaration is already in the {lane} lane."})
+    [override] = lanes_apply(
+        choices=[LaneChoice(declaration, lane, reason=reason.strip())], actor=actor
+    )
+    return override
+
+
+# ---- Agencies' reviews ---------------------------------------------------------------------
+
+
+def _ensure_did_not_set_lane(declaration_id: int, actor, *, doing: str) -> None:
+    """Four eyes: whoever chose a declaration's lane by hand does not also clear it."""
+    if (
+        LaneOverride.objects.filter(declaration_id=declaration_id, changed_by=actor).exists()
+        or LaneDecision.objects.filter(declaration_id=declaration_id, decided_by=actor).exists()
+    ):
+        raise ApplicationError(
+            f"Four eyes: you set the lane of this declaration; another officer must {doing}."
+        )
+
+
+@transaction.atomic
+def review_approve(*, review_id: int, actor, conditions: str = "") -> Review:
+    """Approve the agency's slice; the last approval sends the declaration to assessment."""
+    review = review_lock(review_id)
+    review_ensure_staff(actor, review)
+    _ensure_did_not_set_lane(review.declaration_id, actor, doing="approve its reviews")
+    review_approve_slice(review=review, actor=actor, conditions=conditions)
+    declarants_tell(
+        notices=[
+            (
+                review.declaration,
+                review_approval_notice(review.agency, review.conditions),
+                "review_approved",
+            )
+        ],
+        actor=actor,
+    )
+    declaration_assess_if_cleared(declaration_id=review.declaration_id, actor=actor)
+    return review
+
+
+@transaction.atomic
+def review_reject(*, review_id: int, actor, reason: str) -> Review:
+    """Reject the slice: the whole declaration is rejected, the other reviews close."""
+    review = review_lock(review_id)
+    review_reject_slice(review=review, actor=actor, reason=reason)
+    declaration_transition(
+        declaration_id=review.declaration_id,
+        locked=review.declaration,
+        to_status=Status.REJECTED,
+        actor=actor,
+        reason=f"{review.agency.name}: {review.reason}",
+        notice=f"Rejected by {review.agency.name}: {review.reason}",
+    )
+    reviews_close(
+        declaration=review.declaration, actor=actor, reason=f"rejected by {review.agency.name}"
+    )
+    return review
+
+
+@transaction.atomic
+def review_query(*, review_id: int, actor, question: str) -> Query:
+    """Ask the trader; the declaration waits until every query is answered."""
+    review = review_lock(review_id)
+    query = query_create(review=review, actor=actor, question=question)
+    if review.declaration.status == Status.UNDER_REVIEW:
+        # The query's own entry tells the declarant what is asked.
+        declaration_transition(
+            declaration_id=review.declaration_id,
+            locked=review.declaration,
+            to_status=Status.QUERIED,
+            actor=actor,
+            reason=f"{review.agency.name} asks: {query.question}",
+            notice=None,
+        )
+    declarants_tell(notices=[(review.declaration, query_notice(query), "query_asked")], actor=actor)
+    return query
+
+
+@transaction.atomic
+def query_answer(*, query_id: int, actor, answer: str) -> Query:
+    """The trader answers; with no query left open, the declaration is under review again."""
+    query, review = query_answer_record(query_id=query_id, actor=actor, answer=answer)
+    still_open = Query.objects.filter(
+        review__declaration_id=review.declaration_id, answered_at__isnull=True
+    ).exists()
+    if not still_open and review.declaration.status == Status.QUERIED:
+        declaration_transition(
+            declaration_id=review.declaration_id,
+            locked=review.declaration,
+            to_status=Status.UNDER_REVIEW,
+            actor=actor,
+            reason="every query answered",
+            notice="Every question answered: back under review.",
+        )
+    return query
+
+
+@transaction.atomic
+def inspection_record(
+    *,
+    review_id: int,
+    actor,
+    kind: str,
+    finding: str,
+    revenue_difference: Decimal = Decimal("0"),
+    notes: str = "",
+) -> Inspection:
+    """Customs' lane work: a documentary check or a physical inspection, and what it found."""
+    review = review_lock(review_id)
+    review_ensure_staff(actor, review)
+    _ensure_did_not_set_lane(review.declaration_id, actor, doing="inspect it")
+    return inspection_complete(
+        review=review, actor=actor, kind=kind, finding=finding,
+        revenue_difference=revenue_difference, notes=notes,
+    )  # fmt: skip
+
+
+# ---- Assessment, payment, release ----------------------------------------------------------
+
+
+def release_blockers(declaration) -> list[str]:
+    """What still stands between a declaration and the release of its goods."""
+    blockers = [
+        f"{review.agency.name} has not approved"
+        for review in declaration.reviews.select_related("agency")
+        if review.status != Review.Status.APPROVED
+    ]
+    if not declaration.reviews.exists():
+        blockers.append("no agency has reviewed the declaration")
+    if not lane_work_done(declaration):
+        blockers.append(f"customs has not recorded {lane_work_needed(declaration)}")
+    return blockers
+
+
+@transaction.atomic
+def declaration_assess_if_cleared(*, declaration_id: int, actor):
+    """Move the declaration on to duty assessment once nothing but payment is left."""
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if declaration.status != Status.UNDER_REVIEW or release_blockers(declaration):
+        return None
+    return declaration_assess(declaration_id=declaration_id, actor=actor)
+
+
+@transaction.atomic
+def declaration_pay(*, declaration: Declaration, actor, reference: str) -> Declaration:
+    """Record the payment of the assessed duties, then release the goods if nothing blocks.
+
+    Until a bank or treasury confirms payments on the platform, the payment is
+    confirmed on the declarant's reference as it is recorded.
+    """
+    ensure_declarant(actor, declaration)
+    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    payment = payment_create(declaration=locked, actor=actor, reference=reference)
+    payment_transition(
+        payment=payment,
+        to_status=Payment.Status.CONFIRMED,
+        actor=actor,
+        reason="confirmed on the declarant's reference",
+    )
+    return declaration_release_if_cleared(declaration_id=locked.pk) or locked
+
+
+@transaction.atomic
+def declaration_release_if_cleared(*, declaration_id: int):
+    """Release a paid declaration when its payment is confirmed, every review is
+    approved and the lane work is done; else do nothing. The platform releases,
+    whoever's step completed the conditions."""
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if not declaration.may_become(Status.RELEASED) or release_blockers(declaration):
+        return None
+    payment = Payment.objects.filter(declaration=declaration).first()
+    if payment is None or payment.status != Payment.Status.CONFIRMED:
+        return None
+    return declaration_transition(
+        declaration_id=declaration_id,
+        locked=declaration,
+        to_status=Status.RELEASED,
+        actor=None,
+        reason="every agency approved, lane work done, duties paid",
+    )

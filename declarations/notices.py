@@ -1,0 +1,68 @@
+"""What the declarant reads: each step in words and what to do next.
+
+Targeting is confidential. Nothing here may name a score, a rule, a random
+selection, a model or an officer's note: a trader who could read why a
+declaration was selected would tune the next one to pass.
+"""
+
+from declarations.models import Declaration
+
+Status = Declaration.Status
+
+# What the declarant reads when their declaration enters a status, unless the
+# step that moved it says more (an agency's question, a rejection's grounds).
+STATUS_NOTICES = {
+    Status.DRAFT: "Draft created.",
+    Status.SUBMITTED: "Lodged. The risk assessment follows.",
+    Status.UNDER_REVIEW: "Back under review by the agencies.",
+    Status.QUERIED: "An agency has a question for you.",
+    Status.ASSESSED: "Cleared by every agency: duties and taxes are due.",
+    Status.PAID: "Payment received.",
+    Status.RELEASED: "Goods released.",
+    Status.HELD: "Held by customs. You will be told how it proceeds.",
+    Status.REJECTED: "Rejected.",
+    Status.CANCELLED: "Cancelled.",
+    Status.AMENDED: "Replaced by an amendment.",
+}
+
+# A lane, and what it asks of the declarant.
+LANE_GUIDANCE = {
+    "green": (
+        "Green lane: customs plans no check of the documents or the goods. Agencies that "
+        "regulate the goods review them; you will be told when duties are due."
+    ),
+    "yellow": (
+        "Yellow lane: customs will check the documents. Make sure the invoice, the packing "
+        "list and the transport document are attached; you will be told if more is needed."
+    ),
+    "red": (
+        "Red lane: customs will examine the goods. Keep them available at office {office} "
+        "and be ready to present them with the transport document."
+    ),
+}
+
+NEXT_STEPS = {
+    Status.DRAFT: "Complete the draft and submit it.",
+    Status.SUBMITTED: "Risk assessment in progress: the lane follows in a moment.",
+    Status.QUERIED: "Answer the agencies' questions below; the review waits for you.",
+    Status.ASSESSED: "Pay the duties and taxes due; the goods are released once payment "
+    "is confirmed.",
+    Status.PAID: "Payment received: release follows once every agency has approved.",
+    Status.RELEASED: "The goods are released: nothing more is needed.",
+    Status.HELD: "Held by customs: you will be told how it proceeds.",
+    Status.REJECTED: "Rejected: see the history for the grounds. File a new declaration "
+    "to declare the goods again.",
+    Status.CANCELLED: "Cancelled: nothing more is needed.",
+    Status.AMENDED: "Replaced by an amendment: follow the newer version.",
+}
+
+
+def lane_guidance(lane: str, *, office: str) -> str:
+    return LANE_GUIDANCE[lane].format(office=office)
+
+
+def next_step(declaration) -> str:
+    """What the declarant should do now, or expect."""
+    if declaration.status == Status.UNDER_REVIEW and declaration.lane:
+        return lane_guidance(declaration.lane, office=declaration.office_of_entry)
+    return NEXT_STEPS.get(declaration.status, "")
