@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "declarations",
     "risk",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
