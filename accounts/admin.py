@@ -1,19 +1,119 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import Group
 
 from accounts.models import Company, User
+from accounts.services import (
+    COMPANY_CHANGEABLE,
+    USER_CHANGEABLE,
+    company_create,
+    company_update,
+    user_create,
+    user_update,
+)
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 
 
 @admin.register(User)
-class SingleWindowUserAdmin(UserAdmin):
+class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
+    """Users are created and changed through the services, which keep group membership
+    and admin access in step with the role, company and agency. Passwords are changed
+    on Django's own password page."""
+
+    add_form = UserCreationForm
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": [
+                    "username",
+                    "password1",
+                    "password2",
+                    "role",
+                    "company",
+                    "agency",
+                    "first_name",
+                    "last_name",
+                    "email",
+                ],
+            },
+        ),
+    ]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        ("Single Window", {"fields": ["role", "company", "agency"]}),
+        ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
+        (
+            "Access",
+            {
+                "fields": ["is_active", "is_staff", "is_superuser", "groups"],
+                "description": "Staff and superuser status follow the role (administrator); "
+                "groups follow the company or agency.",
+            },
+        ),
+        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+    ]
     list_display = ["username", "get_full_name", "role", "company", "agency", "is_active"]
     list_filter = ["role", "agency", "is_active"]
-    fieldsets = [*UserAdmin.fieldsets, ("Single Window", {"fields": ["role", "company", "agency"]})]
+    list_select_related = ["company", "agency"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["username", "is_staff", "is_superuser", "groups", "last_login", "date_joined"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Users are deactivated (is_active), not deleted: their actions stay attributed.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in USER_CHANGEABLE if name in form.fields}
+        if change:
+            user = user_update(user=obj, actor=request.user, **data)
+        else:
+            user = user_create(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                actor=request.user,
+                **data,
+            )
+        self.adopt(obj, user)
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(ServiceAdmin):
     list_display = ["name", "tax_id", "country", "aeo_status"]
     search_fields = ["name", "tax_id"]
     list_filter = ["aeo_status"]
-    readonly_fields = ["group"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "tax_id", "country", "aeo_status"]
+        return ["name", "tax_id", "country", "aeo_status", "group"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The company's group is named after its tax id.
+        return [] if obj is None else ["tax_id", "group"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in COMPANY_CHANGEABLE}
+        if change:
+            company = company_update(company=obj, actor=request.user, **data)
+        else:
+            company = company_create(tax_id=form.cleaned_data["tax_id"], actor=request.user, **data)
+        self.adopt(obj, company)
+
+
+# Company and agency groups are made and filled by the services above.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ReadOnlyAdmin):
+    search_fields = ["name"]
+    ordering = ["name"]

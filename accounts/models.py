@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser, Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -61,6 +62,30 @@ class User(AbstractUser):
                 condition=~Q(role="admin") | Q(agency__isnull=True, company__isnull=True),
             ),
         ]
+
+    def clean(self):
+        # The constraints above, each refusal on the field to fix, so that a form
+        # shows it next to that field instead of naming a constraint.
+        super().clean()
+        staff = (self.Role.OFFICER, self.Role.SUPERVISOR, self.Role.ANALYST)
+        errors = {}
+        if self.role == self.Role.TRADER:
+            if self.company_id is None:
+                errors["company"] = "A trader belongs to a company: choose one."
+            if self.agency_id is not None:
+                errors["agency"] = "A trader belongs to no agency."
+        elif self.role in staff:
+            if self.agency_id is None:
+                errors["agency"] = "Agency staff belong to an agency: choose one."
+            if self.company_id is not None:
+                errors["company"] = "Agency staff belong to no company."
+        elif self.role == self.Role.ADMIN:
+            if self.company_id is not None:
+                errors["company"] = "An administrator belongs to no company."
+            if self.agency_id is not None:
+                errors["agency"] = "An administrator belongs to no agency."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_trader(self) -> bool:

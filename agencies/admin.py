@@ -10,10 +10,13 @@ from agencies.models import (
     Review,
 )
 from agencies.services import (
+    agency_create,
+    agency_update,
     jurisdiction_rule_create,
     jurisdiction_rule_delete,
     jurisdiction_rule_update,
 )
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 
 JURISDICTION_FIELDS = [
     "agency",
@@ -26,13 +29,35 @@ JURISDICTION_FIELDS = [
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(ServiceAdmin):
     list_display = ["code", "name", "is_customs"]
-    readonly_fields = ["group"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["code", "name", "is_customs"]
+        return ["code", "name", "is_customs", "group"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The agency's group is named after its code.
+        return [] if obj is None else ["code", "is_customs", "group"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            agency = agency_update(agency=obj, actor=request.user, name=form.cleaned_data["name"])
+        else:
+            agency = agency_create(
+                code=form.cleaned_data["code"],
+                name=form.cleaned_data["name"],
+                is_customs=form.cleaned_data["is_customs"],
+            )
+        self.adopt(obj, agency)
 
 
 @admin.register(JurisdictionRule)
-class JurisdictionRuleAdmin(admin.ModelAdmin):
+class JurisdictionRuleAdmin(ServiceAdmin):
     """Jurisdiction changes go through the services, like the browser pages."""
 
     list_display = ["agency", "hs_prefix", "origin_countries", "procedure_codes", "permit_type"]
@@ -56,17 +81,7 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
             jurisdiction_rule_delete(rule=rule, actor=request.user)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Officers' work is recorded through the services; the admin only shows it."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# Officers' work is recorded through the services; the admin only shows it.
 
 
 @admin.register(Review)

@@ -57,6 +57,17 @@ def agency_create(*, code: str, name: str, is_customs: bool = False) -> Agency:
     return agency
 
 
+@transaction.atomic
+def agency_update(*, agency: Agency, actor, name: str) -> Agency:
+    """Rename an agency; its code (which names its group) and customs role stay as created."""
+    _ensure_platform_admin(actor)
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
+    agency.name = name
+    agency.full_clean()
+    agency.save()
+    return agency
+
+
 def _ensure_platform_admin(actor) -> None:
     if actor is not None and not actor.is_platform_admin:
         raise PermissionDenied

@@ -1,40 +1,14 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from declarations.models import Declaration, DeclarationEvent, Item
 
 
 class ItemInline(admin.TabularInline):
     model = Item
     extra = 0
-    can_delete = False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Declaration)
-class DeclarationAdmin(admin.ModelAdmin):
-    """Read-only: declarations change through their services only."""
-
-    list_display = ["id", "reference", "company", "type", "status", "lane", "created_at"]
-    list_filter = ["status", "lane", "type"]
-    list_select_related = ["company"]
-    search_fields = ["invoice_number", "company__name"]
-    inlines = [ItemInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(DeclarationEvent)
-class DeclarationEventAdmin(admin.ModelAdmin):
-    list_display = ["declaration", "seq", "at", "actor", "action", "from_status", "to_status"]
-    raw_id_fields = ["declaration"]
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -42,3 +16,20 @@ class DeclarationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(ReadOnlyAdmin):
+    """Declarations change through their services only."""
+
+    list_display = ["id", "reference", "company", "type", "status", "lane", "created_at"]
+    list_filter = ["status", "lane", "type"]
+    list_select_related = ["company"]
+    search_fields = ["invoice_number", "company__name"]
+    inlines = [ItemInline]
+
+
+@admin.register(DeclarationEvent)
+class DeclarationEventAdmin(ReadOnlyAdmin):
+    list_display = ["declaration", "seq", "at", "actor", "action", "from_status", "to_status"]
+    raw_id_fields = ["declaration"]

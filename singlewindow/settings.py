@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "risk",
     "notifications",
     "clearance",
+    "demo",
 ]
 
 MIDDLEWARE = [

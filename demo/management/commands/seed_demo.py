@@ -1,7 +1,11 @@
 """Load the demo cast: agencies with their jurisdiction, companies, users, rules.
 
-Idempotent: run it any number of times; existing rows are left as they are.
+Idempotent: run it any number of times; existing rows are left as they are. Every
+row is written through the services, as an administrator or analyst would write it;
+the selectivity rules arrive in a new published version of the live rule set.
 """
+
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,7 +14,8 @@ from accounts.models import Company, User
 from accounts.services import company_create, user_create
 from agencies.models import Agency, JurisdictionRule
 from agencies.services import agency_create, jurisdiction_rule_create
-from risk.models import RiskSettings, SelectivityRule
+from risk.models import RiskSettings, RuleSet, live_rule_set_id
+from risk.services import rule_create, rule_set_draft_create, rule_set_publish
 
 DEMO_PASSWORD = "demo12345"
 
@@ -149,16 +154,27 @@ class Command(BaseCommand):
             )
 
         RiskSettings.current()
-        for name, hs_prefix, origin, min_value, score, lane, note in RULES:
-            SelectivityRule.objects.get_or_create(
-                name=name,
-                defaults={
-                    "hs_prefix": hs_prefix,
-                    "origin_country": origin,
-                    "min_item_value": min_value,
-                    "score": score,
-                    "force_lane": lane,
-                    "note": note,
-                },
-            )
+        self.publish_demo_rules(analyst=User.objects.get(username="analyst"))
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+
+    def publish_demo_rules(self, *, analyst) -> None:
+        """Rules change only in a new version: copy the live set, add what is missing, publish."""
+        live = RuleSet.objects.get(pk=live_rule_set_id())
+        present = set(live.rules.values_list("name", flat=True))
+        missing = [rule for rule in RULES if rule[0] not in present]
+        if not missing:
+            return
+        draft = rule_set_draft_create(actor=analyst, based_on=live, note="demo rules")
+        for name, hs_prefix, origin, min_value, score, lane, note in missing:
+            rule_create(
+                actor=analyst,
+                rule_set=draft,
+                name=name,
+                hs_prefix=hs_prefix,
+                origin_country=origin,
+                min_item_value=Decimal(min_value) if min_value else None,
+                score=score,
+                force_lane=lane,
+                note=note,
+            )
+        rule_set_publish(actor=analyst, rule_set=draft)

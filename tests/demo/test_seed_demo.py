@@ -1,0 +1,64 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Company, User
+from agencies.models import Agency, JurisdictionRule
+from demo.management.commands.seed_demo import DEMO_PASSWORD, RULES
+from risk.models import RuleSet, SelectivityRule
+
+pytestmark = pytest.mark.django_db
+
+SEEDED = (Agency, JurisdictionRule, Company, User, RuleSet, SelectivityRule)
+
+
+def test_seed_demo_is_idempotent_and_covers_every_role():
+    call_command("seed_demo", verbosity=0)
+    counts = [m.objects.count() for m in SEEDED]
+    call_command("seed_demo", verbosity=0)
+    assert [m.objects.count() for m in SEEDED] == counts
+    assert Agency.objects.filter(is_customs=True).count() == 1
+    assert Agency.objects.filter(is_customs=False).count() >= 4
+    assert set(User.objects.values_list("role", flat=True)) == set(User.Role.values)
+    assert User.objects.get(username="trader_a").check_password(DEMO_PASSWORD)
+
+
+def test_seed_demo_publishes_its_rules_in_one_new_live_version():
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    live = RuleSet.objects.get(status=RuleSet.Status.LIVE)
+    assert sorted(live.rules.values_list("name", flat=True)) == sorted(r[0] for r in RULES)
+    assert live.created_by == User.objects.get(username="analyst")
+    # The first, empty version was retired by the publication, unchanged.
+    assert list(RuleSet.objects.exclude(pk=live.pk).values_list("status", flat=True)) == [
+        RuleSet.Status.RETIRED
+    ]
+    assert not SelectivityRule.objects.exclude(rule_set=live).exists()
+
+
+def test_seed_demo_keeps_an_analyst_s_live_rules_and_adds_only_what_is_missing():
+    from risk.services import rule_create, rule_delete, rule_set_draft_create, rule_set_publish
+
+    call_command("seed_demo", verbosity=0)
+    analyst = User.objects.get(username="analyst")
+    draft = rule_set_draft_create(actor=analyst)
+    rule_delete(actor=analyst, rule=draft.rules.get(name=RULES[0][0]))
+    rule_create(actor=analyst, rule_set=draft, name="Analyst's own", hs_prefix="61", score=10)
+    rule_set_publish(actor=analyst, rule_set=draft)
+
+    call_command("seed_demo", verbosity=0)
+    live = RuleSet.objects.get(status=RuleSet.Status.LIVE)
+    assert live.version == draft.version + 1
+    assert sorted(live.rules.values_list("name", flat=True)) == sorted(
+        [*(r[0] for r in RULES), "Analyst's own"]
+    )
+
+
+def test_demo_users_belong_to_their_company_or_agency_group():
+    call_command("seed_demo", verbosity=0)
+    trader = User.objects.get(username="trader_a")
+    officer = User.objects.get(username="food_officer")
+    admin = User.objects.get(username="admin")
+    assert list(trader.groups.all()) == [trader.company.group]
+    assert list(officer.groups.all()) == [officer.agency.group]
+    assert admin.is_staff and admin.is_superuser
+    assert not trader.is_staff and not officer.is_superuser
