@@ -5,9 +5,8 @@ from django.db import transaction
 
 from accounts.models import Company, User
 from agencies.models import Agency
+from clearance.services import declaration_assess_risk, declaration_submit
 from declarations.models import Declaration
-from declarations.services import declaration_submit
-from risk.services import declaration_assess_risk
 from tests.admin.conftest import (
     ADMIN_PASSWORD,
     add_agency,

@@ -3,12 +3,11 @@
 import pytest
 from django.db import transaction
 
+from clearance.services import declaration_assess_risk, declaration_submit
 from declarations.models import Declaration
-from declarations.services import declaration_submit
 from notifications.models import Notification
 from notifications.services import notify
 from risk.models import LaneDecision
-from risk.services import declaration_assess_risk
 from tests.factories import make_declaration
 
 pytestmark = pytest.mark.django_db
