@@ -562,7 +562,7 @@ def review_query(*, review_id: int, actor, question: str) -> Query:
     """Ask the trader; the declaration waits until every query is answered."""
     review = review_lock(review_id)
     query = query_create(review=review, actor=actor, question=question)
-    if review.declaration.status == Status.UNDER_REVIEW:
+    if review.declaration.may_become(Status.QUERIED):
         # The query's own entry tells the declarant what is asked.
         declaration_transition(
             declaration_id=review.declaration_id,
@@ -636,7 +636,7 @@ def release_blockers(declaration) -> list[str]:
 def declaration_assess_if_cleared(*, declaration_id: int, actor):
     """Move the declaration on to duty assessment once nothing but payment is left."""
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    if declaration.status != Status.UNDER_REVIEW or release_blockers(declaration):
+    if not declaration.may_become(Status.ASSESSED) or release_blockers(declaration):
         return None
     return declaration_assess(declaration_id=declaration_id, actor=actor)
 

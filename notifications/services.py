@@ -87,15 +87,6 @@ def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> 
     return notify_many(messages=[Message(recipient_ids, verb, text, url)])
 
 
-def notify_many_on_commit(*, messages: list[Message]) -> None:
-    if messages:
-        transaction.on_commit(lambda: notify_many(messages=messages), robust=True)
-
-
-def notify_on_commit(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> None:
-    notify_many_on_commit(messages=[Message(recipient_ids, verb, text, url)])
-
-
 def notification_email_send(*, notification_id: int) -> bool:
     """Send the e-mail of one notification once; a second run finds it sent."""
     claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
