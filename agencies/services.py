@@ -35,12 +35,8 @@ from core.exceptions import ApplicationError
 from core.permissions import grant_many
 from declarations.audit import audit_append, audit_entry
 from declarations.models import Declaration
-from notifications.services import (
-    Message,
-    notify_many,
-    recipients_of_agencies,
-    recipients_of_company,
-)
+from declarations.notices import declarants_tell
+from notifications.services import Message, notify_many, recipients_of_agencies
 
 REVIEW_PERMS = ("agencies.view_review", "agencies.change_review")
 
@@ -454,18 +450,19 @@ def review_approve(*, review: Review, actor, conditions: str = "") -> Review:
             f"{lane_work_needed(review.declaration)} before customs approves."
         )
     conditions = conditions.strip()
-    return review_transition(
+    notice = f"{review.agency.name} approved" + (
+        f" with conditions: {conditions}" if conditions else "."
+    )
+    review_transition(
         review=review,
         to_status=Review.Status.APPROVED,
         actor=actor,
         reason=conditions,
         changes={"conditions": conditions},
-        notice=review_approval_notice(review.agency, conditions),
+        notice=notice,
     )
-
-
-def review_approval_notice(agency, conditions: str) -> str:
-    return f"{agency.name} approved" + (f" with conditions: {conditions}" if conditions else ".")
+    declarants_tell(notices=[(review.declaration, notice, "review_approved")], actor=actor)
+    return review
 
 
 def review_reject(*, review: Review, actor, reason: str) -> Review:
@@ -493,14 +490,16 @@ def query_create(*, review: Review, actor, question: str) -> Query:
     query = Query(review=review, question=question.strip(), asked_by=actor, asked_at=timezone.now())
     query.full_clean()
     query.save()
+    notice = f"{review.agency.name} asks: {query.question}"
     audit_append(
         [
             _review_entry(
                 review, actor=actor, action="query_asked", reason=query.question,
-                data={"query": query.pk}, notice=query_notice(query),
+                data={"query": query.pk}, notice=notice,
             )
         ]
     )  # fmt: skip
+    declarants_tell(notices=[(review.declaration, notice, "query_asked")], actor=actor)
     if review.status != Review.Status.QUERIED:
         review_transition(
             review=review,
@@ -509,10 +508,6 @@ def query_create(*, review: Review, actor, question: str) -> Query:
             changes={"assigned_to": review.assigned_to or actor},
         )
     return query
-
-
-def query_notice(query: Query) -> str:
-    return f"{query.review.agency.name} asks: {query.question}"
 
 
 def query_answer_record(*, query_id: int, actor, answer: str) -> tuple[Query, Review]:
@@ -781,14 +776,5 @@ def permit_issue(
             )
         ]
     )  # fmt: skip
-    notify_many(
-        messages=[
-            Message(
-                recipient_ids=recipients_of_company(review.declaration.company_id),
-                verb="permit_issued",
-                text=f"{review.declaration.reference}: {notice}",
-                url=reverse("declarations:detail", args=[review.declaration_id]),
-            )
-        ]
-    )
+    declarants_tell(notices=[(review.declaration, notice, "permit_issued")], actor=actor)
     return permit

@@ -31,8 +31,6 @@ from agencies.services import (
     lane_work_needed,
     query_answer_record,
     query_create,
-    query_notice,
-    review_approval_notice,
     review_ensure_staff,
     review_lock,
     reviews_close,
@@ -45,7 +43,6 @@ from declarations.models import Declaration, Payment
 from declarations.notices import lane_guidance
 from declarations.services import (
     Move,
-    declarants_tell,
     declaration_assess,
     declaration_create,
     declaration_lane_set,
@@ -524,16 +521,6 @@ def review_approve(*, review_id: int, actor, conditions: str = "") -> Review:
     review_ensure_staff(actor, review)
     _ensure_did_not_set_lane(review.declaration_id, actor, doing="approve its reviews")
     review_approve_slice(review=review, actor=actor, conditions=conditions)
-    declarants_tell(
-        notices=[
-            (
-                review.declaration,
-                review_approval_notice(review.agency, review.conditions),
-                "review_approved",
-            )
-        ],
-        actor=actor,
-    )
     declaration_assess_if_cleared(declaration_id=review.declaration_id, actor=actor)
     return review
 
@@ -563,7 +550,7 @@ def review_query(*, review_id: int, actor, question: str) -> Query:
     review = review_lock(review_id)
     query = query_create(review=review, actor=actor, question=question)
     if review.declaration.may_become(Status.QUERIED):
-        # The query's own entry tells the declarant what is asked.
+        # The query itself told the declarant what is asked.
         declaration_transition(
             declaration_id=review.declaration_id,
             locked=review.declaration,
@@ -572,7 +559,6 @@ def review_query(*, review_id: int, actor, question: str) -> Query:
             reason=f"{review.agency.name} asks: {query.question}",
             notice=None,
         )
-    declarants_tell(notices=[(review.declaration, query_notice(query), "query_asked")], actor=actor)
     return query
 
 

@@ -1,11 +1,16 @@
-"""What the declarant reads: each step in words and what to do next.
+"""What the declarant reads: each step in words and what to do next, and the one way
+they are told of it (declarants_tell), which any app's step calls, as it calls
+declarations.audit to record the step.
 
 Targeting is confidential. Nothing here may name a score, a rule, a random
 selection, a model or an officer's note: a trader who could read why a
 declaration was selected would tune the next one to pass.
 """
 
+from django.urls import reverse
+
 from declarations.models import Declaration
+from notifications.services import Message, notify_many, recipients_of_companies
 
 Status = Declaration.Status
 
@@ -66,3 +71,30 @@ def next_step(declaration) -> str:
     if declaration.status == Status.UNDER_REVIEW and declaration.lane:
         return lane_guidance(declaration.lane, office=declaration.office_of_entry)
     return NEXT_STEPS.get(declaration.status, "")
+
+
+def declarants_tell(*, notices: list[tuple[Declaration, str, str]], actor=None) -> None:
+    """Tell the users of each declaration's company what others did to it:
+    (declaration, text, verb) for each.
+
+    Written in the transaction that made it happen: nobody reads of a step
+    that was rolled back, and no step commits without its notifications. A
+    company's own steps (lodging, amending, paying) are in its history; they
+    are not notified back to it.
+    """
+    own = actor.company_id if actor is not None and actor.is_trader else None
+    notices = [(d, text, verb) for d, text, verb in notices if text and d.company_id != own]
+    if not notices:
+        return
+    recipients = recipients_of_companies({d.company_id for d, _, _ in notices})
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=recipients.get(d.company_id, []),
+                verb=verb,
+                text=f"{d.reference}: {text}",
+                url=reverse("declarations:detail", args=[d.pk]),
+            )
+            for d, text, verb in notices
+        ]
+    )

@@ -12,7 +12,6 @@ from dataclasses import field as dataclass_field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition
@@ -20,42 +19,14 @@ from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
 from declarations.duties import assess_duties
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
-from declarations.notices import STATUS_NOTICES
+from declarations.notices import STATUS_NOTICES, declarants_tell
 from declarations.validation import duplicate_errors, validate_draft, validate_lodgement
-from notifications.services import Message, notify_many, recipients_of_companies
 from reference import lookups
 
 Status = Declaration.Status
 
 DECLARATION_PERMS = ("declarations.view_declaration", "declarations.change_declaration")
 TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version")
-
-
-def declarants_tell(*, notices: list[tuple[Declaration, str, str]], actor=None) -> None:
-    """Tell the users of each declaration's company what others did to it:
-    (declaration, text, verb) for each.
-
-    Written in the transaction that made it happen: nobody reads of a step
-    that was rolled back, and no step commits without its notifications. A
-    company's own steps (lodging, amending, paying) are in its history; they
-    are not notified back to it.
-    """
-    own = actor.company_id if actor is not None and actor.is_trader else None
-    notices = [(d, text, verb) for d, text, verb in notices if text and d.company_id != own]
-    if not notices:
-        return
-    recipients = recipients_of_companies({d.company_id for d, _, _ in notices})
-    notify_many(
-        messages=[
-            Message(
-                recipient_ids=recipients.get(d.company_id, []),
-                verb=verb,
-                text=f"{d.reference}: {text}",
-                url=reverse("declarations:detail", args=[d.pk]),
-            )
-            for d, text, verb in notices
-        ]
-    )
 
 
 def event_append(

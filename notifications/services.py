@@ -12,13 +12,6 @@ from notifications.models import Notification
 logger = logging.getLogger(__name__)
 
 
-def recipients_of_company(company_id: int) -> list[int]:
-    User = get_user_model()
-    return list(
-        User.objects.filter(company_id=company_id, is_active=True).values_list("pk", flat=True)
-    )
-
-
 def recipients_of_companies(company_ids) -> dict[int, list[int]]:
     """Every active user of each company, by company, in one query."""
     User = get_user_model()
