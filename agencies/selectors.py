@@ -302,35 +302,40 @@ def jurisdiction_rule_list() -> QuerySet[JurisdictionRule]:
 DECLARATION_WIDE_REASONS = {"lane", "none", "random", "manual", "floor"}
 
 
-def risk_reasons_for_review(review, slice_lines) -> list[str]:
-    """Why the declaration's lane is what it is now, as this review's agency may read it.
-
-    The latest lane change first (who changed it, from what, and why), then
-    the reasons of the decision it changed. Customs reads them all. Another
-    agency reads the declaration-wide ones and those about items of its
-    slice: a rule that fired on another agency's goods would otherwise tell
-    it what those goods are.
-    """
+def lane_reasons(declaration, *, keep=None) -> list[str]:
+    """Why the declaration's lane is what it is now: the latest lane change first (who
+    changed it, from what, and why), then the reasons of the decision it changed
+    (those `keep` accepts, if given)."""
     changes = [
         f"lane {o.from_lane} → {o.to_lane}, changed by {o.changed_by.username} on "
         f"{timezone.localtime(o.changed_at):%Y-%m-%d %H:%M}: {o.reason}"
-        for o in LaneOverride.objects.filter(declaration_id=review.declaration_id)
+        for o in LaneOverride.objects.filter(declaration_id=declaration.pk)
         .select_related("changed_by")
         .order_by("-changed_at", "-pk")
     ]
-    decision = getattr(review.declaration, "lane_decision", None)
+    decision = getattr(declaration, "lane_decision", None)
     if decision is None:
         return changes
-    reasons = decision.reasons
-    if not review.agency.is_customs:
-        lines = set(slice_lines)
-        reasons = [
-            reason
-            for reason in reasons
-            if reason.get("kind") in DECLARATION_WIDE_REASONS
-            or lines & set(reason.get("items") or [])
-        ]
-    texts = [reason["text"] for reason in reasons]
+    texts = [reason["text"] for reason in decision.reasons if keep is None or keep(reason)]
     if changes:
         texts = [f"first decision, {decision.lane} lane: {text}" for text in texts]
     return changes + texts
+
+
+def risk_reasons_for_review(review, slice_lines) -> list[str]:
+    """Why the declaration's lane is what it is now, as this review's agency may read it.
+
+    Customs reads every reason. Another agency reads the declaration-wide ones
+    and those about items of its slice: a rule that fired on another agency's
+    goods would otherwise tell it what those goods are.
+    """
+    if review.agency.is_customs:
+        return lane_reasons(review.declaration)
+    lines = set(slice_lines)
+    return lane_reasons(
+        review.declaration,
+        keep=lambda reason: (
+            reason.get("kind") in DECLARATION_WIDE_REASONS
+            or bool(lines & set(reason.get("items") or []))
+        ),
+    )

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from agencies.selectors import lane_reasons
 from clearance.services import (
     declaration_amend,
     declaration_cancel,
@@ -246,7 +247,7 @@ def declaration_detail_page(request, pk: int):
         "declaration": declaration,
         "next_step": next_step(declaration),
         "lane_decision": getattr(declaration, "lane_decision", None) if official else None,
-        "lane_changes": declaration.lane_overrides.select_related("changed_by") if official else (),
+        "lane_reasons": lane_reasons(declaration) if official else (),
         "history": declaration.events.all() if official else declarant_history(declaration),
         "official": official,
         "document_form": DocumentForm(declaration=declaration),
