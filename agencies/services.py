@@ -371,14 +371,7 @@ def reviews_close(*, declaration, actor, reason: str) -> list[Review]:
         review.declaration = declaration
     reviews_transition(reviews=active, to_status=Review.Status.CLOSED, actor=actor, reason=reason)
     inspections_cancel(
-        inspections=list(
-            Inspection.objects.select_for_update()
-            .filter(review__declaration=declaration, status=Inspection.Status.ORDERED)
-            .select_related("review__agency")
-        ),
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
+        inspections=_ordered_checks(declaration=declaration), actor=actor, reason=reason
     )
     return active
 
@@ -437,7 +430,7 @@ def lane_work_done(declaration) -> bool:
 
 
 def lane_work_needed(declaration) -> str:
-    return "a physical inspection" if declaration.lane == "red" else "a documentary check"
+    return f"a {Inspection.Kind(lane_check_ordered(declaration.lane)).label.lower()}"
 
 
 def review_approve(*, review: Review, actor, conditions: str = "") -> Review:
@@ -604,9 +597,28 @@ def inspection_transition(
     return inspection
 
 
-def inspections_cancel(*, inspections: list[Inspection], declaration, actor, reason: str) -> None:
-    for inspection in inspections:
+def _ordered_checks(*, declaration, review: Review | None = None) -> list[Inspection]:
+    """The checks still to do on a declaration the caller has locked (on one of its
+    reviews, if given), locked in turn; only their own rows, not their review's or
+    agency's, which every other declaration shares."""
+    checks = (
+        Inspection.objects.select_for_update(of=("self",))
+        .filter(status=Inspection.Status.ORDERED)
+        .select_related("review__agency")
+        .order_by("pk")
+    )
+    if review is not None:
+        checks = checks.filter(review=review)
+    else:
+        checks = checks.filter(review__declaration=declaration)
+    checks = list(checks)
+    for inspection in checks:
         inspection.review.declaration = declaration
+    return checks
+
+
+def inspections_cancel(*, inspections: list[Inspection], actor, reason: str) -> None:
+    for inspection in inspections:
         inspection_transition(
             inspection=inspection, to_status=Inspection.Status.CANCELLED, actor=actor,
             reason=reason,
@@ -625,18 +637,9 @@ def inspections_follow_lane(*, declaration, actor, reason: str) -> None:
         return
     customs_review.declaration = declaration
     needed = lane_check_ordered(declaration.lane)
-    ordered = list(
-        Inspection.objects.select_for_update().filter(
-            review=customs_review, status=Inspection.Status.ORDERED
-        )
-    )
-    for inspection in ordered:
-        inspection.review = customs_review
+    ordered = _ordered_checks(declaration=declaration, review=customs_review)
     inspections_cancel(
-        inspections=[i for i in ordered if i.kind != needed],
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
+        inspections=[i for i in ordered if i.kind != needed], actor=actor, reason=reason
     )
     if needed and not lane_work_done(declaration) and not any(i.kind == needed for i in ordered):
         inspections_order(reviews=[customs_review])
@@ -657,11 +660,8 @@ def inspection_complete(
     if not review.agency.is_customs:
         raise ApplicationError("Only customs records documentary checks and inspections.")
     review_ensure_actionable(review, actor)
-    ordered = (
-        Inspection.objects.select_for_update()
-        .filter(review=review, kind=kind, status=Inspection.Status.ORDERED)
-        .first()
-    )
+    to_do = _ordered_checks(declaration=review.declaration, review=review)
+    ordered = next((i for i in to_do if i.kind == kind), None)
     now = timezone.now()
     result = {
         "finding": finding,
@@ -684,12 +684,7 @@ def inspection_complete(
     if lane_work_done(review.declaration):
         # A physical inspection also does what an ordered documentary check would.
         inspections_cancel(
-            inspections=list(
-                Inspection.objects.select_for_update()
-                .filter(review=review, status=Inspection.Status.ORDERED)
-                .select_related("review__agency")
-            ),
-            declaration=review.declaration,
+            inspections=[i for i in to_do if i is not inspection],
             actor=actor,
             reason=f"{inspection.get_kind_display()} done",
         )

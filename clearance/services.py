@@ -21,7 +21,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
-from agencies.models import Inspection, LaneOverride, Query, Review
+from agencies.models import Agency, Inspection, LaneOverride, Query, Review
 from agencies.services import (
     inspection_complete,
     inspections_follow_lane,
@@ -343,8 +343,6 @@ def declaration_scoring_failed(*, declaration_id: int, error: str) -> bool:
 
 
 def _customs_id() -> int | None:
-    from agencies.models import Agency
-
     return Agency.objects.filter(is_customs=True).values_list("pk", flat=True).first()
 
 
