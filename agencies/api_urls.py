@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("reviews/<int:pk>/permits/", apis.ReviewPermitApi.as_view(), name="review-permit"),
     path("reviews/<int:pk>/lane/", apis.ReviewLaneApi.as_view(), name="review-lane"),
+    path("reviews/<int:pk>/detention/", apis.ReviewDetentionApi.as_view(), name="review-detention"),
     path("queries/", apis.QueryListApi.as_view(), name="query-list"),
     path("queries/<int:pk>/", apis.QueryDetailApi.as_view(), name="query-detail"),
     path("queries/<int:pk>/answer/", apis.QueryAnswerApi.as_view(), name="query-answer"),

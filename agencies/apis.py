@@ -16,6 +16,7 @@ from agencies.selectors import (
 )
 from agencies.services import permit_issue, review_claim
 from clearance.services import (
+    declaration_detention_decide,
     declaration_lane_override,
     inspection_record,
     query_answer,
@@ -177,6 +178,24 @@ class ReviewLaneApi(APIView):
     def post(self, request, pk: int):
         review, data = _review_and_input(request, pk, s.LaneOverrideInputSerializer)
         declaration_lane_override(declaration_id=review.declaration_id, actor=request.user, **data)
+        return Response(review_detail_data(user=request.user, pk=pk))
+
+
+class ReviewDetentionApi(APIView):
+    @extend_schema(
+        summary="Seize detained goods, or release them to the review (customs supervisor, "
+        "not the officer who found them)",
+        request=s.DetentionInputSerializer,
+        responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        review, data = _review_and_input(request, pk, s.DetentionInputSerializer)
+        declaration_detention_decide(
+            declaration_id=review.declaration_id,
+            actor=request.user,
+            seize=data["decision"] == "seize",
+            reason=data["reason"],
+        )
         return Response(review_detail_data(user=request.user, pk=pk))
 
 

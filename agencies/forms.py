@@ -30,7 +30,26 @@ class InspectionForm(forms.Form):
     revenue_difference = forms.DecimalField(
         min_value=0, max_digits=18, decimal_places=2, initial=0, label="Revenue difference"
     )
+    items = forms.CharField(
+        required=False,
+        label="Items concerned",
+        help_text="Line numbers of the items the finding concerns, e.g. 1, 3; "
+        "none for no discrepancy.",
+    )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_items(self) -> list[int]:
+        text = self.cleaned_data["items"].replace(",", " ").split()
+        if not all(part.isdigit() and int(part) > 0 for part in text):
+            raise forms.ValidationError("Give item line numbers, e.g. 1, 3.")
+        return [int(part) for part in text]
+
+
+class DetentionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("seize", "Seize the goods"), ("release", "Release them to the review")]
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PermitForm(forms.Form):

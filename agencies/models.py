@@ -119,7 +119,9 @@ class Review(Stateful, models.Model):
         # A query waits for the trader: the answer, a rejection or the end of the
         # declaration move it on, an approval does not.
         Status.QUERIED: frozenset({Status.IN_PROGRESS, Status.REJECTED, Status.CLOSED}),
-        Status.APPROVED: frozenset(),
+        # Only an approval the platform gave, when its basis goes (a green lane
+        # raised), and then the agency's officers take the review up again.
+        Status.APPROVED: frozenset({Status.OPEN}),
         Status.REJECTED: frozenset(),
         Status.CLOSED: frozenset(),
     }
@@ -150,6 +152,9 @@ class Review(Stateful, models.Model):
         related_name="decided_reviews",
     )
     conditions = models.TextField(blank=True, help_text="Conditions attached to an approval.")
+    # Set when the platform approved the slice with no officer: why it could
+    # (the green lane for customs, the permits cited for another agency).
+    automatic_basis = models.CharField(max_length=300, blank=True)
     reason = models.TextField(blank=True, help_text="Why the review was rejected or closed.")
     # Permits the agency's jurisdiction required when the review opened, kept so
     # that later jurisdiction changes leave open reviews as they were.
@@ -176,7 +181,9 @@ class Review(Stateful, models.Model):
             models.CheckConstraint(
                 name="decided_review_has_decider",
                 condition=~Q(status__in=["approved", "rejected"])
-                | Q(decided_at__isnull=False, decided_by__isnull=False),
+                | Q(decided_at__isnull=False, decided_by__isnull=False)
+                | Q(status="approved", decided_at__isnull=False, decided_by__isnull=True)
+                & ~Q(automatic_basis=""),
             ),
             models.CheckConstraint(
                 name="rejected_review_has_reason",
@@ -294,6 +301,11 @@ class Inspection(Stateful, models.Model):
         MISDECLARED_ORIGIN = "misdeclared_origin", "Misdeclared origin"
         MISCLASSIFICATION = "misclassification", "Misclassification"
         PROHIBITED_GOODS = "prohibited_goods", "Prohibited goods"
+        UNDECLARED_GOODS = "undeclared_goods", "Undeclared goods"
+
+    # Findings that stop the goods: the declaration is detained until a
+    # supervisor decides.
+    DETAINING = frozenset({Finding.PROHIBITED_GOODS, Finding.UNDECLARED_GOODS})
 
     review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="inspections")
     kind = models.CharField(max_length=16, choices=Kind)
@@ -308,6 +320,9 @@ class Inspection(Stateful, models.Model):
         help_text="Duties and taxes recovered, in national currency.",
     )
     notes = models.TextField(blank=True)
+    # The items the finding concerns: labelled as offences for the risk model,
+    # the other items inspected as clean.
+    items = models.ManyToManyField("declarations.Item", blank=True, related_name="findings")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -244,7 +244,10 @@ def get_review_for_user(*, user, pk, with_details: bool = False) -> Review:
         queryset = queryset.prefetch_related(
             "items",
             Prefetch("queries", queryset=Query.objects.select_related("asked_by", "answered_by")),
-            Prefetch("inspections", queryset=Inspection.objects.select_related("recorded_by")),
+            Prefetch(
+                "inspections",
+                queryset=Inspection.objects.select_related("recorded_by").prefetch_related("items"),
+            ),
             Prefetch("permits", queryset=Permit.objects.select_related("issued_by")),
         )
     return get_object_or_404(queryset, pk=pk)

@@ -54,6 +54,7 @@ class QueryOutputSerializer(serializers.ModelSerializer):
 
 class InspectionOutputSerializer(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    items = serializers.SlugRelatedField(slug_field="line_no", many=True, read_only=True)
 
     class Meta:
         model = Inspection
@@ -63,6 +64,7 @@ class InspectionOutputSerializer(serializers.ModelSerializer):
             "status",
             "ordered_at",
             "finding",
+            "items",
             "revenue_difference",
             "notes",
             "recorded_by",
@@ -90,6 +92,7 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
         fields = [
             *ReviewListOutputSerializer.Meta.fields,
             "decided_by",
+            "automatic_basis",
             "conditions",
             "reason",
             "permits_required",
@@ -140,6 +143,17 @@ class InspectionInputSerializer(serializers.Serializer):
         max_digits=18, decimal_places=2, min_value=0, default=0
     )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        help_text="Line numbers of the items a discrepancy concerns.",
+    )
+
+
+class DetentionInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["seize", "release"])
+    reason = serializers.CharField()
 
 
 class PermitInputSerializer(serializers.Serializer):

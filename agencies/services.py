@@ -11,6 +11,7 @@ be serialised on the declaration, or each would see the other's review still
 open and neither would move the declaration on.
 """
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -242,7 +243,11 @@ def review_ensure_open(review: Review) -> None:
 def review_ensure_actionable(review: Review, actor) -> None:
     """The review can still be decided, and not by someone else holding it."""
     if review.is_decided:
-        who = review.decided_by.username if review.decided_by else "someone"
+        who = (
+            review.decided_by.username
+            if review.decided_by
+            else f"the platform ({review.automatic_basis})"
+        )
         raise ApplicationError(
             f"This review was already {review.status} by {who} "
             f"at {review.decided_at:%Y-%m-%d %H:%M:%S} UTC.",
@@ -283,16 +288,17 @@ def reviews_transition(
     actor,
     reason: str = "",
     changes=None,
-    notice: str = "",
+    notice: str | Callable[[Review], str] = "",
 ) -> None:
     """The only way a review changes status: reviews the caller has locked (with their
     declaration, locked first), checked against Review.TRANSITIONS, each move in the
     declaration's audit trail, in a constant number of statements.
 
-    A decision records who took it; closing a review tells the officer who held
-    it. `notice` is what the declarant reads of the move in their history; the
-    step that decides (clearance.services) notifies them, as it knows what else
-    happened to the declaration.
+    A decision records who took it: an officer, or the platform (no actor)
+    with the basis set on each review; closing a review tells the officer who
+    held it. `notice` (one text, or one per review) is what the declarant reads
+    of the move in their history; the step that decides (clearance.services)
+    notifies them, as it knows what else happened to the declaration.
     """
     if not reviews:
         return
@@ -306,9 +312,13 @@ def reviews_transition(
         for name, value in (changes or {}).items():
             setattr(review, name, value)
         if to_status in (Review.Status.APPROVED, Review.Status.REJECTED):
+            if actor is None and not (
+                to_status == Review.Status.APPROVED and review.automatic_basis
+            ):
+                raise ApplicationError("Only an approval with a basis is taken without an officer.")
             review.assigned_to = review.assigned_to or actor
             review.decided_by, review.decided_at = actor, now
-            fields |= {"assigned_to", "decided_by", "decided_at"}
+            fields |= {"assigned_to", "decided_by", "decided_at", "automatic_basis"}
         if to_status in (Review.Status.REJECTED, Review.Status.CLOSED):
             review.reason = reason
             fields.add("reason")
@@ -324,10 +334,14 @@ def reviews_transition(
         review.full_clean(
             exclude=REVIEW_UNSAVED_CHECKS, validate_unique=False, validate_constraints=False
         )
+        data = {"from": from_status}
+        if review.automatic_basis and to_status == Review.Status.APPROVED:
+            data["automatic"] = review.automatic_basis
         entries.append(
             _review_entry(
-                review, actor=actor, action=f"review_{to_status}", reason=reason,
-                data={"from": from_status}, notice=notice,
+                review, actor=actor, action=f"review_{to_status}", reason=reason or
+                review.automatic_basis, data=data,
+                notice=notice(review) if callable(notice) else notice,
             )
         )  # fmt: skip
         if to_status == Review.Status.CLOSED and review.assigned_to_id:
@@ -458,6 +472,32 @@ def review_approve(*, review: Review, actor, conditions: str = "") -> Review:
     return review
 
 
+def reviews_approve_automatically(*, reviews: list[Review]) -> None:
+    """Approve, with no officer, reviews the caller has locked whose `automatic_basis`
+    it has set: a green lane needs no customs officer, a slice whose permits check
+    out no officer of their agency. The declarant reads who approved and on what."""
+    reviews_transition(
+        reviews=reviews,
+        to_status=Review.Status.APPROVED,
+        actor=None,
+        notice=lambda review: f"{review.agency.name} approved: {review.automatic_basis}.",
+    )
+
+
+def review_reopen_automatic(*, review: Review, actor, reason: str) -> Review:
+    """Open again a review the platform approved (the caller holds it locked) once the
+    basis of that approval is gone; an officer's decision is never undone."""
+    if not (review.status == Review.Status.APPROVED and review.decided_by_id is None):
+        raise ApplicationError("Only an approval the platform gave is reopened.")
+    return review_transition(
+        review=review,
+        to_status=Review.Status.OPEN,
+        actor=actor,
+        reason=reason,
+        changes={"decided_by": None, "decided_at": None, "automatic_basis": ""},
+    )
+
+
 def review_reject(*, review: Review, actor, reason: str) -> Review:
     """Reject the slice of a review the caller has locked."""
     if not reason.strip():
@@ -565,12 +605,12 @@ def inspections_order(*, reviews: list[Review], now=None) -> list[Inspection]:
 
 
 def inspection_transition(
-    *, inspection: Inspection, to_status: str, actor, reason: str = "", changes=None
+    *, inspection: Inspection, to_status: str, actor, reason: str = "", changes=None, items=()
 ) -> Inspection:
     """The only way an inspection changes status (the caller holds the declaration's lock).
 
     What a check found stays with officers; the declarant's history says only
-    that it was done.
+    that it was done (and the step that follows from it says what it means).
     """
     inspection.ensure_may_become(to_status)
     inspection.status = to_status
@@ -578,12 +618,15 @@ def inspection_transition(
         setattr(inspection, name, value)
     inspection.full_clean(exclude=["review", "recorded_by"])
     inspection.save()
+    if items:
+        inspection.items.set(items)
     data = {"inspection": inspection.pk, "kind": inspection.kind}
     notice = ""
     if to_status == Inspection.Status.DONE:
         data |= {
             "finding": inspection.finding,
             "revenue_difference": str(inspection.revenue_difference),
+            "items": sorted(item.line_no for item in items),
         }
         notice = f"{inspection.get_kind_display()} done."
     audit_append(
@@ -653,13 +696,20 @@ def inspection_complete(
     finding: str,
     revenue_difference: Decimal = Decimal("0"),
     notes: str = "",
+    items: list[int] | tuple = (),
 ) -> Inspection:
     """Record what a documentary check or physical inspection found, on a customs review
-    the caller has locked: the check the lane ordered, or one nobody ordered."""
+    the caller has locked: the check the lane ordered, or one nobody ordered.
+
+    `items` are the line numbers of the items a discrepancy concerns; what
+    follows from the finding (a reassessment, a detention) is the clearance
+    process's.
+    """
     review_ensure_staff(actor, review)
     if not review.agency.is_customs:
         raise ApplicationError("Only customs records documentary checks and inspections.")
     review_ensure_actionable(review, actor)
+    concerned = _finding_items(review, finding, revenue_difference, items)
     to_do = _ordered_checks(declaration=review.declaration, review=review)
     ordered = next((i for i in to_do if i.kind == kind), None)
     now = timezone.now()
@@ -680,6 +730,7 @@ def inspection_complete(
         actor=actor,
         reason=notes.strip(),
         changes=result,
+        items=concerned,
     )
     if lane_work_done(review.declaration):
         # A physical inspection also does what an ordered documentary check would.
@@ -691,6 +742,31 @@ def inspection_complete(
     if review.status == Review.Status.OPEN:
         review_transition(review=review, to_status=Review.Status.IN_PROGRESS, actor=actor)
     return inspection
+
+
+def _finding_items(review: Review, finding: str, revenue_difference, line_nos) -> list:
+    """The items of the review a finding names: every discrepancy names at least one,
+    and no discrepancy names none and recovers nothing."""
+    line_nos = sorted(set(line_nos or ()))
+    if finding not in Inspection.Finding.values:
+        return []  # refused with the other fields' errors when the inspection is cleaned
+    if finding == Inspection.Finding.NO_DISCREPANCY:
+        if revenue_difference:
+            raise ValidationError(
+                {"revenue_difference": "A finding of no discrepancy recovers no revenue."}
+            )
+        if line_nos:
+            raise ValidationError({"items": "A finding of no discrepancy concerns no item."})
+        return []
+    if not line_nos:
+        raise ValidationError({"items": "Name the items the finding concerns."})
+    by_line = {item.line_no: item for item in review.items.all()}
+    unknown = [n for n in line_nos if n not in by_line]
+    if unknown:
+        raise ValidationError(
+            {"items": f"The declaration has no item {', '.join(map(str, unknown))}."}
+        )
+    return [by_line[n] for n in line_nos]
 
 
 # --- Lane changes ------------------------------------------------------------

@@ -15,6 +15,7 @@ urlpatterns = [
     path("reviews/<int:pk>/inspection/", views.review_inspection_page, name="review-inspection"),
     path("reviews/<int:pk>/permit/", views.review_permit_page, name="review-permit"),
     path("reviews/<int:pk>/lane/", views.review_lane_page, name="review-lane"),
+    path("reviews/<int:pk>/detention/", views.review_detention_page, name="review-detention"),
     path("queries/<int:pk>/answer/", views.query_answer_page, name="query-answer"),
     path("jurisdiction/", views.jurisdiction_list_page, name="jurisdiction"),
     path("jurisdiction/new/", views.jurisdiction_create_page, name="jurisdiction-create"),

@@ -33,6 +33,7 @@ from agencies.services import (
     review_claim,
 )
 from clearance.services import (
+    declaration_detention_decide,
     declaration_lane_override,
     inspection_record,
     query_answer,
@@ -173,6 +174,12 @@ def review_page(request, pk: int):
         "can_override_lane": (
             user.role == "supervisor" and review.agency.is_customs and declaration.is_under_review
         ),
+        "detention_form": forms.DetentionForm(),
+        "can_decide_detention": (
+            user.role == "supervisor"
+            and review.agency.is_customs
+            and declaration.status == declaration.Status.DETAINED
+        ),
     }
     return render(request, "agencies/review.html", context)
 
@@ -255,6 +262,17 @@ def review_lane_page(request, review, lane, reason):
         declaration_id=review.declaration_id, lane=lane, actor=request.user, reason=reason
     )
     return f"Lane changed to {lane}."
+
+
+@review_action(forms.DetentionForm)
+def review_detention_page(request, review, decision, reason):
+    declaration_detention_decide(
+        declaration_id=review.declaration_id,
+        actor=request.user,
+        seize=decision == "seize",
+        reason=reason,
+    )
+    return "Goods seized." if decision == "seize" else "Released from detention."
 
 
 @login_required

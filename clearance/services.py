@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -33,13 +34,15 @@ from agencies.services import (
     query_create,
     review_ensure_staff,
     review_lock,
+    review_reopen_automatic,
+    reviews_approve_automatically,
     reviews_close,
     reviews_open_many,
 )
 from agencies.services import review_approve as review_approve_slice
 from agencies.services import review_reject as review_reject_slice
 from core.exceptions import ApplicationError, InvalidTransition
-from declarations.models import Declaration, Payment
+from declarations.models import Declaration, Lane, Payment
 from declarations.notices import lane_guidance
 from declarations.services import (
     Move,
@@ -47,8 +50,10 @@ from declarations.services import (
     declaration_create,
     declaration_lane_set,
     declaration_mark_submitted,
+    declaration_reassess,
     declaration_transition,
     declaration_version_create,
+    declarations_assess_locked,
     declarations_move_locked,
     ensure_declarant,
     payment_create,
@@ -62,6 +67,7 @@ from risk.services import (
     lane_decision_manual,
     scoring_failure_count,
 )
+from risk.training import training_records_from_inspections
 
 logger = logging.getLogger(__name__)
 
@@ -413,6 +419,38 @@ def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> 
             )
         )
     declarations_move_locked(moves=moves, actor=actor)
+    _clear_automatically(declarations, reviews, actor=actor)
+
+
+# What lets the platform approve a slice with no officer.
+GREEN_BASIS = "green lane, no check of the documents or the goods"
+
+
+def _automatic_basis(declaration: Declaration, review: Review) -> str:
+    if review.agency.is_customs:
+        return GREEN_BASIS if declaration.lane == Lane.GREEN else ""
+    return ""
+
+
+def _clear_automatically(declarations: list, reviews_of: dict[int, list], *, actor) -> None:
+    """Approve the slices no officer needs to see (customs' when the lane is green), and
+    assess the declarations nobody else needs to see either: green is automatic
+    clearance, released once the duties are paid. Constant statements."""
+    automatic = []
+    for declaration in declarations:
+        for review in reviews_of[declaration.pk]:
+            review.automatic_basis = _automatic_basis(declaration, review)
+            if review.automatic_basis:
+                automatic.append(review)
+    if not automatic:
+        return
+    reviews_approve_automatically(reviews=automatic)
+    cleared = [
+        declaration
+        for declaration in declarations
+        if all(r.status == Review.Status.APPROVED for r in reviews_of[declaration.pk])
+    ]
+    declarations_assess_locked(declarations=cleared, actor=actor)
 
 
 def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
@@ -429,9 +467,24 @@ def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
         declaration=declaration, from_lane=previous, to_lane=choice.lane, actor=actor,
         reason=choice.reason,
     )  # fmt: skip
-    inspections_follow_lane(
-        declaration=declaration, actor=actor, reason=f"lane {previous} → {choice.lane}"
+    why = f"lane {previous} → {choice.lane}"
+    customs = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("agency")
+        .filter(declaration=declaration, agency__is_customs=True)
+        .first()
     )
+    basis = ""
+    if customs is not None:
+        customs.declaration = declaration
+        basis = _automatic_basis(declaration, customs)
+        if customs.automatic_basis and not basis:
+            # Raised from green: customs now looks, as if it had been this lane all along.
+            review_reopen_automatic(review=customs, actor=actor, reason=why)
+    inspections_follow_lane(declaration=declaration, actor=actor, reason=why)
+    if basis and customs.may_become(Review.Status.APPROVED):
+        customs.automatic_basis = basis
+        reviews_approve_automatically(reviews=[customs])
     declaration_assess_if_cleared(declaration_id=declaration.pk, actor=actor)
     return override
 
@@ -488,6 +541,7 @@ def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: 
         declaration_id=declaration_id,
         agency__is_customs=True,
         status__in=[Review.Status.APPROVED, Review.Status.REJECTED],
+        decided_by__isnull=False,
     ).exists():
         raise ApplicationError("Customs has already decided this declaration; its lane is final.")
     if lane == declaration.lane:
@@ -588,15 +642,111 @@ def inspection_record(
     finding: str,
     revenue_difference: Decimal = Decimal("0"),
     notes: str = "",
+    items: list[int] | tuple = (),
 ) -> Inspection:
-    """Customs' lane work: a documentary check or a physical inspection, and what it found."""
+    """Customs' lane work: a documentary check or a physical inspection, what it found,
+    and what follows from it.
+
+    Prohibited or undeclared goods detain the declaration until a customs
+    supervisor decides; a discrepancy with revenue at stake is reassessed
+    and the declarant told what is added. Either way the items concerned
+    (`items`, line numbers) become labelled examples for the risk model, and
+    the declaration's other items examples of goods found as declared.
+    """
     review = review_lock(review_id)
     review_ensure_staff(actor, review)
     _ensure_did_not_set_lane(review.declaration_id, actor, doing="inspect it")
-    return inspection_complete(
+    inspection = inspection_complete(
         review=review, actor=actor, kind=kind, finding=finding,
-        revenue_difference=revenue_difference, notes=notes,
+        revenue_difference=revenue_difference, notes=notes, items=items,
     )  # fmt: skip
+    declaration = review.declaration
+    what = inspection.get_kind_display().lower()
+    lines = ", ".join(str(item.line_no) for item in inspection.items.all())
+    if finding in Inspection.DETAINING:
+        declaration_transition(
+            declaration_id=declaration.pk,
+            locked=declaration,
+            to_status=Status.DETAINED,
+            actor=actor,
+            reason=f"{what} found {inspection.get_finding_display().lower()} (items {lines})",
+            data={"inspection": inspection.pk, "finding": finding},
+        )
+        _tell_customs_supervisors(
+            declaration,
+            verb="detained",
+            text=f"{declaration.reference}: detained after the {what} "
+            f"({inspection.get_finding_display().lower()}); decide whether to seize",
+            url=reverse("agencies:review", args=[review.pk]),
+        )
+    elif inspection.revenue_difference > 0:
+        amount = f"{inspection.revenue_difference:,.2f} {settings.NATIONAL_CURRENCY}"
+        declaration_reassess(
+            declaration=declaration,
+            amount=inspection.revenue_difference,
+            actor=actor,
+            reason=f"{what}: {inspection.get_finding_display().lower()}",
+            notice=f"Reassessed after the {what} ({inspection.get_finding_display().lower()}, "
+            f"item {lines}): {amount} added to the duties and taxes due.",
+        )
+    training_records_from_inspections(inspections=[inspection])
+    return inspection
+
+
+@transaction.atomic
+def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, reason: str):
+    """A customs supervisor decides on detained goods: seized (the declaration ends, the
+    reviews close) or released to the review, which goes on where it stopped.
+    Never the officer who recorded the finding: four eyes."""
+    if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the goods are seized or released."})
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if declaration.status != Status.DETAINED:
+        raise InvalidTransition("Only detained goods are seized or released from detention.")
+    if Inspection.objects.filter(
+        review__declaration_id=declaration_id,
+        recorded_by=actor,
+        finding__in=Inspection.DETAINING,
+    ).exists():
+        raise ApplicationError(
+            "Four eyes: you recorded the finding that detained these goods; another "
+            "supervisor decides on them."
+        )
+    if seize:
+        declaration_transition(
+            declaration_id=declaration_id,
+            locked=declaration,
+            to_status=Status.SEIZED,
+            actor=actor,
+            reason=reason.strip(),
+        )
+        reviews_close(declaration=declaration, actor=actor, reason="goods seized")
+        return declaration
+    declaration_transition(
+        declaration_id=declaration_id,
+        locked=declaration,
+        to_status=Status.UNDER_REVIEW,
+        actor=actor,
+        reason=reason.strip(),
+        notice="Released from detention: the review of the declaration goes on.",
+    )
+    declaration_assess_if_cleared(declaration_id=declaration_id, actor=actor)
+    return declaration
+
+
+def _tell_customs_supervisors(declaration, *, verb: str, text: str, url: str) -> None:
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=recipients_with_roles(roles=["supervisor"], agency_id=_customs_id()),
+                verb=verb,
+                text=text,
+                url=url,
+            )
+        ]
+    )
 
 
 # ---- Assessment, payment, release ----------------------------------------------------------

@@ -56,6 +56,11 @@ class Declaration(Stateful, models.Model):
         PAID = "paid", "Paid"
         RELEASED = "released", "Released"
         HELD = "held", "Held"
+        # What an inspection found may not pass (prohibited or undeclared goods):
+        # nothing moves until a customs supervisor releases them to review or
+        # seizes them.
+        DETAINED = "detained", "Detained"
+        SEIZED = "seized", "Seized"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
         AMENDED = "amended", "Replaced by an amendment"
@@ -72,17 +77,31 @@ class Declaration(Stateful, models.Model):
                 Status.QUERIED,
                 Status.ASSESSED,
                 Status.HELD,
+                Status.DETAINED,
                 Status.REJECTED,
                 Status.CANCELLED,
                 Status.AMENDED,
             }
         ),
         Status.QUERIED: frozenset(
-            {Status.UNDER_REVIEW, Status.REJECTED, Status.CANCELLED, Status.AMENDED}
+            {
+                Status.UNDER_REVIEW,
+                Status.DETAINED,
+                Status.REJECTED,
+                Status.CANCELLED,
+                Status.AMENDED,
+            }
         ),
-        Status.ASSESSED: frozenset({Status.PAID, Status.HELD, Status.CANCELLED, Status.AMENDED}),
+        # Released from assessed: nothing was due.
+        Status.ASSESSED: frozenset(
+            {Status.PAID, Status.RELEASED, Status.HELD, Status.CANCELLED, Status.AMENDED}
+        ),
         Status.PAID: frozenset({Status.RELEASED, Status.HELD}),
         Status.HELD: frozenset({Status.UNDER_REVIEW, Status.REJECTED, Status.AMENDED}),
+        # Neither cancelled nor amended by the declarant: detained goods are the
+        # supervisor's to release or seize.
+        Status.DETAINED: frozenset({Status.UNDER_REVIEW, Status.SEIZED}),
+        Status.SEIZED: frozenset(),
         Status.RELEASED: frozenset(),
         Status.REJECTED: frozenset(),
         Status.CANCELLED: frozenset(),
@@ -151,6 +170,9 @@ class Declaration(Stateful, models.Model):
     customs_value_total = models.DecimalField(**MONEY, null=True, blank=True)
     duty_total = models.DecimalField(**MONEY, null=True, blank=True)
     vat_total = models.DecimalField(**MONEY, null=True, blank=True)
+    # Duties and taxes an inspection found missing (a reassessment), added to
+    # what was computed at lodgement.
+    additional_due = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     assessed_at = models.DateTimeField(null=True, blank=True)
 
     # An amendment after lodgement is a new row; the one it replaces is kept.
@@ -250,7 +272,7 @@ class Declaration(Stateful, models.Model):
     def total_due(self) -> Decimal | None:
         if self.duty_total is None or self.vat_total is None:
             return None
-        return self.duty_total + self.vat_total
+        return self.duty_total + self.vat_total + self.additional_due
 
 
 class Item(models.Model):

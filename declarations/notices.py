@@ -25,6 +25,10 @@ STATUS_NOTICES = {
     Status.PAID: "Payment received.",
     Status.RELEASED: "Goods released.",
     Status.HELD: "Held by customs. You will be told how it proceeds.",
+    Status.DETAINED: "Goods detained by customs after the inspection. Do not move them; "
+    "customs will tell you how it proceeds.",
+    Status.SEIZED: "Goods seized by customs. The seizure notice states the grounds and how "
+    "to appeal.",
     Status.REJECTED: "Rejected.",
     Status.CANCELLED: "Cancelled.",
     Status.AMENDED: "Replaced by an amendment.",
@@ -33,8 +37,9 @@ STATUS_NOTICES = {
 # A lane, and what it asks of the declarant.
 LANE_GUIDANCE = {
     "green": (
-        "Green lane: customs plans no check of the documents or the goods. Agencies that "
-        "regulate the goods review them; you will be told when duties are due."
+        "Green lane: customs clears the declaration without a check of the documents or the "
+        "goods. Agencies that regulate the goods review them unless your permits cover them; "
+        "you will be told when duties are due."
     ),
     "yellow": (
         "Yellow lane: customs will check the documents. Make sure the invoice, the packing "
@@ -55,6 +60,9 @@ NEXT_STEPS = {
     Status.PAID: "Payment received: release follows once every agency has approved.",
     Status.RELEASED: "The goods are released: nothing more is needed.",
     Status.HELD: "Held by customs: you will be told how it proceeds.",
+    Status.DETAINED: "Detained by customs: the goods stay where they are until customs "
+    "decides; you will be told.",
+    Status.SEIZED: "Seized: see the seizure notice for the grounds and how to appeal.",
     Status.REJECTED: "Rejected: see the history for the grounds. File a new declaration "
     "to declare the goods again.",
     Status.CANCELLED: "Cancelled: nothing more is needed.",

@@ -214,6 +214,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "customs_value": str(declaration.customs_value_total),
             "duty": str(declaration.duty_total),
             "vat": str(declaration.vat_total),
+            "reassessed": str(declaration.additional_due),
             "total": str(declaration.total_due),
             "assessed_at": declaration.assessed_at,
         }

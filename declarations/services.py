@@ -8,6 +8,7 @@ clearance process's (clearance.services), which calls these.
 import hashlib
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -460,29 +461,83 @@ def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) 
     )
 
 
+def declarations_assess_locked(*, declarations: list[Declaration], actor) -> None:
+    """Assess declarations the caller has locked, cleared by every agency: the duties
+    and taxes computed on the day of acceptance, with any reassessment, become due.
+    A declaration with nothing due is released at once. Constant statements.
+
+    The figures are not computed again: the rates that apply are those of the
+    day the declaration was accepted (lodged), which is when they were computed.
+    """
+    now = timezone.now()
+    moves = []
+    for declaration in declarations:
+        due = declaration.total_due
+        moves.append(
+            Move(
+                declaration,
+                Status.ASSESSED,
+                data={
+                    "duty": str(declaration.duty_total),
+                    "vat": str(declaration.vat_total),
+                    "additional": str(declaration.additional_due),
+                },
+                changes={"assessed_at": now},
+                notice=(
+                    f"Cleared by every agency: {due:,.2f} {settings.NATIONAL_CURRENCY} of "
+                    "duties and taxes are due."
+                    if due
+                    else None
+                ),
+            )
+        )
+        if not due:
+            moves.append(
+                Move(
+                    declaration,
+                    Status.RELEASED,
+                    reason="cleared by every agency, nothing due",
+                    notice="Cleared by every agency with nothing due: goods released.",
+                )
+            )
+    declarations_move_locked(moves=moves, actor=actor)
+
+
 @transaction.atomic
 def declaration_assess(*, declaration_id: int, actor) -> Declaration:
-    """Every agency has approved and customs' lane work is done: duties are recomputed
-    with the day's rates and become due."""
+    """Every agency has approved and customs' lane work is done: what is due becomes due."""
     locked = Declaration.objects.select_for_update().get(pk=declaration_id)
-    items = list(locked.items.order_by("line_no"))
-    _update_duties(locked, items, on=timezone.localdate())
-    due = f"{locked.total_due:,.2f} {settings.NATIONAL_CURRENCY}"
-    return declaration_transition(
-        declaration_id=declaration_id,
-        locked=locked,
-        to_status=Status.ASSESSED,
-        actor=actor,
-        data={"duty": str(locked.duty_total), "vat": str(locked.vat_total)},
-        notice=f"Cleared by every agency: {due} of duties and taxes are due.",
-        changes={
-            "exchange_rate": locked.exchange_rate,
-            "customs_value_total": locked.customs_value_total,
-            "duty_total": locked.duty_total,
-            "vat_total": locked.vat_total,
-            "assessed_at": timezone.now(),
-        },
+    declarations_assess_locked(declarations=[locked], actor=actor)
+    return locked
+
+
+def declaration_reassess(
+    *, declaration: Declaration, amount: Decimal, actor, reason: str, notice: str
+) -> Declaration:
+    """Add duties and taxes an inspection found missing to what the declaration (locked
+    by the caller) owes, before it is assessed; the declarant is told."""
+    if amount <= 0:
+        raise ValidationError({"revenue_difference": "A reassessment adds a positive amount."})
+    if not declaration.may_become(Status.ASSESSED):
+        raise InvalidTransition(
+            f"A {declaration.get_status_display().lower()} declaration cannot be reassessed."
+        )
+    before = declaration.additional_due
+    declaration.additional_due = before + amount
+    declaration.full_clean(
+        exclude=TRANSITION_UNCHECKED, validate_unique=False, validate_constraints=False
     )
+    declaration.save(update_fields=["additional_due", "updated_at"])
+    event_append(
+        declaration=declaration,
+        actor=actor,
+        action="reassessed",
+        reason=reason,
+        data={"added": str(amount), "additional_due": str(declaration.additional_due)},
+        notice=notice,
+    )
+    declarants_tell(notices=[(declaration, notice, "reassessed")], actor=actor)
+    return declaration
 
 
 # --- Payments -------------------------------------------------------------------------------

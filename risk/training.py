@@ -102,33 +102,46 @@ def kcs_import(*, paths: Iterable[str | Path], batch_size: int = 5000) -> int:
     return created
 
 
-def training_records_from_inspections() -> int:
-    """Label the items of inspected platform declarations from the officers' findings.
+def training_records_from_inspections(inspections=None) -> int:
+    """Label the items of inspected platform declarations from the officers' findings
+    (of every inspection done, or of those given).
 
-    One record per inspected item: fraud when any inspection of a review that
-    covers the item found a discrepancy; revenue is the inspections' recovered
-    revenue spread over the review's items. Recording again updates the row.
+    One record per inspected item: fraud when an inspection's finding names the
+    item (inspections recorded before findings named items count for every
+    item they covered); the recovered revenue goes to the items named. The
+    other items inspected are examples of goods found as declared. Recording
+    again updates the row.
     """
     from agencies.models import Inspection
     from declarations.models import Declaration
     from risk.services import declaration_item_records
 
+    done = Inspection.objects.filter(status=Inspection.Status.DONE)
+    if inspections is not None:
+        # Every inspection of the same declarations: an item's label is what all
+        # of them found, not only the latest.
+        done = done.filter(
+            review__declaration__in=Inspection.objects.filter(
+                pk__in=[i.pk for i in inspections]
+            ).values("review__declaration")
+        )
+    inspections = done
+    inspections = inspections.select_related("review").prefetch_related("review__items", "items")
     outcomes: dict[int, dict] = {}
-    inspections = (
-        Inspection.objects.filter(status=Inspection.Status.DONE)
-        .select_related("review")
-        .prefetch_related("review__items")
-    )
     for inspection in inspections:
-        items = list(inspection.review.items.all())
+        covered = list(inspection.review.items.all())
         found = inspection.finding != Inspection.Finding.NO_DISCREPANCY
-        share = float(inspection.revenue_difference) / max(len(items), 1)
-        for item in items:
+        named = {item.pk for item in inspection.items.all()} or (
+            {item.pk for item in covered} if found else set()
+        )
+        critical = int(found and inspection.finding in Inspection.DETAINING)
+        share = float(inspection.revenue_difference) / max(len(named), 1)
+        for item in covered:
             outcome = outcomes.setdefault(item.pk, {"fraud": 0, "critical": 0, "revenue": 0.0})
-            outcome["fraud"] = max(outcome["fraud"], int(found))
-            critical = int(found and inspection.finding == Inspection.Finding.PROHIBITED_GOODS)
-            outcome["critical"] = max(outcome["critical"], critical)
-            outcome["revenue"] += share
+            if item.pk in named:
+                outcome["fraud"] = 1
+                outcome["critical"] = max(outcome["critical"], critical)
+                outcome["revenue"] += share
     if not outcomes:
         return 0
     declarations = Declaration.objects.filter(items__pk__in=outcomes).select_related("company")

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from agencies.models import Query, Review
 from declarations.models import Declaration
-from tests.agencies.conftest import PHONES, review_of
+from tests.agencies.conftest import MEAT, PHONES, review_of
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +69,18 @@ def test_customs_inspects_permits_and_lane_through_the_api(cast, api, reviewed):
     assert (response.status_code, response.json()["lane"]) == (200, "red")
     response = api.as_user(cast.customs_officer).post(
         f"/api/v1/reviews/{customs.pk}/inspections/",
-        {"kind": "physical", "finding": "misdeclared_value", "revenue_difference": "980.50"},
+        {
+            "kind": "physical",
+            "finding": "misdeclared_value",
+            "items": [1],
+            "revenue_difference": "980.50",
+        },
+        format="json",
     )
     assert (response.status_code, response.json()["finding"]) == (201, "misdeclared_value")
+    assert response.json()["items"] == [1]
+    duties = api.as_user(cast.trader_a).get(f"/api/v1/declarations/{declaration.pk}/").json()
+    assert duties["duties"]["reassessed"] == "980.50"
     response = api.as_user(cast.customs_officer).post(
         f"/api/v1/reviews/{customs.pk}/lane/", {"lane": "green", "reason": "mine"}
     )
@@ -89,11 +98,12 @@ def test_customs_inspects_permits_and_lane_through_the_api(cast, api, reviewed):
 
 
 def test_the_queue_api_filters_and_sorts_red_first(cast, api, reviewed):
-    green = reviewed(lane="green", hs_codes=(PHONES,))
-    red = reviewed(lane="red", hs_codes=(PHONES,))
-    yellow = reviewed(lane="yellow", hs_codes=(PHONES,))
-    reviewed(lane="green", hs_codes=(PHONES,), actor=cast.trader_b)
-    client = api.as_user(cast.customs_officer)
+    # The food agency's queue: customs' holds no green declaration, cleared without it.
+    green = reviewed(lane="green", hs_codes=(MEAT,))
+    red = reviewed(lane="red", hs_codes=(MEAT,))
+    yellow = reviewed(lane="yellow", hs_codes=(MEAT,))
+    reviewed(lane="green", hs_codes=(MEAT,), actor=cast.trader_b)
+    client = api.as_user(cast.food_officer)
     body = client.get("/api/v1/reviews/").json()
     assert body["count"] == 4
     lanes = [row["lane"] for row in body["results"]]
@@ -101,12 +111,12 @@ def test_the_queue_api_filters_and_sorts_red_first(cast, api, reviewed):
     assert [r["declaration"] for r in body["results"][:3]] == [red.pk, yellow.pk, green.pk]
     assert client.get("/api/v1/reviews/?lane=yellow").json()["count"] == 1
     assert client.get("/api/v1/reviews/?trader=Company B").json()["count"] == 1
-    assert client.get("/api/v1/reviews/?hs=8517").json()["count"] == 4
-    assert client.get("/api/v1/reviews/?hs=0201").json()["count"] == 0
+    assert client.get("/api/v1/reviews/?hs=0201").json()["count"] == 4
+    assert client.get("/api/v1/reviews/?hs=8517").json()["count"] == 0
     assert client.get("/api/v1/reviews/?age=3").json()["count"] == 0
     Review.objects.filter(declaration=red).update(opened_at=timezone.now() - timedelta(days=4))
     assert client.get("/api/v1/reviews/?age=3").json()["count"] == 1
-    client.post(f"/api/v1/reviews/{review_of(red, cast.customs).pk}/claim/")
+    client.post(f"/api/v1/reviews/{review_of(red, cast.food).pk}/claim/")
     assert client.get("/api/v1/reviews/?mine=1").json()["count"] == 1
     counts = client.get("/api/v1/reviews/counts/").json()
     assert counts == {
@@ -126,13 +136,13 @@ def test_the_queue_costs_the_same_queries_whatever_the_page_size(
     cast, api, login, reviewed, django_assert_num_queries, page_size, page_rows
 ):
     for n in range(22):
-        reviewed(lane=("red", "yellow", "green")[n % 3], hs_codes=(PHONES,))
-    client = api.as_user(cast.customs_officer)
+        reviewed(lane=("red", "yellow", "green")[n % 3], hs_codes=(MEAT,))
+    client = api.as_user(cast.food_officer)
     # token, the queue's count, the page's ids, its rows: whatever the page size
     with django_assert_num_queries(4):
         response = client.get(f"/api/v1/reviews/?page_size={page_size}")
     assert len(response.json()["results"]) == page_size
-    browser = login(cast.customs_officer)
+    browser = login(cast.food_officer)
     # session, user, the user's agency (header), count, ids, rows; the counts
     # come from their own partial
     with django_assert_num_queries(6):
@@ -197,7 +207,7 @@ def test_the_review_page_lists_only_the_documents_of_the_agencys_items(cast, log
 
 def test_the_queue_refreshes_its_table_and_counts_without_a_reload(cast, login, reviewed):
     reviewed(lane="red", hs_codes=(PHONES,))
-    reviewed(lane="green", hs_codes=(PHONES,))
+    reviewed(lane="yellow", hs_codes=(PHONES,))
     browser = login(cast.customs_officer)
     partial = browser.get("/queue/?lane=red", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial
@@ -217,7 +227,7 @@ def test_a_queue_longer_than_the_count_cap_says_so_and_pages_on(
     monkeypatch.setattr("core.pagination.COUNT_CAP", 3)
     monkeypatch.setattr("agencies.selectors.COUNT_CAP", 3)
     monkeypatch.setattr("agencies.views.COUNT_CAP", 3)
-    declarations = [reviewed(lane="green", hs_codes=(PHONES,)) for _ in range(5)]
+    declarations = [reviewed(lane="yellow", hs_codes=(PHONES,)) for _ in range(5)]
     client = api.as_user(cast.customs_officer)
     body = client.get("/api/v1/reviews/?page_size=2").json()
     assert (body["count"], body["count_is_capped"]) == (3, True)

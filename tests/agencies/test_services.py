@@ -74,7 +74,7 @@ def test_an_officer_of_another_agency_cannot_touch_the_review(cast, reviewed):
 def test_approvals_of_every_agency_move_the_declaration_to_assessment(
     cast, reviewed, django_capture_on_commit_callbacks
 ):
-    declaration = reviewed(lane="green")
+    declaration = reviewed(lane="yellow")
     with django_capture_on_commit_callbacks(execute=True):
         review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
         review_approve(
@@ -82,6 +82,7 @@ def test_approvals_of_every_agency_move_the_declaration_to_assessment(
             actor=cast.plant_officer,
             conditions="Fumigate before distribution",
         )
+        inspect(review_of(declaration, cast.customs), cast.customs_officer, kind="documentary")
         assert status_of(declaration) == "under_review"
         review_approve(
             review_id=review_of(declaration, cast.customs).pk, actor=cast.customs_officer
@@ -99,7 +100,7 @@ def test_approvals_of_every_agency_move_the_declaration_to_assessment(
         Notification.objects.filter(recipient=cast.trader_a).values_list("text", flat=True)
     )
     assert any("with conditions: Fumigate" in text for text in texts)
-    assert any("duties are due" in text for text in texts)
+    assert any("duties and taxes are due" in text for text in texts)
 
 
 def test_a_decided_review_cannot_be_decided_again(cast, reviewed):
@@ -176,16 +177,25 @@ def test_customs_approves_a_red_lane_only_after_a_physical_inspection(cast, revi
     inspect(customs, cast.customs_officer, kind="documentary")
     with pytest.raises(ApplicationError, match="physical inspection"):
         review_approve(review_id=customs.pk, actor=cast.customs_officer)
-    inspection = inspect(
-        customs, cast.customs_officer, revenue_difference=Decimal("1250.00"), notes="Counted"
+    inspection = inspection_record(
+        review_id=customs.pk,
+        actor=cast.customs_officer,
+        kind="physical",
+        finding="misdeclared_quantity",
+        items=[1],
+        revenue_difference=Decimal("1250.00"),
+        notes="Counted",
     )
     review_approve(review_id=customs.pk, actor=cast.customs_officer)
     assert status_of(declaration) == "assessed"
     assert (inspection.kind, inspection.finding, inspection.revenue_difference) == (
         "physical",
-        "no_discrepancy",
+        "misdeclared_quantity",
         Decimal("1250.00"),
     )
+    assessed = Declaration.objects.get(pk=declaration.pk)
+    assert assessed.additional_due == Decimal("1250.00")
+    assert assessed.total_due == assessed.duty_total + assessed.vat_total + Decimal("1250.00")
     # The red lane ordered the physical inspection; recording it did that order.
     assert sorted(Inspection.objects.filter(review=customs).values_list("kind", "status")) == [
         ("documentary", "done"),
@@ -271,8 +281,12 @@ def test_a_supervisor_changes_the_lane_with_a_reason(cast, reviewed):
         "red",
         cast.supervisor,
     )
-    event = declaration.events.order_by("-seq").first()
-    assert (event.action, event.reason) == ("lane_changed", "Intelligence")
+    event = declaration.events.filter(action="lane_changed").get()
+    assert event.reason == "Intelligence"
+    # Raised from green: customs' automatic approval is gone, the inspection is ordered.
+    customs = review_of(declaration, cast.customs)
+    assert (customs.status, customs.automatic_basis) == ("open", "")
+    assert customs.inspections.get().kind == "physical"
     assert set(declaration.reviews.values_list("lane_rank", flat=True)) == {0}
 
 
@@ -292,7 +306,7 @@ def test_four_eyes_a_supervisor_never_changes_the_lane_of_their_own_work(cast, r
 
 
 def test_four_eyes_after_a_decision(cast, reviewed):
-    declaration = reviewed(lane="green")
+    declaration = reviewed(lane="yellow")
     review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
     food_supervisor = UserFactory(role="supervisor", agency=cast.food)
     review_approve(review_id=review_of(declaration, cast.plant).pk, actor=cast.plant_officer)

@@ -52,9 +52,18 @@ def test_whoever_routed_a_held_declaration_cannot_approve_it(cast):
     for _ in range(3):
         declaration_scoring_failed(declaration_id=declaration.pk, error="model file missing")
     declaration_route_manually(
-        declaration_id=declaration.pk, lane="green", actor=cast.supervisor, reason="scoring down"
+        declaration_id=declaration.pk, lane="yellow", actor=cast.supervisor, reason="scoring down"
     )
     customs = review_of(declaration, cast.customs)
+    with pytest.raises(ApplicationError, match="Four eyes"):
+        inspection_record(
+            review_id=customs.pk, actor=cast.supervisor, kind="documentary",
+            finding="no_discrepancy",
+        )  # fmt: skip
+    inspection_record(
+        review_id=customs.pk, actor=cast.customs_officer, kind="documentary",
+        finding="no_discrepancy",
+    )  # fmt: skip
     with pytest.raises(ApplicationError, match="Four eyes"):
         review_approve(review_id=customs.pk, actor=cast.supervisor)
     review_approve(review_id=customs.pk, actor=cast.customs_officer)

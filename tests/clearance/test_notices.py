@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_cancellation_closes_the_reviews_and_tells_the_officer_holding_one(cast, api, reviewed):
-    declaration = reviewed()
+    declaration = reviewed(lane="yellow")
     review_claim(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
     food_queue = api.as_user(cast.food_officer).get("/api/v1/reviews/").json()
     assert food_queue["count"] == 1

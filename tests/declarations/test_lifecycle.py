@@ -1,7 +1,6 @@
 """Amend, cancel, assess, pay and release, through the API and the pages."""
 
 import pytest
-from django.utils import timezone
 
 from agencies.models import Review
 from clearance.services import declaration_submit
@@ -15,11 +14,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def lodged(cast, django_capture_on_commit_callbacks):
-    """A declaration of company A, lodged and under review with a green lane."""
+    """A declaration of company A, lodged and under review with a yellow lane."""
     declaration = make_declaration(actor=cast.trader_a)
     with django_capture_on_commit_callbacks(execute=False):
         declaration_submit(declaration=declaration, actor=cast.trader_a)
-    return route(declaration, lane="green")
+    return route(declaration, lane="yellow")
 
 
 def test_an_amendment_is_a_new_version_and_the_old_one_stays_readable(
@@ -86,15 +85,23 @@ def test_cancel_needs_a_reason_and_is_final(cast, api, lodged):
     assert again.status_code == 409
 
 
-def test_assessment_recomputes_duties_then_payment_releases(cast, api, lodged):
-    Review.objects.filter(declaration=lodged).update(
-        status="approved", decided_by=cast.customs_officer, decided_at=timezone.now()
-    )
-    declaration_assess(declaration_id=lodged.pk, actor=cast.customs_officer)
+def test_a_green_declaration_is_assessed_by_itself_then_payment_releases(
+    cast, api, django_capture_on_commit_callbacks
+):
+    lodged = make_declaration(actor=cast.trader_a)
+    with django_capture_on_commit_callbacks(execute=False):
+        declaration_submit(declaration=lodged, actor=cast.trader_a)
+    route(lodged, lane="green")
     lodged.refresh_from_db()
     assert lodged.status == "assessed"
     assert lodged.assessed_at is not None
     assert lodged.total_due == lodged.duty_total + lodged.vat_total
+    customs = Review.objects.get(declaration=lodged)
+    assert (customs.status, customs.decided_by, customs.automatic_basis) == (
+        "approved",
+        None,
+        "green lane, no check of the documents or the goods",
+    )
 
     response = api.as_user(cast.trader_a).post(
         f"/api/v1/declarations/{lodged.pk}/pay/", {"reference": "BANK-778812"}, format="json"

@@ -9,11 +9,13 @@ import pytest
 
 from agencies.models import Inspection, Review
 from clearance.services import declaration_assess_risk, inspection_record
+from declarations.models import Item
 from risk import model_store
 from risk.models import ModelVersion, ReferencePrice, RuleSet, TrainingRecord
 from risk.replay import replay
 from risk.services import rule_create, rule_set_draft_create
 from risk.training import kcs_import, model_train, reference_prices_refresh
+from tests.factories import item_data, route
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db
@@ -60,16 +62,17 @@ def test_kcs_import_is_idempotent_and_derives_reference_prices(kcs_sample):
     assert min(values) <= price.value_per_kg <= max(values)
 
 
-def test_inspection_findings_become_labelled_training_records(cast, no_random_selection):
+def test_inspection_findings_label_the_items_they_name(cast):
     from risk.training import training_records_from_inspections
 
-    clean = submitted(cast.trader_a)
-    cheat = submitted(cast.trader_a)
-    for declaration in (clean, cheat):
-        declaration_assess_risk(declaration_id=declaration.pk)
-    for declaration, finding, revenue in (
-        (clean, Inspection.Finding.NO_DISCREPANCY, Decimal("0")),
-        (cheat, Inspection.Finding.MISDECLARED_VALUE, Decimal("1200.00")),
+    clean = route(submitted(cast.trader_a), lane="red")
+    cheat = route(
+        submitted(cast.trader_a, items=[item_data(value="5000"), item_data(value="10000")]),
+        lane="red",
+    )
+    for declaration, finding, revenue, items in (
+        (clean, Inspection.Finding.NO_DISCREPANCY, Decimal("0"), []),
+        (cheat, Inspection.Finding.MISDECLARED_VALUE, Decimal("1200.00"), [2]),
     ):
         review = Review.objects.get(declaration=declaration, agency=cast.customs)
         inspection_record(
@@ -78,19 +81,28 @@ def test_inspection_findings_become_labelled_training_records(cast, no_random_se
             kind=Inspection.Kind.PHYSICAL,
             finding=finding,
             revenue_difference=revenue,
+            items=items,
         )
-    assert training_records_from_inspections() == 2
-    assert training_records_from_inspections() == 2
+    # Recorded with the finding: one record per item inspected, the offence on the
+    # item it names only, the other item an example of goods as declared.
     labels = dict(
-        TrainingRecord.objects.filter(source="platform").values_list("declaration_id", "fraud")
+        TrainingRecord.objects.filter(source="platform").values_list("source_ref", "fraud")
     )
-    assert labels == {clean.pk: 0, cheat.pk: 1}
-    record = TrainingRecord.objects.get(declaration=cheat)
-    assert (record.revenue, record.hs6, record.declarant_id) == (
+    line = {str(i.pk): (i.declaration_id, i.line_no) for i in Item.objects.all()}
+    assert {line[ref]: fraud for ref, fraud in labels.items()} == {
+        (clean.pk, 1): 0,
+        (cheat.pk, 1): 0,
+        (cheat.pk, 2): 1,
+    }
+    offence = TrainingRecord.objects.get(fraud=1)
+    assert (offence.revenue, offence.hs6, offence.declarant_id) == (
         1200.0,
         "851713",
         cast.company_a.tax_id,
     )
+    # Labelling everything again (before retraining) finds the same.
+    assert training_records_from_inspections() == 3
+    assert TrainingRecord.objects.filter(source="platform", fraud=1).count() == 1
 
 
 def test_a_model_is_promoted_only_when_it_beats_the_live_one(
