@@ -1,9 +1,11 @@
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.states import Stateful
@@ -245,6 +247,15 @@ class Declaration(Stateful, models.Model):
     @property
     def is_under_review(self) -> bool:
         return self.status in self.REVIEWING
+
+    @property
+    def acceptance_day(self) -> date:
+        """The day customs accepted the declaration (lodged it, or this amendment) in the
+        administration's time zone: every amount of it is at that day's rates. Before
+        lodgement, today."""
+        if self.submitted_at is None:
+            return timezone.localdate()
+        return timezone.localdate(self.submitted_at)
 
     @property
     def total_due(self) -> Decimal | None:

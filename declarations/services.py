@@ -285,14 +285,14 @@ def declaration_create(
     if not actor.is_trader:
         raise PermissionDenied
     declaration = Declaration(company_id=actor.company_id, created_by=actor, **header)
-    built, permits = _build_items(declaration, items)
-    today = timezone.localdate()
-    validate = validate_lodgement if lodge else validate_draft
-    validate(declaration, built, permits, on=today, duplicates=False)
-    _apply_duties(declaration, built, on=today)
     if lodge:
         declaration.status = Status.SUBMITTED
         declaration.submitted_at = timezone.now()
+    built, permits = _build_items(declaration, items)
+    validate = validate_lodgement if lodge else validate_draft
+    on = declaration.acceptance_day
+    validate(declaration, built, permits, on=on, duplicates=False)
+    _apply_duties(declaration, built, on=on)
     _save_live(declaration)
     _store_items(declaration, built, permits)
     grant(group_id=actor.company.group_id, obj=declaration, perms=DECLARATION_PERMS)
@@ -370,11 +370,12 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
     locked.ensure_may_become(Status.SUBMITTED)
     items = list(locked.items.order_by("line_no"))
     permits = _permits_of(items)
-    today = timezone.localdate()
-    validate_lodgement(locked, items, permits, on=today, duplicates=False)
-    _update_duties(locked, items, on=today)
+    now = timezone.now()
+    on = timezone.localdate(now)
+    validate_lodgement(locked, items, permits, on=on, duplicates=False)
+    _update_duties(locked, items, on=on)
     changes = {
-        "submitted_at": timezone.now(),
+        "submitted_at": now,
         "exchange_rate": locked.exchange_rate,
         "customs_value_total": locked.customs_value_total,
         "duty_total": locked.duty_total,
@@ -410,9 +411,11 @@ def declaration_version_create(
         first_version_id=old.first_version_id or old.pk,
         **header,
     )
+    # An amendment is a new acceptance: its day's rates apply, not the first version's.
+    new.submitted_at = timezone.now()
     built, permits = _build_items(new, items)
-    today = timezone.localdate()
-    validate_lodgement(new, built, permits, on=today, duplicates=False)
+    on = new.acceptance_day
+    validate_lodgement(new, built, permits, on=on, duplicates=False)
     declaration_transition(
         declaration_id=old.pk,
         locked=old,
@@ -421,9 +424,8 @@ def declaration_version_create(
         reason=reason or f"replaced by version {new.version}",
         notice=f"Replaced by version {new.version}" + (f": {reason}" if reason else "."),
     )
-    _apply_duties(new, built, on=today)
+    _apply_duties(new, built, on=on)
     new.status = Status.SUBMITTED
-    new.submitted_at = timezone.now()
     _save_live(new)
     _store_items(new, built, permits)
     _carry_documents(old, new, built)
@@ -463,10 +465,14 @@ def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) 
 @transaction.atomic
 def declaration_assess(*, declaration_id: int, actor) -> Declaration:
     """Every agency has approved and customs' lane work is done: duties are recomputed
-    with the day's rates and become due."""
+    and become due.
+
+    At the rates of the day of acceptance, not of today's: the law fixes the
+    debt when customs accepts the declaration, however long the reviews take.
+    """
     locked = Declaration.objects.select_for_update().get(pk=declaration_id)
     items = list(locked.items.order_by("line_no"))
-    _update_duties(locked, items, on=timezone.localdate())
+    _update_duties(locked, items, on=locked.acceptance_day)
     due = f"{locked.total_due:,.2f} {settings.NATIONAL_CURRENCY}"
     return declaration_transition(
         declaration_id=declaration_id,

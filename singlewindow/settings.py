@@ -137,7 +137,9 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
+# The administration's zone: "the day" of a lodgement (its exchange rate), of a
+# permit's validity, and the times pages and the API show are in it.
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
