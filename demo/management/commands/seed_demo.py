@@ -14,6 +14,7 @@ from accounts.models import Company, User
 from accounts.services import company_create, user_create
 from agencies.models import Agency, JurisdictionRule
 from agencies.services import agency_create, jurisdiction_rule_create
+from demo.rates import exchange_rates_publish_today
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import rule_create, rule_set_draft_create, rule_set_publish
 
@@ -155,7 +156,10 @@ class Command(BaseCommand):
 
         RiskSettings.current()
         self.publish_demo_rules(analyst=User.objects.get(username="analyst"))
-        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        published = exchange_rates_publish_today()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
+        )
 
     def publish_demo_rules(self, *, analyst) -> None:
         """Rules change only in a new version: copy the live set, add what is missing, publish."""
