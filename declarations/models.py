@@ -93,6 +93,10 @@ class Declaration(Stateful, models.Model):
     # Statuses in which the agencies' reviews are worked (claimed, queried, decided)
     # and a supervisor may change the lane.
     REVIEWING = frozenset({Status.UNDER_REVIEW, Status.QUERIED})
+    # Amounts in the invoice currency and amounts computed in the national one:
+    # risk rules compare both in the national currency (risk.criteria).
+    INVOICE_MONEY = ("invoice_total", "freight", "insurance")
+    NATIONAL_MONEY = ("customs_value_total", "duty_total", "vat_total")
 
     class TransportMode(models.TextChoices):
         # UN/ECE Recommendation 19 codes
@@ -265,6 +269,9 @@ class Declaration(Stateful, models.Model):
 
 
 class Item(models.Model):
+    INVOICE_MONEY = ("value",)
+    NATIONAL_MONEY = ("customs_value", "duty_amount", "vat_amount")
+
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="items")
     line_no = models.PositiveIntegerField()
     hs_code = models.CharField("HS code", max_length=10, validators=[hs_code_validator])

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from risk.models import ModelVersion, RiskSettings, RuleSet, SelectivityRule
 
@@ -62,6 +63,17 @@ class RuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["conditions_text"].initial = format_conditions(self.instance.conditions)
+        # Invoices come in any currency; the rules see every amount in the national one.
+        currency = settings.NATIONAL_CURRENCY
+        self.fields["min_item_value"].label = f"Minimum item value ({currency})"
+        self.fields["min_item_value"].help_text = (
+            f"In {currency}: an invoice in another currency is converted at its rate of "
+            "the day of acceptance."
+        )
+        self.fields["conditions_text"].help_text += (
+            f" Money criteria (value, unit_price, value_per_kg, invoice_total, freight...) "
+            f"are in {currency}."
+        )
 
     def rule_fields(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k != "conditions_text"}

@@ -109,7 +109,16 @@ RULES = [
         "Check invoice against reference price.",
     ),
     ("Tobacco: always inspected", "2402", "", None, 0, "red", "Excise goods, physical inspection."),
-    ("High-value consignment", "", "", "1000000.00", 30, "", "Value above 1,000,000."),
+    # Item values are compared in the national currency (KRW), whatever the invoice's.
+    (
+        "High-value consignment",
+        "",
+        "",
+        "1000000000.00",
+        30,
+        "",
+        "Item value above 1,000,000,000 KRW.",
+    ),
     ("Meat: sanitary alert", "02", "", None, 25, "", "Partner alert on meat consignments."),
 ]
 
