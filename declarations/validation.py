@@ -199,7 +199,7 @@ def rate_age_errors(declaration: Declaration, *, on: date) -> Errors:
     if age > limit:
         errors.add(
             "currency",
-            f"The newest {declaration.currency} exchange rate is of {published}, {age} days "
+            f"The newest {declaration.currency} exchange rate dates from {published}, {age} days "
             f"before {on}; lodgement needs a rate at most {limit} days old.",
         )
     return errors

@@ -210,14 +210,25 @@ def holds(op: str, actual, expected) -> bool:
     raise ValueError(op)
 
 
+def _number_text(value: float) -> str:
+    # Amounts in won run to billions: 1,000,000,000 reads, 1e+09 does not.
+    if value.is_integer() and abs(value) >= 10000:
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
 def condition_text(condition: dict) -> str:
     criterion = REGISTRY.get(condition["field"])
     label = criterion.label if criterion else condition["field"]
     op, value = condition["op"], condition["value"]
     if isinstance(value, list):
-        shown = f"{value[0]:g} to {value[1]:g}" if op == "between" else ", ".join(map(str, value))
+        shown = (
+            f"{_number_text(value[0])} to {_number_text(value[1])}"
+            if op == "between"
+            else ", ".join(map(str, value))
+        )
     elif isinstance(value, float):
-        shown = f"{value:g}"
+        shown = _number_text(value)
     else:
         shown = str(value)
     if condition["field"] == "hs_code" and op == "startswith":

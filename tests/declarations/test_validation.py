@@ -203,7 +203,7 @@ def publish_rate(currency: str, rate: str, days_ago: int) -> date:
 def stale_message(published: date, limit: int = 7) -> str:
     today = timezone.localdate()
     return (
-        f"The newest CHF exchange rate is of {published}, {(today - published).days} days "
+        f"The newest CHF exchange rate dates from {published}, {(today - published).days} days "
         f"before {today}; lodgement needs a rate at most {limit} days old."
     )
 

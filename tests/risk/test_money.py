@@ -103,3 +103,11 @@ def test_money_criteria_are_labelled_with_the_national_currency(cast, api, login
     page = login(cast.analyst).get(f"/risk/rule-sets/{draft.pk}/rules/new/").content.decode()
     assert "Minimum item value (KRW)" in page
     assert "converted at its rate of the day of acceptance" in page
+
+
+def test_an_officer_reads_the_band_in_won(cast, no_random_selection):
+    rule = publish(cast, conditions=[{"field": "value", "op": "between", "value": BAND}])
+    decision = declaration_assess_risk(declaration_id=submitted(cast.trader_a).pk)
+    assert decision.reasons[0]["text"] == (
+        f"rule {rule.pk}: item value (KRW) between 10,000,000 to 30,000,000, +40"
+    )
