@@ -250,7 +250,7 @@ def review_ensure_actionable(review: Review, actor) -> None:
         )
         raise ApplicationError(
             f"This review was already {review.status} by {who} "
-            f"at {review.decided_at:%Y-%m-%d %H:%M:%S} UTC.",
+            f"at {timezone.localtime(review.decided_at):%Y-%m-%d %H:%M:%S %Z}.",
             extra={"status": review.status},
         )
     review_ensure_open(review)

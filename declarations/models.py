@@ -1,9 +1,11 @@
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.states import Stateful
@@ -110,6 +112,10 @@ class Declaration(Stateful, models.Model):
     # Statuses in which the agencies' reviews are worked (claimed, queried, decided)
     # and a supervisor may change the lane.
     REVIEWING = frozenset({Status.UNDER_REVIEW, Status.QUERIED})
+    # Amounts in the invoice currency and amounts computed in the national one:
+    # risk rules compare both in the national currency (risk.criteria).
+    INVOICE_MONEY = ("invoice_total", "freight", "insurance")
+    NATIONAL_MONEY = ("customs_value_total", "duty_total", "vat_total")
 
     class TransportMode(models.TextChoices):
         # UN/ECE Recommendation 19 codes
@@ -269,6 +275,15 @@ class Declaration(Stateful, models.Model):
         return self.status in self.REVIEWING
 
     @property
+    def acceptance_day(self) -> date:
+        """The day customs accepted the declaration (lodged it, or this amendment) in the
+        administration's time zone: every amount of it is at that day's rates. Before
+        lodgement, today."""
+        if self.submitted_at is None:
+            return timezone.localdate()
+        return timezone.localdate(self.submitted_at)
+
+    @property
     def total_due(self) -> Decimal | None:
         if self.duty_total is None or self.vat_total is None:
             return None
@@ -276,6 +291,9 @@ class Declaration(Stateful, models.Model):
 
 
 class Item(models.Model):
+    INVOICE_MONEY = ("value",)
+    NATIONAL_MONEY = ("customs_value", "duty_amount", "vat_amount")
+
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="items")
     line_no = models.PositiveIntegerField()
     hs_code = models.CharField("HS code", max_length=10, validators=[hs_code_validator])

@@ -216,7 +216,10 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "vat": str(declaration.vat_total),
             "reassessed": str(declaration.additional_due),
             "total": str(declaration.total_due),
-            "assessed_at": declaration.assessed_at,
+            # In the administration's time zone, as the serializer's own fields are.
+            "assessed_at": serializers.DateTimeField().to_representation(declaration.assessed_at)
+            if declaration.assessed_at
+            else None,
         }
 
     def get_next_version(self, declaration) -> int | None:

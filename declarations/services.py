@@ -286,14 +286,14 @@ def declaration_create(
     if not actor.is_trader:
         raise PermissionDenied
     declaration = Declaration(company_id=actor.company_id, created_by=actor, **header)
-    built, permits = _build_items(declaration, items)
-    today = timezone.localdate()
-    validate = validate_lodgement if lodge else validate_draft
-    validate(declaration, built, permits, on=today, duplicates=False)
-    _apply_duties(declaration, built, on=today)
     if lodge:
         declaration.status = Status.SUBMITTED
         declaration.submitted_at = timezone.now()
+    built, permits = _build_items(declaration, items)
+    validate = validate_lodgement if lodge else validate_draft
+    on = declaration.acceptance_day
+    validate(declaration, built, permits, on=on, duplicates=False)
+    _apply_duties(declaration, built, on=on)
     _save_live(declaration)
     _store_items(declaration, built, permits)
     grant(group_id=actor.company.group_id, obj=declaration, perms=DECLARATION_PERMS)
@@ -371,11 +371,12 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
     locked.ensure_may_become(Status.SUBMITTED)
     items = list(locked.items.order_by("line_no"))
     permits = _permits_of(items)
-    today = timezone.localdate()
-    validate_lodgement(locked, items, permits, on=today, duplicates=False)
-    _update_duties(locked, items, on=today)
+    now = timezone.now()
+    on = timezone.localdate(now)
+    validate_lodgement(locked, items, permits, on=on, duplicates=False)
+    _update_duties(locked, items, on=on)
     changes = {
-        "submitted_at": timezone.now(),
+        "submitted_at": now,
         "exchange_rate": locked.exchange_rate,
         "customs_value_total": locked.customs_value_total,
         "duty_total": locked.duty_total,
@@ -411,9 +412,11 @@ def declaration_version_create(
         first_version_id=old.first_version_id or old.pk,
         **header,
     )
+    # An amendment is a new acceptance: its day's rates apply, not the first version's.
+    new.submitted_at = timezone.now()
     built, permits = _build_items(new, items)
-    today = timezone.localdate()
-    validate_lodgement(new, built, permits, on=today, duplicates=False)
+    on = new.acceptance_day
+    validate_lodgement(new, built, permits, on=on, duplicates=False)
     declaration_transition(
         declaration_id=old.pk,
         locked=old,
@@ -422,9 +425,8 @@ def declaration_version_create(
         reason=reason or f"replaced by version {new.version}",
         notice=f"Replaced by version {new.version}" + (f": {reason}" if reason else "."),
     )
-    _apply_duties(new, built, on=today)
+    _apply_duties(new, built, on=on)
     new.status = Status.SUBMITTED
-    new.submitted_at = timezone.now()
     _save_live(new)
     _store_items(new, built, permits)
     _carry_documents(old, new, built)

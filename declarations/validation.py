@@ -185,6 +185,26 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict]) -> Er
     return errors
 
 
+def rate_age_errors(declaration: Declaration, *, on: date) -> Errors:
+    """Duties are computed at the rate of the day of acceptance: a rate the
+    administration has not renewed for longer than it allows is no longer that
+    day's, and lodging on it would assess the wrong amount."""
+    errors = Errors()
+    found = lookups.exchange_rate_in_force(declaration.currency, on)
+    if found is None:
+        return errors  # no rate at all: reference_errors names it
+    published, _ = found
+    limit = settings.EXCHANGE_RATE_MAX_AGE_DAYS
+    age = (on - published).days
+    if age > limit:
+        errors.add(
+            "currency",
+            f"The newest {declaration.currency} exchange rate dates from {published}, {age} days "
+            f"before {on}; lodgement needs a rate at most {limit} days old.",
+        )
+    return errors
+
+
 def _field_errors(declaration: Declaration, items, permits, *, on: date, duplicates: bool):
     errors = model_errors(declaration, items)
     if not errors:
@@ -215,5 +235,6 @@ def validate_lodgement(
     errors = _field_errors(declaration, items, permits, on=on, duplicates=duplicates)
     if not errors:
         errors = lodgement_errors(declaration, items, permits)
+        errors.update(rate_age_errors(declaration, on=on))
     if errors:
         raise ValidationError(dict(errors))

@@ -56,14 +56,24 @@ def _exchange_rates() -> dict[str, list[tuple[date, Decimal]]]:
     return rates
 
 
-def exchange_rate(currency: str, on: date) -> Decimal | None:
-    """National currency units per unit of `currency` on a day, or None if unknown."""
+def exchange_rate_in_force(currency: str, on: date) -> tuple[date, Decimal] | None:
+    """The rate of `currency` valid on a day and the day it was published, or None.
+
+    The national currency is worth one of itself every day, so it is always
+    published that same day: it never goes stale.
+    """
     if currency == settings.NATIONAL_CURRENCY:
-        return Decimal("1")
+        return on, Decimal("1")
     for valid_from, rate in _cached("rates", _exchange_rates).get(currency, []):
         if valid_from <= on:
-            return rate
+            return valid_from, rate
     return None
+
+
+def exchange_rate(currency: str, on: date) -> Decimal | None:
+    """National currency units per unit of `currency` on a day, or None if unknown."""
+    found = exchange_rate_in_force(currency, on)
+    return found[1] if found else None
 
 
 def _tariff() -> dict[tuple[str, str], Decimal]:

@@ -12,6 +12,11 @@ Every concrete field of Declaration and Item is registered automatically
 criterion on the next start. Derived facts (unit price against the reference
 price, the trader's age and history, AEO status) are registered by hand
 below; add one with `register(Criterion(...))`.
+
+Money is compared in the national currency, whatever the invoice's: amounts
+a model lists in INVOICE_MONEY are converted at the declaration's rate of the
+day of acceptance (`ctx.national`), as the training records replay reads
+already are, so a rule's value band fires alike live and in replay.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -204,14 +210,25 @@ def holds(op: str, actual, expected) -> bool:
     raise ValueError(op)
 
 
+def _number_text(value: float) -> str:
+    # Amounts in won run to billions: 1,000,000,000 reads, 1e+09 does not.
+    if value.is_integer() and abs(value) >= 10000:
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
 def condition_text(condition: dict) -> str:
     criterion = REGISTRY.get(condition["field"])
     label = criterion.label if criterion else condition["field"]
     op, value = condition["op"], condition["value"]
     if isinstance(value, list):
-        shown = f"{value[0]:g} to {value[1]:g}" if op == "between" else ", ".join(map(str, value))
+        shown = (
+            f"{_number_text(value[0])} to {_number_text(value[1])}"
+            if op == "between"
+            else ", ".join(map(str, value))
+        )
     elif isinstance(value, float):
-        shown = f"{value:g}"
+        shown = _number_text(value)
     else:
         shown = str(value)
     if condition["field"] == "hs_code" and op == "startswith":
@@ -240,6 +257,11 @@ SKIPPED_FIELDS = frozenset(
 )
 
 
+def money_label(label: str) -> str:
+    """Money criteria compare national-currency amounts; the analyst reads which currency."""
+    return f"{label} ({settings.NATIONAL_CURRENCY})"
+
+
 def _reader_for(field: models.Field) -> tuple[str, Callable, tuple]:
     if isinstance(field, models.ForeignKey):
         related = field.related_model
@@ -256,6 +278,8 @@ def _reader_for(field: models.Field) -> tuple[str, Callable, tuple]:
     attname = field.attname
     if field.choices:
         return "choice", lambda obj, ctx: getattr(obj, attname), tuple(field.choices)
+    if field.name in getattr(field.model, "INVOICE_MONEY", ()):
+        return "number", lambda obj, ctx: ctx.national(getattr(obj, attname)), ()
     if isinstance(field, models.DecimalField | models.FloatField | models.IntegerField):
         return "number", lambda obj, ctx: _float(getattr(obj, attname)), ()
     if isinstance(field, models.BooleanField):
@@ -288,10 +312,14 @@ def register_model_fields(model: type[models.Model], level: str) -> None:
         if not kind:
             continue
         record_column = RECORD_FIELDS.get(field.name)
+        label = str(field.verbose_name)
+        money = (*getattr(model, "INVOICE_MONEY", ()), *getattr(model, "NATIONAL_MONEY", ()))
+        if field.name in money:
+            label = money_label(label)
         register(
             Criterion(
                 name=field.name,
-                label=str(field.verbose_name),
+                label=label,
                 level=level,
                 type=kind,
                 read=read,
@@ -327,10 +355,10 @@ def register_builtin() -> None:
     register(
         Criterion(
             name="value",
-            label="item value",
+            label=money_label("item value"),
             level="item",
             type="number",
-            read=lambda item, ctx: _float(item.value),
+            read=lambda item, ctx: ctx.national(item.value),
             read_record=lambda row: row.get("value"),
         )
     )
@@ -347,19 +375,19 @@ def register_builtin() -> None:
     register(
         Criterion(
             name="unit_price",
-            label="unit price (value per unit of quantity)",
+            label=money_label("unit price (value per unit of quantity)"),
             level="item",
             type="number",
-            read=lambda item, ctx: _ratio(item.value, item.quantity),
+            read=lambda item, ctx: _ratio(ctx.national(item.value), item.quantity),
         )
     )
     register(
         Criterion(
             name="value_per_kg",
-            label="value per kg",
+            label=money_label("value per kg"),
             level="item",
             type="number",
-            read=lambda item, ctx: _ratio(item.value, item.net_mass_kg),
+            read=lambda item, ctx: _ratio(ctx.national(item.value), item.net_mass_kg),
             read_record=_record_value_per_kg,
         )
     )
@@ -370,7 +398,7 @@ def register_builtin() -> None:
             level="item",
             type="number",
             read=lambda item, ctx: _ratio(
-                _ratio(item.value * ctx.exchange_rate, item.net_mass_kg),
+                _ratio(ctx.national(item.value), item.net_mass_kg),
                 ctx.reference_value_per_kg(item.hs_code[:6], item.origin_country),
             ),
             read_record=_record_price_ratio,

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from risk.models import ModelVersion, RiskSettings, RuleSet, SelectivityRule
 
@@ -62,6 +63,20 @@ class RuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["conditions_text"].initial = format_conditions(self.instance.conditions)
+        # Invoices come in any currency; the rules see every amount in the national one.
+        # (The admin shows a live rule read-only, without these fields.)
+        currency = settings.NATIONAL_CURRENCY
+        if "min_item_value" in self.fields:
+            self.fields["min_item_value"].label = f"Minimum item value ({currency})"
+            self.fields["min_item_value"].help_text = (
+                f"In {currency}: an invoice in another currency is converted at its rate of "
+                "the day of acceptance."
+            )
+        if "conditions_text" in self.fields:
+            self.fields["conditions_text"].help_text += (
+                f" Money criteria (value, unit_price, value_per_kg, invoice_total, freight...) "
+                f"are in {currency}."
+            )
 
     def rule_fields(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k != "conditions_text"}

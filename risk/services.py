@@ -42,6 +42,15 @@ def _ensure_analyst(actor) -> None:
 # ---- facts about one declaration -------------------------------------------------------------
 
 
+def acceptance_rate(declaration) -> Decimal | None:
+    """The rate the declaration's duties were computed with (lodgement stores it), else
+    the one in force on its day of acceptance."""
+    from reference.lookups import exchange_rate
+
+    stored = getattr(declaration, "exchange_rate", None)
+    return stored or exchange_rate(declaration.currency, declaration.acceptance_day)
+
+
 class ScoringContext:
     """Facts about a declaration beyond its own fields, computed only when a rule asks."""
 
@@ -76,13 +85,16 @@ class ScoringContext:
         return None if not inspected["n"] else float(inspected["rate"]) * 100
 
     @cached_property
-    def exchange_rate(self) -> Decimal:
-        """National currency per unit of the declaration's currency (reference prices use it)."""
-        from reference.lookups import exchange_rate
+    def exchange_rate(self) -> Decimal | None:
+        """National currency per unit of the invoice currency: the rate of the day of
+        acceptance, which lodgement stored with the duties."""
+        return acceptance_rate(self.declaration)
 
-        declared = getattr(self.declaration, "exchange_rate", None)
-        on = (self.declaration.submitted_at or timezone.now()).date()
-        return declared or exchange_rate(self.declaration.currency, on) or Decimal("1")
+    def national(self, amount: Decimal | None) -> float | None:
+        """An invoice amount in the national currency, as rules compare money."""
+        if amount is None or self.exchange_rate is None:
+            return None
+        return float(amount * self.exchange_rate)
 
     def reference_value_per_kg(self, hs6: str, origin: str) -> float | None:
         key = (hs6, origin)
@@ -125,11 +137,8 @@ def declaration_item_records(declaration, items) -> list[dict]:
     model learns from is declared in it; the duty rate is the tariff's when
     the declaration has not been assessed yet.
     """
-    from reference.lookups import exchange_rate
-
-    date = (declaration.submitted_at or timezone.now()).date()
-    rate = getattr(declaration, "exchange_rate", None) or exchange_rate(declaration.currency, date)
-    rate = rate or Decimal("1")
+    date = declaration.acceptance_day
+    rate = acceptance_rate(declaration) or Decimal("1")
     return [
         {
             "declaration_id": str(declaration.pk),

@@ -151,6 +151,8 @@ def start() -> int:
     with services("singlewindow") as env:
         env.setdefault("DEBUG", "true")
         env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+        # The demo data is a Korean administration's.
+        env.setdefault("TIME_ZONE", "Asia/Seoul")
         log("Applying migrations")
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "collectstatic", "--no-input", "-v", "0")

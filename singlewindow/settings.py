@@ -137,7 +137,9 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
+# The administration's zone: "the day" of a lodgement (its exchange rate), of a
+# permit's validity, and the times pages and the API show are in it.
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -264,6 +266,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Single Window <norepl
 # The administration running the platform: imports arrive here, duties are in its currency.
 NATIONAL_COUNTRY = os.environ.get("NATIONAL_COUNTRY", "KR")
 NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
+# Lodgement is refused when the newest exchange rate of the invoice currency
+# is older than this on the day of acceptance (rates are published daily).
+EXCHANGE_RATE_MAX_AGE_DAYS = int(os.environ.get("EXCHANGE_RATE_MAX_AGE_DAYS", "7"))
 # Reference tables are cached in each process for this long (seconds).
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
 # Uploaded documents: PDF, PNG or JPEG, checked by content, at most this size.

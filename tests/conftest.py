@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -34,7 +35,10 @@ def reference_data(request):
     """HS codes, units, offices, rates and tariff for every test that uses the database.
 
     Loaded when found empty: once per run, and again after a transactional
-    test's flush has emptied the tables. Per-process caches start clean.
+    test's flush has emptied the tables. Today's exchange rates are published
+    as an administration does every day (the shipped ones are dated), so
+    lodgement finds a current rate; tests of a rate's age make their own.
+    Per-process caches start clean.
     """
     from reference.lookups import clear_caches
 
@@ -45,12 +49,15 @@ def reference_data(request):
     if uses_db:
         from django.core.management import call_command
 
-        from reference.models import HsCode
+        from demo.rates import exchange_rates_publish_today
+        from reference.models import ExchangeRate, HsCode
 
         request.getfixturevalue("django_db_setup")
         with request.getfixturevalue("django_db_blocker").unblock():
             if not HsCode.objects.exists():
                 call_command("load_reference_data", verbosity=0)
+            if not ExchangeRate.objects.filter(valid_from=timezone.localdate()).exists():
+                exchange_rates_publish_today()
     yield
     clear_caches()
 

@@ -1,10 +1,20 @@
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
+from agencies.models import Review
+from clearance.services import declaration_submit
 from declarations.duties import assess_duties
+from declarations.models import Declaration
+from declarations.services import declaration_assess
+from reference.lookups import clear_caches
+from reference.models import ExchangeRate
+from risk.services import declaration_item_records
+from tests.factories import api_payload, make_declaration, route
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +84,105 @@ def test_the_exchange_rate_of_the_day_applies():
     after = assess_duties(header("CIF"), [item(1, "100")], on=date(2026, 11, 1))
     assert before.exchange_rate == Decimal("1385.50")
     assert after.exchange_rate == Decimal("1392.00")
+
+
+# ---- the day of acceptance -----------------------------------------------------------------
+
+
+def publish_rate(currency: str, rate: str, valid_from) -> None:
+    ExchangeRate.objects.update_or_create(
+        currency=currency, valid_from=valid_from, defaults={"rate": Decimal(rate)}
+    )
+    clear_caches()
+
+
+def assessed(declaration, actor):
+    Review.objects.filter(declaration=declaration).update(
+        status="approved", decided_by=actor, decided_at=timezone.now()
+    )
+    declaration_assess(declaration_id=declaration.pk, actor=actor)
+    declaration.refresh_from_db()
+    return declaration
+
+
+def lodge(cast, **header):
+    declaration = make_declaration(actor=cast.trader_a, incoterm="CIF", **header)
+    with transaction.atomic():
+        declaration_submit(declaration=declaration, actor=cast.trader_a)
+    declaration.refresh_from_db()
+    return declaration
+
+
+def test_assessment_keeps_the_rates_of_the_day_of_acceptance(
+    cast, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    publish_rate("USD", "1300.00", today - timedelta(days=4))
+    with django_capture_on_commit_callbacks(execute=False):
+        declaration = lodge(cast)
+    # Lodged today: today's rate, stored with the duties.
+    assert declaration.exchange_rate == Decimal("1392.00")
+    assert declaration.customs_value_total == Decimal("20880000")  # 15,000 USD CIF
+
+    # Accepted four days ago (the reviews took that long): assessed at that day's rate,
+    # not at today's.
+    Declaration.objects.filter(pk=declaration.pk).update(
+        submitted_at=timezone.now() - timedelta(days=4)
+    )
+    route(declaration, lane="green")
+    declaration = assessed(declaration, cast.customs_officer)
+    assert declaration.exchange_rate == Decimal("1300.00")
+    assert declaration.customs_value_total == Decimal("19500000")
+    assert declaration.items.get().customs_value == Decimal("19500000")
+
+
+def test_an_amendment_is_accepted_on_its_own_day(cast, api, django_capture_on_commit_callbacks):
+    today = timezone.localdate()
+    publish_rate("USD", "1300.00", today - timedelta(days=4))
+    with django_capture_on_commit_callbacks(execute=False):
+        first = lodge(cast)
+    Declaration.objects.filter(pk=first.pk).update(
+        submitted_at=timezone.now() - timedelta(days=4), exchange_rate=Decimal("1300.00")
+    )
+    route(first, lane="green")
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.as_user(cast.trader_a).post(
+            f"/api/v1/declarations/{first.pk}/amend/",
+            api_payload(incoterm="CIF", reason="price corrected"),
+            format="json",
+        )
+    assert response.status_code == 201, response.json()
+    assert response.json()["exchange_rate"] == "1392.000000"
+    second = Declaration.objects.get(pk=response.json()["id"])
+    assert second.acceptance_day == today
+    assert assessed(route(second, lane="green"), cast.customs_officer).exchange_rate == Decimal(
+        "1392.00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "rate"), [("Asia/Seoul", 11, "1500.00"), ("UTC", 10, "1400.00")]
+)
+def test_the_day_of_acceptance_is_the_administration_s(
+    cast, settings, django_capture_on_commit_callbacks, zone, day, rate
+):
+    # 23:30 UTC on 10 June is 08:30 on 11 June in Seoul, when the new rate applies.
+    settings.TIME_ZONE = zone
+    publish_rate("USD", "1400.00", date(2026, 6, 10))
+    publish_rate("USD", "1500.00", date(2026, 6, 11))
+    with django_capture_on_commit_callbacks(execute=False):
+        declaration = lodge(cast)
+    Declaration.objects.filter(pk=declaration.pk).update(
+        submitted_at=datetime(2026, 6, 10, 23, 30, tzinfo=UTC)
+    )
+    declaration.refresh_from_db()
+    assert declaration.acceptance_day == date(2026, 6, day)
+
+    # What the risk engine reads of it: the value in won and the record's date.
+    Declaration.objects.filter(pk=declaration.pk).update(exchange_rate=None)
+    declaration.refresh_from_db()
+    (record,) = declaration_item_records(declaration, list(declaration.items.all()))
+    assert (record["date"], record["value"]) == (date(2026, 6, day), 15000 * float(rate))
+
+    route(declaration, lane="green")
+    assert assessed(declaration, cast.customs_officer).exchange_rate == Decimal(rate)

@@ -1,10 +1,14 @@
 """Every lodgement rule: the error names the field (and the item), nothing is stored."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from declarations.models import Declaration, Item
+from reference.lookups import clear_caches
+from reference.models import ExchangeRate
 from tests.factories import api_payload, item_data, make_declaration
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +188,93 @@ def test_lodging_in_one_call_applies_every_lodgement_rule_and_stores_nothing_on_
     assert callbacks == []
     assert Declaration.objects.count() == 0
     assert Item.objects.count() == 0
+
+
+# ---- the exchange rate of the day ----------------------------------------------------------
+
+
+def publish_rate(currency: str, rate: str, days_ago: int) -> date:
+    published = timezone.localdate() - timedelta(days=days_ago)
+    ExchangeRate.objects.create(currency=currency, rate=Decimal(rate), valid_from=published)
+    clear_caches()
+    return published
+
+
+def stale_message(published: date, limit: int = 7) -> str:
+    today = timezone.localdate()
+    return (
+        f"The newest CHF exchange rate dates from {published}, {(today - published).days} days "
+        f"before {today}; lodgement needs a rate at most {limit} days old."
+    )
+
+
+def test_a_stale_rate_refuses_lodgement_in_every_way_but_a_draft_is_saved(
+    cast, api, django_capture_on_commit_callbacks
+):
+    published = publish_rate("CHF", "1650.00", days_ago=8)
+    client = api.as_user(cast.trader_a)
+
+    assert errors_of(validate(api, cast.trader_a, currency="CHF")) == {
+        "currency": [stale_message(published)]
+    }
+    in_one_step = {**api_payload(currency="CHF"), "lodge": True}
+    response = client.post("/api/v1/declarations/", in_one_step, format="json")
+    assert errors_of(response) == {"currency": [stale_message(published)]}
+    assert not Declaration.objects.exists()
+
+    created = client.post("/api/v1/declarations/", api_payload(currency="CHF"), format="json")
+    assert created.status_code == 201, created.json()
+    submit = f"/api/v1/declarations/{created.json()['id']}/submit/"
+    assert errors_of(client.post(submit)) == {"currency": [stale_message(published)]}
+    assert Declaration.objects.get().status == "draft"
+
+    # Today's rate is published: the same draft lodges, at it.
+    publish_rate("CHF", "1661.00", days_ago=0)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(submit)
+    assert response.status_code == 202, response.json()
+    assert Declaration.objects.get().exchange_rate == Decimal("1661.00")
+
+
+def test_an_amendment_on_a_stale_rate_is_refused_and_the_lodged_version_stays(
+    cast, api, django_capture_on_commit_callbacks
+):
+    published = publish_rate("CHF", "1650.00", days_ago=30)
+    client = api.as_user(cast.trader_a)
+    with django_capture_on_commit_callbacks(execute=False):
+        lodged = client.post(
+            "/api/v1/declarations/", {**api_payload(), "lodge": True}, format="json"
+        )
+    assert lodged.status_code == 201, lodged.json()
+    response = client.post(
+        f"/api/v1/declarations/{lodged.json()['id']}/amend/",
+        api_payload(currency="CHF"),
+        format="json",
+    )
+    assert errors_of(response) == {"currency": [stale_message(published)]}
+    assert list(Declaration.objects.values_list("status", flat=True)) == ["submitted"]
+
+
+def test_the_submit_page_names_the_currency_of_a_stale_rate(cast, login):
+    published = publish_rate("CHF", "1650.00", days_ago=8)
+    draft = make_declaration(actor=cast.trader_a, currency="CHF")
+    page = login(cast.trader_a).post(f"/declarations/{draft.pk}/submit/", follow=True)
+    assert f"currency: {stale_message(published)}" in page.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+
+def test_the_age_limit_is_configured_and_the_national_currency_never_goes_stale(
+    cast, api, settings
+):
+    published = publish_rate("CHF", "1650.00", days_ago=7)
+    assert validate(api, cast.trader_a, currency="CHF").status_code == 200
+    settings.EXCHANGE_RATE_MAX_AGE_DAYS = 3
+    assert errors_of(validate(api, cast.trader_a, currency="CHF")) == {
+        "currency": [stale_message(published, limit=3)]
+    }
+    ExchangeRate.objects.filter(currency="KRW").delete()
+    clear_caches()
+    krw = validate(api, cast.trader_a, currency="KRW")
+    assert krw.status_code == 200, krw.json()
+    assert krw.json()["duties"]["exchange_rate"] == "1"

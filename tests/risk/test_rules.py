@@ -168,7 +168,9 @@ def test_unit_price_against_the_reference_price(cast, no_random_selection):
         ({"field": "transport_mode", "op": "eq", "value": "4"}, False),
         ({"field": "importer_tax_id", "op": "eq", "value": "KR1048612345"}, True),
         ({"field": "incoterm", "op": "in", "value": "EXW,FOB"}, True),
-        ({"field": "freight", "op": "gt", "value": "1000"}, False),
+        # Money in won: freight of 300 dollars is 417,600 won.
+        ({"field": "freight", "op": "gt", "value": "1000000"}, False),
+        ({"field": "freight", "op": "gt", "value": "400000"}, True),
         ({"field": "country_of_export", "op": "eq", "value": "CN"}, True),
         ({"field": "origin_country", "op": "in", "value": "VN,TH"}, False),
         ({"field": "trader_age_days", "op": "lt", "value": "30"}, True),

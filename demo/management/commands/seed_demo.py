@@ -14,6 +14,7 @@ from accounts.models import Company, User
 from accounts.services import company_create, user_create
 from agencies.models import Agency, JurisdictionRule
 from agencies.services import agency_create, jurisdiction_rule_create
+from demo.rates import exchange_rates_publish_today
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import rule_create, rule_set_draft_create, rule_set_publish
 
@@ -108,7 +109,16 @@ RULES = [
         "Check invoice against reference price.",
     ),
     ("Tobacco: always inspected", "2402", "", None, 0, "red", "Excise goods, physical inspection."),
-    ("High-value consignment", "", "", "1000000.00", 30, "", "Value above 1,000,000."),
+    # Item values are compared in the national currency (KRW), whatever the invoice's.
+    (
+        "High-value consignment",
+        "",
+        "",
+        "1000000000.00",
+        30,
+        "",
+        "Item value above 1,000,000,000 KRW.",
+    ),
     ("Meat: sanitary alert", "02", "", None, 25, "", "Partner alert on meat consignments."),
 ]
 
@@ -155,7 +165,10 @@ class Command(BaseCommand):
 
         RiskSettings.current()
         self.publish_demo_rules(analyst=User.objects.get(username="analyst"))
-        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        published = exchange_rates_publish_today()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
+        )
 
     def publish_demo_rules(self, *, analyst) -> None:
         """Rules change only in a new version: copy the live set, add what is missing, publish."""
