@@ -2,6 +2,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,12 +40,14 @@ class PaymentNotificationApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # The signature covers the JSON body as sent; no other encoding is accepted.
+    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Bank notification: a payment order was paid",
         description=(
             f"Sent by the payer's bank. `{SIGNATURE_HEADER}` is the hex HMAC-SHA256, with the "
-            "shared secret, of `<timestamp>.<raw body>`; `{TIMESTAMP_HEADER}` is that Unix "
+            f"shared secret, of `<timestamp>.<raw body>`; `{TIMESTAMP_HEADER}` is that Unix "
             "timestamp, within the configured tolerance (300 s by default) of the platform's "
             "clock. Each `notification_id` is accepted once. The payment is confirmed, the "
             "declaration paid and its goods released if nothing else holds them; anything "
