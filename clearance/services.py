@@ -665,6 +665,7 @@ def payment_confirm(
     # The declaration first, then its payment: the lock order of every clearance step.
     declaration = Declaration.objects.select_for_update().get(pk=order.declaration_id)
     payment = Payment.objects.select_for_update().get(pk=order.pk)
+    payment.declaration = declaration  # its audit entry extends the chain of the locked row
     if payment.status == Payment.Status.CONFIRMED:
         raise InvalidTransition(
             f"Payment {payment.reference} was confirmed already "

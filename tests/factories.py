@@ -182,7 +182,8 @@ def send_bank_notification(body: dict, *, secret: str = BANK_SECRET, timestamp=N
     from payments.signing import signed_headers
 
     raw = json.dumps(body).encode()
-    return Client().post(
+    # As a bank calls: no session, no CSRF token.
+    return Client(enforce_csrf_checks=True).post(
         NOTIFICATION_URL,
         raw,
         content_type="application/json",

@@ -45,11 +45,12 @@ def test_the_trader_pays_at_the_bank_and_the_goods_are_released(
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_test_id("payment-order")).to_contain_text(reference)
     expect(page.get_by_test_id("status")).to_have_text("Assessed")
+    shot(page, "2-order-pending")
 
     # Again, the same order; this time the trader pays.
     page.get_by_role("button", name="Pay").click()
     expect(page.get_by_role("heading")).to_contain_text(reference)
-    shot(page, "2-sandbox-bank")
+    shot(page, "3-sandbox-bank")
     page.get_by_role("button", name="Pay", exact=True).click()
 
     page.wait_for_url(f"{live_server.url}/declarations/{declaration.pk}/")
@@ -59,12 +60,12 @@ def test_the_trader_pays_at_the_bank_and_the_goods_are_released(
     )
     expect(page.get_by_test_id("payment")).to_contain_text(payment.receipt_number)
     expect(page.get_by_role("link", name="Notifications")).to_contain_text("unread")
-    shot(page, "3-released")
+    shot(page, "4-released")
 
     page.get_by_role("link", name=payment.receipt_number).click()
     expect(page.get_by_test_id("receipt-number")).to_have_text(payment.receipt_number)
     expect(page.get_by_text(payment.bank_reference)).to_be_visible()
-    shot(page, "4-receipt")
+    shot(page, "5-receipt")
 
     assert Payment.objects.filter(declaration=declaration).count() == 1
     assert payment.source == "bank" and payment.bank_reference.startswith("SBX-")
