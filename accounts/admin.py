@@ -43,7 +43,14 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Single Window", {"fields": ["role", "company", "agency"]}),
+        (
+            "Single Window",
+            {
+                "fields": ["role", "company", "agency"],
+                "description": "Traders belong to a company; officers, supervisors, analysts "
+                "and cashiers to an agency (cashiers to customs).",
+            },
+        ),
         ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
         (
             "Access",

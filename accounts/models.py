@@ -36,6 +36,8 @@ class User(AbstractUser):
         OFFICER = "officer", "Agency officer"
         SUPERVISOR = "supervisor", "Supervisor"
         ANALYST = "analyst", "Risk analyst"
+        # Takes payments at the customs counter and confirms their orders.
+        CASHIER = "cashier", "Cashier"
         ADMIN = "admin", "Administrator"
 
     role = models.CharField(max_length=16, choices=Role)
@@ -54,7 +56,7 @@ class User(AbstractUser):
             ),
             models.CheckConstraint(
                 name="agency_staff_belong_to_agency_only",
-                condition=~Q(role__in=["officer", "supervisor", "analyst"])
+                condition=~Q(role__in=["officer", "supervisor", "analyst", "cashier"])
                 | Q(agency__isnull=False, company__isnull=True),
             ),
             models.CheckConstraint(
@@ -67,7 +69,7 @@ class User(AbstractUser):
         # The constraints above, each refusal on the field to fix, so that a form
         # shows it next to that field instead of naming a constraint.
         super().clean()
-        staff = (self.Role.OFFICER, self.Role.SUPERVISOR, self.Role.ANALYST)
+        staff = (self.Role.OFFICER, self.Role.SUPERVISOR, self.Role.ANALYST, self.Role.CASHIER)
         errors = {}
         if self.role == self.Role.TRADER:
             if self.company_id is None:
@@ -79,6 +81,8 @@ class User(AbstractUser):
                 errors["agency"] = "Agency staff belong to an agency: choose one."
             if self.company_id is not None:
                 errors["company"] = "Agency staff belong to no company."
+            if self.role == self.Role.CASHIER and self.agency_id and not self.agency.is_customs:
+                errors["agency"] = "A cashier takes payments for customs: choose customs."
         elif self.role == self.Role.ADMIN:
             if self.company_id is not None:
                 errors["company"] = "An administrator belongs to no company."
@@ -98,6 +102,10 @@ class User(AbstractUser):
     @property
     def is_analyst(self) -> bool:
         return self.role == self.Role.ANALYST
+
+    @property
+    def is_cashier(self) -> bool:
+        return self.role == self.Role.CASHIER
 
     @property
     def is_platform_admin(self) -> bool:

@@ -12,6 +12,7 @@ once it commits.
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import reduce
 from operator import or_
@@ -56,10 +57,10 @@ from declarations.services import (
     declarations_assess_locked,
     declarations_move_locked,
     ensure_declarant,
-    payment_create,
     payment_transition,
 )
 from notifications.services import Message, notify_many, recipients_with_roles
+from payments.services import ensure_not_replayed, payment_notification_record
 from risk.models import LaneDecision
 from risk.scoring import Floor
 from risk.services import (
@@ -775,23 +776,108 @@ def declaration_assess_if_cleared(*, declaration_id: int, actor):
     return declaration_assess(declaration_id=declaration_id, actor=actor)
 
 
-@transaction.atomic
-def declaration_pay(*, declaration: Declaration, actor, reference: str) -> Declaration:
-    """Record the payment of the assessed duties, then release the goods if nothing blocks.
+@dataclass(frozen=True)
+class BankNotification:
+    """What the payer's bank says it was paid, from a notification whose signature
+    the entry point has checked."""
 
-    Until a bank or treasury confirms payments on the platform, the payment is
-    confirmed on the declarant's reference as it is recorded.
+    notification_id: str
+    body: dict
+
+
+@transaction.atomic
+def payment_confirm(
+    *,
+    payment_reference: str,
+    amount: Decimal,
+    currency: str,
+    bank_reference: str,
+    paid_at: datetime,
+    source: str,
+    actor=None,
+    notification: BankNotification | None = None,
+) -> Payment:
+    """The payer's bank (a signed notification) or a customs cashier confirms a payment
+    order: the payment is confirmed with its receipt, the declaration is paid, and the
+    goods are released if nothing else blocks. Anything that does not match the
+    order is refused and changes nothing.
     """
-    ensure_declarant(actor, declaration)
-    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    payment = payment_create(declaration=locked, actor=actor, reference=reference)
+    if source == Payment.Source.CASHIER:
+        if actor is None or not actor.is_cashier:
+            raise PermissionDenied
+    elif notification is None:
+        raise ValueError("a bank confirms a payment with its notification")
+    if notification is not None:
+        ensure_not_replayed(notification.notification_id)
+    order = Payment.objects.filter(reference=payment_reference).first()
+    if order is None:
+        raise ValidationError({"payment_reference": "No payment order has this reference."})
+    # The declaration first, then its payment: the lock order of every clearance step.
+    declaration = Declaration.objects.select_for_update().get(pk=order.declaration_id)
+    payment = Payment.objects.select_for_update().get(pk=order.pk)
+    payment.declaration = declaration  # its audit entry extends the chain of the locked row
+    if payment.status == Payment.Status.CONFIRMED:
+        raise InvalidTransition(
+            f"Payment {payment.reference} was confirmed already "
+            f"(receipt {payment.receipt_number}); nothing was changed.",
+            extra={"status": payment.status},
+        )
+    if currency != payment.currency:
+        raise ValidationError(
+            {"currency": f"The order is payable in {payment.currency}, not {currency}."}
+        )
+    if amount != payment.amount:
+        raise ValidationError(
+            {
+                "amount": f"The order is for {payment.amount:,.2f} {payment.currency}; "
+                f"{amount:,.2f} does not match it."
+            }
+        )
+    if not declaration.may_become(Status.PAID):
+        raise InvalidTransition(
+            f"{declaration.reference} is {declaration.get_status_display().lower()}: "
+            "it cannot be paid now.",
+            extra={"status": declaration.status},
+        )
+    if notification is not None:
+        payment_notification_record(
+            payment=payment,
+            notification_id=notification.notification_id,
+            bank_reference=bank_reference,
+            amount=amount,
+            currency=currency,
+            paid_at=paid_at,
+            body=notification.body,
+        )
     payment_transition(
         payment=payment,
         to_status=Payment.Status.CONFIRMED,
         actor=actor,
-        reason="confirmed on the declarant's reference",
+        reason=f"confirmed by {payment.Source(source).label.lower()}",
+        changes={
+            "paid_at": paid_at,
+            "source": source,
+            "bank_reference": bank_reference,
+            "confirmed_by": actor,
+        },
     )
-    return declaration_release_if_cleared(declaration_id=locked.pk) or locked
+    by = "your bank" if source == Payment.Source.BANK else "the customs cashier"
+    declaration_transition(
+        declaration_id=declaration.pk,
+        locked=declaration,
+        to_status=Status.PAID,
+        actor=actor,
+        data={
+            "payment_reference": payment.reference,
+            "receipt_number": payment.receipt_number,
+            "amount": str(payment.amount),
+            "source": source,
+        },
+        notice=f"Payment {payment.reference} of {payment.amount:,.2f} {payment.currency} "
+        f"confirmed by {by}: receipt {payment.receipt_number}.",
+    )
+    declaration_release_if_cleared(declaration_id=declaration.pk)
+    return payment
 
 
 @transaction.atomic

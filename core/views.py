@@ -17,6 +17,8 @@ def home(request):
         return redirect("login")
     if user.is_agency_staff:
         return redirect("agencies:queue")
+    if user.is_cashier:
+        return redirect("payments:cashier")
     if user.is_platform_admin:
         return redirect("admin:index")
     return redirect("declarations:list")

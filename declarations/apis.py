@@ -16,7 +16,6 @@ from clearance.services import (
     declaration_amend,
     declaration_cancel,
     declaration_lodge,
-    declaration_pay,
     declaration_submit,
 )
 from core.idempotency import idempotent
@@ -39,7 +38,7 @@ from declarations.serializers import (
     DocumentInputSerializer,
     DocumentOutputSerializer,
     ItemInputSerializer,
-    PaymentInputSerializer,
+    PaymentOrderOutputSerializer,
     ReasonInputSerializer,
 )
 from declarations.services import (
@@ -48,6 +47,7 @@ from declarations.services import (
     declaration_preview,
     declaration_update,
     document_upload,
+    payment_order_issue,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -263,22 +263,19 @@ class DeclarationCancelApi(APIView):
 
 class DeclarationPayApi(APIView):
     @extend_schema(
-        summary="Record the payment of the assessed duties and taxes",
-        parameters=[IDEMPOTENCY_KEY],
-        request=PaymentInputSerializer,
-        responses=DECLARATION_DETAIL,
+        summary="Get the payment order of the assessed duties and taxes",
+        description="Issues the order on the first call and returns the same pending order "
+        "after. The declaration stays assessed until the payer's bank (or a customs cashier) "
+        "confirms the payment; send the payer to `bank_url`.",
+        request=None,
+        responses={201: PaymentOrderOutputSerializer, 200: PaymentOrderOutputSerializer},
     )
-    @idempotent
     def post(self, request, pk: int):
         declaration = get_declaration_for_user(user=request.user, pk=pk)
-        serializer = PaymentInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        declaration_pay(
-            declaration=declaration,
-            actor=request.user,
-            reference=serializer.validated_data["reference"],
-        )
-        return Response(declaration_detail_data(user=request.user, pk=pk))
+        payment, created = payment_order_issue(declaration=declaration, actor=request.user)
+        return_url = request.build_absolute_uri(reverse("declarations:detail", args=[pk]))
+        data = PaymentOrderOutputSerializer(payment, context={"return_url": return_url}).data
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class DocumentListCreateApi(APIView):

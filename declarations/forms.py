@@ -63,7 +63,3 @@ class DocumentForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
-
-
-class PaymentForm(forms.Form):
-    reference = forms.CharField(max_length=64, label="Payment reference")

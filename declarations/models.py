@@ -1,5 +1,6 @@
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
@@ -399,11 +400,21 @@ class Document(models.Model):
 
 
 class Payment(Stateful, models.Model):
-    """Duties and taxes paid for a declaration; the goods are released once confirmed."""
+    """The payment order for a declaration's duties and taxes, and its confirmation.
+
+    The declarant asks for the order; its reference is the platform's, and the
+    payer's bank (a signed notification) or a customs cashier cites it to
+    confirm the payment. The declarant's word never confirms it; the goods
+    are released only once it is confirmed.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"
         CONFIRMED = "confirmed", "Confirmed"
+
+    class Source(models.TextChoices):
+        BANK = "bank", "Payer's bank"
+        CASHIER = "cashier", "Customs cashier"
 
     TRANSITIONS = {
         Status.PENDING: frozenset({Status.CONFIRMED}),
@@ -414,13 +425,31 @@ class Payment(Stateful, models.Model):
         Declaration, on_delete=models.PROTECT, related_name="payment"
     )
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    # Issued by the platform (PAY-<year>-<random>): what the payer's bank cites.
     reference = models.CharField(max_length=64, unique=True)
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, validators=[validate_currency_code])
-    paid_at = models.DateTimeField()
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The declarant who asked for the payment order.",
+    )
+    # Set by the confirmation: when the payer paid, by which channel, the bank's
+    # (or the cashier's counter) reference, and the receipt the platform issues.
+    paid_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source, blank=True)
+    bank_reference = models.CharField(max_length=64, blank=True)
+    receipt_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The cashier who recorded it; empty when the bank confirmed it.",
     )
 
     class Meta:
@@ -429,10 +458,38 @@ class Payment(Stateful, models.Model):
                 name="confirmed_payment_has_time",
                 condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
             ),
+            models.CheckConstraint(
+                name="confirmed_payment_has_receipt",
+                condition=~Q(status="confirmed")
+                | (
+                    Q(paid_at__isnull=False, receipt_number__isnull=False)
+                    & ~Q(source="")
+                    & ~Q(bank_reference="")
+                ),
+            ),
+            models.CheckConstraint(
+                name="cashier_payment_names_the_cashier",
+                condition=~Q(source="cashier") | Q(confirmed_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.amount} {self.currency}"
+
+    def bank_url(self, *, return_url: str) -> str:
+        """Where the payer pays this order at the bank, which sends them back to return_url;
+        empty when no bank is configured (they pay at a customs cashier)."""
+        if not settings.PAYMENT_BANK_URL:
+            return ""
+        query = urlencode(
+            {
+                "reference": self.reference,
+                "amount": f"{self.amount:.2f}",
+                "currency": self.currency,
+                "return_url": return_url,
+            }
+        )
+        return f"{settings.PAYMENT_BANK_URL}?{query}"
 
 
 class DeclarationEvent(models.Model):

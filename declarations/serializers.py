@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import ModelSerializer
-from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit
+from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
 from declarations.notices import next_step
 from declarations.selectors import declarant_history
 from declarations.services import HEADER_FIELDS, ITEM_FIELDS
@@ -56,8 +56,21 @@ class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
-class PaymentInputSerializer(serializers.Serializer):
-    reference = serializers.CharField(max_length=64, help_text="Bank or e-payment reference.")
+class PaymentOrderOutputSerializer(serializers.Serializer):
+    """A payment order: what to pay, and where (the bank cites `reference`)."""
+
+    reference = serializers.CharField(help_text="The order's reference; the bank cites it.")
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
+    created_at = serializers.DateTimeField()
+    bank_url = serializers.SerializerMethodField(
+        help_text="Send the payer here to pay the order; empty when payment is at a customs "
+        "cashier."
+    )
+
+    def get_bank_url(self, payment) -> str:
+        return payment.bank_url(return_url=self.context["return_url"])
 
 
 class DocumentInputSerializer(serializers.Serializer):
@@ -235,6 +248,8 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "amount": str(payment.amount),
             "currency": payment.currency,
             "status": payment.status,
+            "receipt_number": payment.receipt_number,
+            "bank_reference": payment.bank_reference or None,
             "paid_at": payment.paid_at,
             "confirmed_at": payment.confirmed_at,
         }

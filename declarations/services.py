@@ -6,6 +6,7 @@ clearance process's (clearance.services), which calls these.
 """
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
@@ -545,52 +546,93 @@ def declaration_reassess(
 # --- Payments -------------------------------------------------------------------------------
 
 
+def _payment_reference() -> str:
+    # Random rather than sequential: a reference seen on one order tells nothing
+    # of the others, and the unique constraint catches the unlikely repeat.
+    return f"PAY-{timezone.now():%Y}-{secrets.token_hex(5).upper()}"
+
+
 @transaction.atomic
-def payment_create(*, declaration: Declaration, actor, reference: str) -> Payment:
-    """Record that the declarant paid the assessed duties (the declaration locked by the
-    caller moves to paid); the payment waits for its confirmation."""
+def payment_order_issue(*, declaration: Declaration, actor) -> tuple[Payment, bool]:
+    """The payment order of an assessed declaration's duties and taxes, and whether it
+    is new: asking again returns the same pending order, never a second one. The
+    declaration stays assessed until the bank or a cashier confirms the payment."""
     ensure_declarant(actor, declaration)
-    if not declaration.may_become(Status.PAID):
+    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if not locked.may_become(Status.PAID):
         raise InvalidTransition(
-            f"A {declaration.get_status_display().lower()} declaration has nothing to pay."
+            f"A {locked.get_status_display().lower()} declaration has nothing to pay."
         )
+    payment = Payment.objects.filter(declaration=locked).first()
+    if payment is not None:
+        if payment.status != Payment.Status.PENDING:
+            raise InvalidTransition(
+                f"The duties were paid already (receipt {payment.receipt_number})."
+            )
+        if payment.amount != locked.total_due:
+            # Reassessed since the order was issued: the order asks for what is due now,
+            # so a payment of the old amount is refused rather than confirmed.
+            payment.amount = locked.total_due
+            payment.full_clean()
+            payment.save(update_fields=["amount"])
+        return payment, False
     payment = Payment(
-        declaration=declaration,
-        reference=reference,
-        amount=declaration.total_due,
+        declaration=locked,
+        reference=_payment_reference(),
+        amount=locked.total_due,
         currency=settings.NATIONAL_CURRENCY,
-        paid_at=timezone.now(),
         recorded_by=actor,
     )
     payment.full_clean()
     payment.save()
-    declaration_transition(
-        declaration_id=declaration.pk,
-        locked=declaration,
-        to_status=Status.PAID,
+    event_append(
+        declaration=locked,
         actor=actor,
-        data={"payment_reference": reference, "amount": str(payment.amount)},
-        notice=f"Payment {reference} of {payment.amount:,.2f} {payment.currency} recorded.",
+        action="payment_ordered",
+        data={"payment_reference": payment.reference, "amount": str(payment.amount)},
+        notice=f"Payment order {payment.reference} of {payment.amount:,.2f} "
+        f"{payment.currency} issued.",
     )
-    return payment
+    return payment, True
+
+
+# The fields a confirmation sets, besides the status.
+PAYMENT_CONFIRMATION_FIELDS = ("paid_at", "source", "bank_reference", "confirmed_by")
 
 
 @transaction.atomic
-def payment_transition(*, payment: Payment, to_status: str, actor, reason: str = "") -> Payment:
-    """The only way a payment changes status; the caller holds its declaration's lock."""
+def payment_transition(
+    *, payment: Payment, to_status: str, actor, reason: str = "", changes: dict | None = None
+) -> Payment:
+    """The only way a payment changes status; the caller holds its declaration's lock.
+    Confirming it issues the receipt number."""
     payment.ensure_may_become(to_status)
+    changes = changes or {}
+    if set(changes) - set(PAYMENT_CONFIRMATION_FIELDS):
+        raise ValueError(f"not a payment confirmation field: {sorted(changes)}")
     payment.status = to_status
+    for name, value in changes.items():
+        setattr(payment, name, value)
     if to_status == Payment.Status.CONFIRMED:
         payment.confirmed_at = timezone.now()
+        # One payment per order, so the order's id numbers its receipt.
+        payment.receipt_number = f"RCT-{payment.confirmed_at:%Y}-{payment.pk:08d}"
     payment.full_clean()
-    payment.save(update_fields=["status", "confirmed_at"])
+    payment.save(update_fields=["status", "confirmed_at", "receipt_number", *changes])
     event_append(
         declaration=payment.declaration,
         actor=actor,
         action="payment",
         reason=reason,
-        data={"payment": payment.pk, "reference": payment.reference, "status": to_status},
-        notice=f"Payment {payment.reference}: {payment.get_status_display().lower()}.",
+        data={
+            "payment": payment.pk,
+            "reference": payment.reference,
+            "status": to_status,
+            "receipt_number": payment.receipt_number,
+            **{k: str(v) for k, v in changes.items() if k != "confirmed_by"},
+        },
+        # The declarant reads the confirmation in the move to paid.
+        notice="",
     )
     return payment
 

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,14 +15,14 @@ from clearance.services import (
     declaration_amend,
     declaration_cancel,
     declaration_lodge,
-    declaration_pay,
     declaration_submit,
 )
 from core.exceptions import ApplicationError
+from core.pages import run_service as _run
 from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.apis import document_response
 from declarations.filters import DeclarationFilter
-from declarations.forms import DeclarationForm, DocumentForm, ItemFormSet, PaymentForm, ReasonForm
+from declarations.forms import DeclarationForm, DocumentForm, ItemFormSet, ReasonForm
 from declarations.notices import next_step
 from declarations.selectors import (
     declarant_history,
@@ -38,6 +38,7 @@ from declarations.services import (
     declaration_preview,
     declaration_update,
     document_upload,
+    payment_order_issue,
 )
 
 ITEM_ERROR_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
@@ -251,25 +252,9 @@ def declaration_detail_page(request, pk: int):
         "history": declaration.events.all() if official else declarant_history(declaration),
         "official": official,
         "document_form": DocumentForm(declaration=declaration),
-        "payment_form": PaymentForm(),
         "reason_form": ReasonForm(),
     }
     return render(request, template, context)
-
-
-def _run(request, action, success: str) -> None:
-    """Carry out a page action; show the domain's refusal as a message."""
-    try:
-        action()
-    except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            messages.error(request, f"{field.replace('_', ' ')}: {' '.join(errors)}")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    except PermissionDenied:
-        raise Http404 from None
-    else:
-        messages.success(request, success)
 
 
 @login_required
@@ -305,20 +290,24 @@ def declaration_cancel_page(request, pk: int):
 @login_required
 @require_POST
 def declaration_pay_page(request, pk: int):
+    """Issue (or find) the payment order and send the payer to their bank with it; the
+    bank confirms the payment to the platform and sends them back here."""
     declaration = get_declaration_for_user(user=request.user, pk=pk)
-    form = PaymentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give the payment reference.")
-    else:
-        _run(
-            request,
-            lambda: declaration_pay(
-                declaration=declaration,
-                actor=request.user,
-                reference=form.cleaned_data["reference"],
-            ),
-            "Payment recorded.",
-        )
+    issued = _run(
+        request, lambda: payment_order_issue(declaration=declaration, actor=request.user), ""
+    )
+    if issued is None:
+        return redirect("declarations:detail", pk=pk)
+    payment, _ = issued
+    return_url = request.build_absolute_uri(reverse("declarations:detail", args=[pk]))
+    bank_url = payment.bank_url(return_url=return_url)
+    if bank_url:
+        return redirect(bank_url)
+    messages.info(
+        request,
+        f"Pay {payment.amount:,.2f} {payment.currency} at a customs cashier, citing "
+        f"payment order {payment.reference}.",
+    )
     return redirect("declarations:detail", pk=pk)
 
 

@@ -133,8 +133,23 @@ DEMO_LOGINS = [
     ("plant quarantine officer", "plant_officer"),
     ("customs supervisor", "supervisor"),
     ("risk analyst", "analyst"),
+    ("customs cashier", "cashier"),
     ("administrator", "admin"),
 ]
+
+
+def payment_notification_secret() -> str:
+    """The secret the sandbox bank signs its notifications with and the platform checks:
+    PAYMENT_NOTIFICATION_SECRET, else one generated once into var/ and kept."""
+    if os.environ.get("PAYMENT_NOTIFICATION_SECRET"):
+        return os.environ["PAYMENT_NOTIFICATION_SECRET"]
+    path = VAR / "payment-notification-secret"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def stop_on_signal(signum, frame):
@@ -153,6 +168,12 @@ def start() -> int:
         env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
         # The demo data is a Korean administration's.
         env.setdefault("TIME_ZONE", "Asia/Seoul")
+        # Without a real bank configured, the sandbox bank takes the payments.
+        sandbox_bank = not env.get("PAYMENT_BANK_URL")
+        env["PAYMENT_NOTIFICATION_SECRET"] = payment_notification_secret()
+        if sandbox_bank:
+            bank_port = free_port(int(os.environ.get("SANDBOX_BANK_PORT", "8100")))
+            env["PAYMENT_BANK_URL"] = f"http://127.0.0.1:{bank_port}/pay"
         log("Applying migrations")
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "collectstatic", "--no-input", "-v", "0")
@@ -193,6 +214,19 @@ def start() -> int:
                 str(VAR / "celerybeat-schedule"),
             ],
         }
+        if sandbox_bank:
+            commands["bank"] = [
+                sys.executable,
+                str(ROOT / "scripts" / "sandbox_bank.py"),
+                "--port",
+                str(bank_port),
+                "--platform",
+                f"http://127.0.0.1:{port}",
+                "--return-origin",
+                f"http://127.0.0.1:{port}",
+                "--return-origin",
+                f"http://localhost:{port}",
+            ]
         processes = {}
         for name, command in commands.items():
             logfile = open(VAR / "log" / f"{name}.log", "a")  # noqa: SIM115 (kept open for the child)
@@ -214,7 +248,9 @@ def start() -> int:
         print(
             f"  API docs: http://127.0.0.1:{port}/api/docs/   health: http://127.0.0.1:{port}/health/"
         )
-        print(f"  Logs: {VAR / 'log'}/web.log, worker.log, beat.log")
+        if sandbox_bank:
+            print(f"  Sandbox bank (takes the demo's payments): {env['PAYMENT_BANK_URL']}")
+        print(f"  Logs: {VAR / 'log'}/{', '.join(f'{name}.log' for name in processes)}")
         print()
         print("  Demo logins (password for all: demo12345):")
         for role, username in DEMO_LOGINS:
@@ -230,7 +266,7 @@ def start() -> int:
         except KeyboardInterrupt:
             print()
             code = 0
-        log("Stopping web, worker and beat")
+        log(f"Stopping {', '.join(processes)}")
         for process in processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

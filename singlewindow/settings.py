@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "declarations",
     "risk",
     "notifications",
+    "payments",
     "clearance",
     "demo",
 ]
@@ -210,6 +211,7 @@ SPECTACULAR_SETTINGS = {
         "DeclarationStatus": "declarations.models.Declaration.Status",
         "ReviewStatus": "agencies.models.Review.Status",
         "DocumentKind": "declarations.models.Document.Kind",
+        "PaymentStatus": "declarations.models.Payment.Status",
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
         "LaneEnum": "declarations.models.Lane",
@@ -269,6 +271,16 @@ NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
 # Lodgement is refused when the newest exchange rate of the invoice currency
 # is older than this on the day of acceptance (rates are published daily).
 EXCHANGE_RATE_MAX_AGE_DAYS = int(os.environ.get("EXCHANGE_RATE_MAX_AGE_DAYS", "7"))
+# Payments are confirmed by the payer's bank: the trader is sent to PAYMENT_BANK_URL
+# to pay an order, and the bank posts a notification signed (HMAC-SHA256) with
+# PAYMENT_NOTIFICATION_SECRET, which is refused when older than the tolerance.
+# Without a bank URL the trader pays at a customs cashier; without a secret every
+# notification is refused.
+PAYMENT_BANK_URL = os.environ.get("PAYMENT_BANK_URL", "")
+PAYMENT_NOTIFICATION_SECRET = os.environ.get("PAYMENT_NOTIFICATION_SECRET", "")
+PAYMENT_NOTIFICATION_TOLERANCE_SECONDS = int(
+    os.environ.get("PAYMENT_NOTIFICATION_TOLERANCE_SECONDS", "300")
+)
 # Reference tables are cached in each process for this long (seconds).
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
 # Uploaded documents: PDF, PNG or JPEG, checked by content, at most this size.

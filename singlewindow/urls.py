@@ -17,6 +17,7 @@ urlpatterns = [
     path("declarations/", include("declarations.urls")),
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),
+    path("payments/", include("payments.urls")),
     path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from agencies.services import jurisdiction_rule_create
-from tests.factories import PASSWORD, AgencyFactory, CompanyFactory, UserFactory
+from tests.factories import BANK_SECRET, PASSWORD, AgencyFactory, CompanyFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 # Worker logs and collected static files live under var/, absent from a fresh clone.
@@ -66,6 +66,13 @@ def reference_data(request):
 def fast_password_hashing(settings):
     # The default hasher is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def payment_bank(settings):
+    # The bank the tests' notifications come from; no bank page unless a test starts one.
+    settings.PAYMENT_NOTIFICATION_SECRET = BANK_SECRET
+    settings.PAYMENT_BANK_URL = ""
 
 
 @dataclass

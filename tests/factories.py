@@ -1,5 +1,7 @@
 """factory_boy factories that build through the services, as the product does."""
 
+import json
+import uuid
 from decimal import Decimal
 
 import factory
@@ -12,7 +14,7 @@ from agencies.models import Agency
 from agencies.services import agency_create, reviews_open_many
 from clearance.services import LaneChoice, lanes_apply
 from declarations.models import Declaration
-from declarations.services import declaration_create
+from declarations.services import declaration_create, payment_order_issue
 from risk.models import LaneDecision
 
 PASSWORD = "correct-horse-battery"
@@ -152,3 +154,47 @@ def open_reviews(declaration):
     return reviews_open_many(declarations=[declaration], items_of={declaration.pk: items})[
         declaration.pk
     ]
+
+
+# The secret the tests' bank signs with; tests/conftest.py gives it to the platform.
+BANK_SECRET = "test-bank-secret"
+NOTIFICATION_URL = "/api/v1/payments/notifications/"
+
+
+def bank_notification(payment, **overrides) -> dict:
+    """The body a bank sends when the payment order was paid in full."""
+    body = {
+        "notification_id": f"NTF-{uuid.uuid4().hex}",
+        "payment_reference": payment.reference,
+        "amount": f"{payment.amount:.2f}",
+        "currency": payment.currency,
+        "bank_reference": f"BNK-{uuid.uuid4().hex[:10].upper()}",
+        "paid_at": timezone.now().isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+def send_bank_notification(body: dict, *, secret: str = BANK_SECRET, timestamp=None):
+    """POST the notification as the bank does: the raw JSON body, signed."""
+    from django.test import Client
+
+    from payments.signing import signed_headers
+
+    raw = json.dumps(body).encode()
+    # As a bank calls: no session, no CSRF token.
+    return Client(enforce_csrf_checks=True).post(
+        NOTIFICATION_URL,
+        raw,
+        content_type="application/json",
+        headers=signed_headers(secret=secret, body=raw, timestamp=timestamp),
+    )
+
+
+def pay(declaration) -> Declaration:
+    """Pay an assessed declaration as its declarant does: ask for the payment order, and
+    the bank confirms it with a signed notification; released if nothing else blocks."""
+    payment, _ = payment_order_issue(declaration=declaration, actor=declaration.created_by)
+    response = send_bank_notification(bank_notification(payment))
+    assert response.status_code == 200, response.json()
+    return Declaration.objects.get(pk=declaration.pk)

@@ -87,6 +87,7 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:query-answer": "query",
     "agencies:jurisdiction-edit": "jurisdiction_rule",
     "agencies:jurisdiction-delete": "jurisdiction_rule",
+    "payments:receipt": "payment",
 }
 
 # Routes that take no object id and need no login.
@@ -161,6 +162,8 @@ def world(cast, reviewed):
         "document_draft_b": document_of(
             make_declaration(actor=cast.trader_b, invoice_number="INV-MATRIX-DRAFT")
         ),
+        "payment_a": payment_of(of_a),
+        "payment_b": payment_of(of_b),
         **risk_objects(cast),
     }
 
@@ -180,6 +183,28 @@ def document_of(declaration):
         sha256="0" * 64,
         uploaded_by=declaration.created_by,
         uploaded_at=timezone.now(),
+    )
+
+
+def payment_of(declaration):
+    """A confirmed payment, so that its receipt exists for those who may see it."""
+    from django.utils import timezone
+
+    from declarations.models import Payment
+
+    now = timezone.now()
+    return Payment.objects.create(
+        declaration=declaration,
+        status="confirmed",
+        reference=f"PAY-MATRIX-{declaration.pk}",
+        amount=1,
+        currency="KRW",
+        recorded_by=declaration.created_by,
+        paid_at=now,
+        confirmed_at=now,
+        source="bank",
+        bank_reference="BANK-MATRIX",
+        receipt_number=f"RCT-MATRIX-{declaration.pk}",
     )
 
 
@@ -229,6 +254,14 @@ def foreign_query(cast, world, user):
     return {"pk": query.pk}
 
 
+def foreign_payment(cast, world, user):
+    if is_auditor(user) or user.is_agency_staff:
+        return None  # agencies review both declarations; auditors read every one
+    return {
+        "reference": (world["payment_b"] if user == cast.trader_a else world["payment_a"]).reference
+    }
+
+
 def foreign_jurisdiction_rule(cast, world, user):
     return None if user.is_platform_admin else {"pk": world["rule"].pk}
 
@@ -246,6 +279,7 @@ FOREIGN: dict[str, Callable] = {
     "review": foreign_review,
     "query": foreign_query,
     "jurisdiction_rule": foreign_jurisdiction_rule,
+    "payment": foreign_payment,
     "rule_set": analysts_only("rule_set"),
     "rule": analysts_only("risk_rule"),
     "risk_job": analysts_only("risk_job"),

@@ -11,7 +11,6 @@ from agencies.models import Inspection, LaneOverride, Permit, Review
 from agencies.services import permit_issue, review_claim
 from clearance.services import (
     declaration_lane_override,
-    declaration_pay,
     declaration_release_if_cleared,
     inspection_record,
     query_answer,
@@ -24,7 +23,7 @@ from core.exceptions import ApplicationError
 from declarations.models import Declaration
 from notifications.models import Notification
 from tests.agencies.conftest import PHONES, review_of
-from tests.factories import UserFactory
+from tests.factories import UserFactory, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -353,11 +352,7 @@ def test_goods_are_released_only_when_paid_approved_and_inspected(
     review_approve(review_id=customs.pk, actor=cast.customs_officer)
     assert status_of(declaration) == "assessed"
     with django_capture_on_commit_callbacks(execute=True):
-        declaration_pay(
-            declaration=Declaration.objects.get(pk=declaration.pk),
-            actor=cast.trader_a,
-            reference="PAY-1",
-        )
+        pay(declaration)
     assert status_of(declaration) == "released"
     assert Notification.objects.filter(recipient=cast.trader_a, verb="released").exists()
 

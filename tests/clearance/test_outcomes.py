@@ -10,7 +10,6 @@ from agencies.models import Review
 from clearance.services import (
     declaration_detention_decide,
     declaration_lane_override,
-    declaration_pay,
     declaration_submit,
     inspection_record,
     review_approve,
@@ -21,7 +20,7 @@ from notifications.models import Notification
 from reference.lookups import clear_caches
 from reference.models import TariffRate, VatRate
 from tests.agencies.conftest import MEAT, PHONES, review_of
-from tests.factories import UserFactory, item_data, make_declaration, route
+from tests.factories import UserFactory, item_data, make_declaration, pay, route
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +46,7 @@ def test_a_green_declaration_is_released_on_payment_with_no_officer(
     assert (customs.status, customs.decided_by) == ("approved", None)
     assert "green lane" in customs.automatic_basis
     with django_capture_on_commit_callbacks(execute=True):
-        declaration_pay(declaration=declaration, actor=cast.trader_a, reference="BANK-1")
+        pay(declaration)  # the bank confirms it, with a signed notification
     assert status_of(declaration) == "released"
     # Nobody but the declarant touched it: every other step is the platform's.
     actors = set(declaration.events.values_list("actor", flat=True))

@@ -7,7 +7,14 @@ from clearance.services import declaration_submit
 from core.exceptions import InvalidTransition
 from declarations.models import Declaration, Payment
 from declarations.services import declaration_assess
-from tests.factories import api_payload, consistent_header, item_data, make_declaration, route
+from tests.factories import (
+    api_payload,
+    consistent_header,
+    item_data,
+    make_declaration,
+    pay,
+    route,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,20 +110,22 @@ def test_a_green_declaration_is_assessed_by_itself_then_payment_releases(
         "green lane, no check of the documents or the goods",
     )
 
-    response = api.as_user(cast.trader_a).post(
-        f"/api/v1/declarations/{lodged.pk}/pay/", {"reference": "BANK-778812"}, format="json"
-    )
-    assert response.status_code == 200, response.json()
-    body = response.json()
+    client = api.as_user(cast.trader_a)
+    order = client.post(f"/api/v1/declarations/{lodged.pk}/pay/")
+    assert order.status_code == 201, order.json()
+    assert order.json()["amount"] == f"{lodged.total_due:.2f}"
+    assert client.get(f"/api/v1/declarations/{lodged.pk}/").json()["status"] == "assessed"
+
+    pay(lodged)
+    body = client.get(f"/api/v1/declarations/{lodged.pk}/").json()
     assert body["status"] == "released"
     assert body["payment"]["amount"] == str(lodged.total_due)
-    assert Payment.objects.get().reference == "BANK-778812"
+    assert body["payment"]["reference"] == order.json()["reference"]
+    assert body["payment"]["receipt_number"].startswith("RCT-")
 
 
 def test_nothing_to_pay_before_assessment(cast, api, lodged):
-    response = api.as_user(cast.trader_a).post(
-        f"/api/v1/declarations/{lodged.pk}/pay/", {"reference": "BANK-1"}, format="json"
-    )
+    response = api.as_user(cast.trader_a).post(f"/api/v1/declarations/{lodged.pk}/pay/")
     assert response.status_code == 409
     assert not Payment.objects.exists()
 

@@ -1,7 +1,14 @@
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
 
 import pytest
+
+from tests.conftest import ROOT, wait_for
+from tests.factories import BANK_SECRET
 
 # Chromium as root needs --no-sandbox; the rest keeps it off the network,
 # which this machine closes anyway.
@@ -36,3 +43,39 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def sandbox_bank(live_server, settings):
+    """The sandbox bank process, notifying the live server with the tests' secret."""
+    port = free_port()
+    log = open(ROOT / "var" / f"sandbox-bank-{port}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "sandbox_bank.py"), "--port", str(port),
+         "--platform", live_server.url],
+        env={**os.environ, "PAYMENT_NOTIFICATION_SECRET": BANK_SECRET},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        assert process.poll() is None, f"the sandbox bank stopped; see {log.name}"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_for(answers, timeout=20)
+    settings.PAYMENT_BANK_URL = f"{url}/pay"
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()

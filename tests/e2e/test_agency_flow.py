@@ -37,7 +37,7 @@ def as_user(browser, live_server):
 
 
 def test_agencies_query_approve_inspect_and_the_goods_are_released(
-    cast, api, live_server, celery_worker, as_user
+    cast, api, live_server, celery_worker, as_user, sandbox_bank
 ):
     SelectivityRule.objects.create(name="Meat goes red", hs_prefix="02", force_lane="red")
 
@@ -100,8 +100,8 @@ def test_agencies_query_approve_inspect_and_the_goods_are_released(
     # The trader pays; the goods are released and the trader's page says so.
     trader.reload()
     expect(trader.get_by_test_id("status")).to_have_text("Assessed")
-    trader.get_by_label("Payment reference").fill("BANK-E2E-1")
-    trader.get_by_role("button", name="Record payment").click()
+    trader.get_by_role("button", name="Pay").click()
+    trader.get_by_role("button", name="Pay", exact=True).click()  # at the sandbox bank
     expect(trader.get_by_test_id("status")).to_have_text("Released")
     expect(trader.get_by_role("link", name="Notifications")).to_contain_text("unread")
 

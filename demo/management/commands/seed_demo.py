@@ -94,6 +94,7 @@ USERS = [
     ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga"),
     ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
     ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei"),
+    ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han"),
     ("admin", User.Role.ADMIN, None, "Platform", "Administrator"),
 ]
 

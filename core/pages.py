@@ -1,0 +1,26 @@
+"""The one way pages show a service's refusal."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from core.exceptions import ApplicationError
+
+
+def run_service(request, action, success: str):
+    """Carry out a page action; show the domain's refusal as a message. Returns what
+    the action returned, None when it was refused."""
+    try:
+        result = action()
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            messages.error(request, f"{field.replace('_', ' ')}: {' '.join(errors)}")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        if success:
+            messages.success(request, success)
+        return result
+    return None
