@@ -39,7 +39,9 @@ def race(*actions):
 
 @pytest.fixture
 def food_review(cast):
-    declaration = make_declaration(actor=cast.trader_a, items=[regulated_item("020130")])
+    declaration = make_declaration(
+        actor=cast.trader_a, items=[regulated_item("020130", holder=cast.company_a)]
+    )
     declaration = under_review(declaration, actor=cast.trader_a)
     return declaration.reviews.get(agency=cast.food)
 

@@ -29,10 +29,11 @@ def test_scoring_a_batch_takes_the_same_statements_whatever_its_size(
     waiting = [
         # Two companies, and goods that open one, two or three reviews each.
         submitted(
-            cast.trader_a if n % 2 else cast.trader_b,
-            items=[regulated_item(BEEF)] if n % 3 == 0 else [item_data()],
+            trader,
+            items=[regulated_item(BEEF, holder=trader.company)] if n % 3 == 0 else [item_data()],
         )
         for n in range(size)
+        for trader in [cast.trader_a if n % 2 else cast.trader_b]
     ]
     with django_assert_num_queries(28):
         decisions = declarations_assess_risk(declaration_ids=[waiting[0].pk], more=31)

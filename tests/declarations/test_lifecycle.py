@@ -8,7 +8,14 @@ from clearance.services import declaration_submit
 from core.exceptions import InvalidTransition
 from declarations.models import Declaration, Payment
 from declarations.services import declaration_assess
-from tests.factories import api_payload, consistent_header, item_data, make_declaration, route
+from tests.factories import (
+    api_payload,
+    consistent_header,
+    item_data,
+    make_declaration,
+    permit_citations,
+    route,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +217,7 @@ def test_a_refused_submission_from_the_new_form_stores_nothing_and_can_be_correc
     assert "needs a" in response.content.decode()  # the food agency's permit
     assert not Declaration.objects.exists()
 
-    beef["permits"] = [{"agency": "food", "reference": "FIN-1"}]
+    beef["permits"] = permit_citations(beef, holder=cast.company_a)
     body = {**_form_post([beef], invoice_number="INV-FORM-1"), "submit": "1"}
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = browser.post("/declarations/new/", body)
