@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeclarationStatus": "declarations.models.Declaration.Status",
         "ReviewStatus": "agencies.models.Review.Status",
+        "PermitStatus": "agencies.models.Permit.Status",
         "DocumentKind": "declarations.models.Document.Kind",
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",

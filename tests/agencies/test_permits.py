@@ -12,6 +12,7 @@ from agencies.models import Permit
 from agencies.selectors import permit_cleared_reviews, slice_cleared_by_permits
 from agencies.services import jurisdiction_rule_create, permit_issue, permit_revoke
 from core.exceptions import InvalidTransition
+from core.states import check_table
 from notifications.models import Notification
 from tests.agencies.conftest import MEAT, ORANGES, PHONES, review_of
 from tests.factories import PermitFactory, item_data, make_declaration, open_reviews
@@ -28,6 +29,10 @@ def beef_permit(cast, **overrides):
 
 
 # --- issuing ------------------------------------------------------------------
+
+
+def test_every_permit_status_has_a_row_in_the_transition_table():
+    check_table(Permit)
 
 
 def test_an_officer_issues_a_numbered_permit_to_a_company_which_is_told(cast):
