@@ -11,6 +11,7 @@ be serialised on the declaration, or each would see the other's review still
 open and neither would move the declaration on.
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -759,8 +760,15 @@ def _next_permit_number(agency: Agency, now) -> str:
     # issued by hand, rarely enough that the agency row is the lock.
     Agency.objects.select_for_update().only("pk").get(pk=agency.pk)
     prefix = f"{agency.code.upper()}-{now:%Y}-"
-    issued = Permit.objects.filter(agency=agency, number__startswith=prefix).count()
-    return f"{prefix}{issued + 1:06d}"
+    # The highest of the sequence, not a count: an officer may have typed a
+    # number of the same form, and review-issued ones have another.
+    last = (
+        Permit.objects.filter(agency=agency, number__regex=rf"^{re.escape(prefix)}\d{{6}}$")
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return f"{prefix}{int(last[-6:]) + 1 if last else 1:06d}"
 
 
 @transaction.atomic

@@ -44,9 +44,16 @@ def test_an_officer_issues_a_numbered_permit_to_a_company_which_is_told(cast):
         origin_countries=["au", "NZ"],
         valid_until=in_a_year(),
     )
+    year = f"{timezone.now():%Y}"
     second = beef_permit(cast)
-    assert permit.number == f"FOOD-{timezone.now():%Y}-000001"
-    assert second.number == f"FOOD-{timezone.now():%Y}-000002"
+    typed = beef_permit(cast, number=f"food-{year}-000007")
+    after = beef_permit(cast)
+    assert [p.number for p in (permit, second, typed, after)] == [
+        f"FOOD-{year}-000001",
+        f"FOOD-{year}-000002",
+        f"FOOD-{year}-000007",
+        f"FOOD-{year}-000008",
+    ]
     assert (permit.agency, permit.holder, permit.status) == (cast.food, cast.company_a, "valid")
     assert permit.origin_countries == ["AU", "NZ"]
     assert permit.valid_from == timezone.localdate()
