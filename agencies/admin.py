@@ -10,6 +10,7 @@ from agencies.models import (
     Review,
 )
 from agencies.services import (
+    JURISDICTION_FIELDS,
     agency_create,
     agency_update,
     jurisdiction_rule_create,
@@ -17,15 +18,6 @@ from agencies.services import (
     jurisdiction_rule_update,
 )
 from core.admin import ReadOnlyAdmin, ServiceAdmin
-
-JURISDICTION_FIELDS = [
-    "agency",
-    "hs_prefix",
-    "permit_type",
-    "description",
-    "origin_countries",
-    "procedure_codes",
-]
 
 
 @admin.register(Agency)
@@ -60,10 +52,13 @@ class AgencyAdmin(ServiceAdmin):
 class JurisdictionRuleAdmin(ServiceAdmin):
     """Jurisdiction changes go through the services, like the browser pages."""
 
-    list_display = ["agency", "hs_prefix", "origin_countries", "procedure_codes", "permit_type"]
+    list_display = [
+        "agency", "hs_prefix", "origin_countries", "procedure_codes", "permit_type",
+        "always_review",
+    ]  # fmt: skip
     list_filter = ["agency"]
     search_fields = ["hs_prefix", "description", "permit_type"]
-    fields = JURISDICTION_FIELDS
+    fields = list(JURISDICTION_FIELDS)
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in JURISDICTION_FIELDS}
@@ -107,9 +102,13 @@ class InspectionAdmin(ReadOnlyAdmin):
 
 @admin.register(Permit)
 class PermitAdmin(ReadOnlyAdmin):
-    list_display = ["number", "permit_type", "review", "issued_by", "valid_until"]
-    list_select_related = ["review__agency", "issued_by"]
-    search_fields = ["number"]
+    list_display = [
+        "number", "agency", "permit_type", "holder", "valid_from", "valid_until", "status",
+        "review",
+    ]  # fmt: skip
+    list_filter = ["agency", "status"]
+    list_select_related = ["agency", "holder", "review__agency"]
+    search_fields = ["number", "holder__name", "holder__tax_id"]
 
 
 @admin.register(LaneOverride)

@@ -9,12 +9,14 @@ from agencies.selectors import (
     QueueFilters,
     ReviewQueuePages,
     ReviewQueuePaginator,
+    get_permit_for_user,
     get_query_for_user,
     get_review_for_user,
+    permit_list,
     query_list,
     review_queue_counts,
 )
-from agencies.services import permit_issue, review_claim
+from agencies.services import permit_issue, permit_revoke, review_claim
 from clearance.services import (
     declaration_detention_decide,
     declaration_lane_override,
@@ -161,12 +163,12 @@ class ReviewPermitApi(APIView):
     @extend_schema(
         summary="Issue the agency's permit or certificate for its slice",
         request=s.PermitInputSerializer,
-        responses={201: s.PermitOutputSerializer, 409: CONFLICT},
+        responses={201: s.PermitStaffOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
         review, data = _review_and_input(request, pk, s.PermitInputSerializer)
         permit = permit_issue(review_id=review.pk, actor=request.user, **data)
-        return Response(s.PermitOutputSerializer(permit).data, status=201)
+        return Response(s.PermitStaffOutputSerializer(permit).data, status=201)
 
 
 class ReviewLaneApi(APIView):
@@ -197,6 +199,63 @@ class ReviewDetentionApi(APIView):
             reason=data["reason"],
         )
         return Response(review_detail_data(user=request.user, pk=pk))
+
+
+def _permit_serializer(user):
+    return s.PermitStaffOutputSerializer if user.is_agency_staff else s.PermitOutputSerializer
+
+
+class PermitListApi(APIView):
+    @extend_schema(
+        summary="Permits your agency issued (officer) or issued to your company (trader)",
+        parameters=[
+            OpenApiParameter("q", str, description="number, type, holder or HS prefix"),
+            OpenApiParameter("status", str, enum=["valid", "revoked"]),
+        ],
+        responses=s.PermitOutputSerializer(many=True),
+    )
+    def get(self, request):
+        paginator = CappedPageNumberPagination()
+        permits = permit_list(
+            user=request.user,
+            q=request.query_params.get("q", ""),
+            status=request.query_params.get("status", ""),
+        )
+        page = paginator.paginate_queryset(permits, request, view=self)
+        serializer = _permit_serializer(request.user)
+        return paginator.get_paginated_response(serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Issue a permit of your agency to a company, ahead of its declarations",
+        request=s.PermitIssueInputSerializer,
+        responses={201: s.PermitStaffOutputSerializer},
+    )
+    def post(self, request):
+        serializer = s.PermitIssueInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        permit = permit_issue(actor=request.user, **serializer.validated_data)
+        return Response(s.PermitStaffOutputSerializer(permit).data, status=201)
+
+
+class PermitDetailApi(APIView):
+    @extend_schema(summary="One permit", responses=s.PermitOutputSerializer)
+    def get(self, request, pk: int):
+        permit = get_permit_for_user(user=request.user, pk=pk)
+        return Response(_permit_serializer(request.user)(permit).data)
+
+
+class PermitRevokeApi(APIView):
+    @extend_schema(
+        summary="Revoke a permit of your agency, with a reason",
+        request=s.RevokeInputSerializer,
+        responses={200: s.PermitStaffOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        permit = get_permit_for_user(user=request.user, pk=pk)
+        serializer = s.RevokeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        permit = permit_revoke(permit_id=permit.pk, actor=request.user, **serializer.validated_data)
+        return Response(s.PermitStaffOutputSerializer(permit).data)
 
 
 class QueryListApi(APIView):

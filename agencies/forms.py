@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib.postgres.forms import SimpleArrayField
 
 from agencies.models import Inspection, JurisdictionRule
+from agencies.services import JURISDICTION_FIELDS, PERMIT_FIELDS
 from declarations.models import Lane
 
 
@@ -57,6 +59,39 @@ class PermitForm(forms.Form):
     valid_until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class PermitIssueForm(forms.Form):
+    """A permit issued ahead of any declaration (agencies.services.PERMIT_FIELDS)."""
+
+    holder_tax_id = forms.CharField(
+        max_length=32, label="Holder's tax id", help_text="The company the permit is issued to."
+    )
+    permit_type = forms.CharField(max_length=100, label="Permit type")
+    hs_prefixes = SimpleArrayField(
+        forms.CharField(max_length=10),
+        label="HS prefixes",
+        help_text="Goods covered: chapters, headings or subheadings, comma-separated (0201, 0202).",
+    )
+    origin_countries = SimpleArrayField(
+        forms.CharField(max_length=2),
+        required=False,
+        label="Origins",
+        help_text="Only goods from these countries (CN, AU); empty: any origin.",
+    )
+    valid_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Empty: today."
+    )
+    valid_until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    number = forms.CharField(
+        max_length=40, required=False, help_text="Empty: the next number of the agency."
+    )
+
+    field_order = PERMIT_FIELDS
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+
+
 class LaneOverrideForm(forms.Form):
     lane = forms.ChoiceField(choices=Lane.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
@@ -65,12 +100,5 @@ class LaneOverrideForm(forms.Form):
 class JurisdictionRuleForm(forms.ModelForm):
     class Meta:
         model = JurisdictionRule
-        fields = [
-            "agency",
-            "hs_prefix",
-            "permit_type",
-            "description",
-            "origin_countries",
-            "procedure_codes",
-        ]
+        fields = list(JURISDICTION_FIELDS)
         labels = {"hs_prefix": "HS prefix"}

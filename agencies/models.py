@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -6,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.states import Stateful
@@ -71,6 +72,10 @@ class JurisdictionRule(models.Model):
         blank=True,
         default=list,
         help_text="Only declarations under these procedures (4 digits); empty: any.",
+    )
+    always_review = models.BooleanField(
+        default=False,
+        help_text="the agency looks at these goods even when a valid permit is cited",
     )
 
     objects = JurisdictionRuleQuerySet.as_manager()
@@ -345,23 +350,147 @@ class Inspection(Stateful, models.Model):
         return f"{self.get_kind_display()} of review {self.review_id}: {self.status}"
 
 
-class Permit(models.Model):
-    """A permit or certificate an agency issued for its slice of a declaration."""
+class PermitQuerySet(models.QuerySet):
+    def cited(self, pairs):
+        """The permits that (agency code, number) pairs may name, in one query: a
+        superset of them, matched exactly by the caller (see permits_by_citation)."""
+        pairs = list(pairs)
+        if not pairs:
+            return self.none()
+        return self.filter(
+            agency__code__in={code for code, _ in pairs},
+            number__in={normalise_permit_number(number) for _, number in pairs},
+        ).select_related("agency")
 
-    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="permits")
+
+def normalise_permit_number(number: str) -> str:
+    # Numbers are issued upper-case; a trader who types one in lower case means the same.
+    return number.strip().upper()
+
+
+class Permit(Stateful, models.Model):
+    """A permit, licence or certificate an agency issued to a company for some goods.
+
+    Issued ahead of any declaration (a food import permit for a year, say), or
+    by an officer while reviewing one (`review`); declarations cite its number
+    on their items, and lodgement checks it (declarations.validation).
+    """
+
+    class Status(models.TextChoices):
+        VALID = "valid", "Valid"
+        REVOKED = "revoked", "Revoked"
+
+    TRANSITIONS = {
+        Status.VALID: frozenset({Status.REVOKED}),
+        Status.REVOKED: frozenset(),
+    }
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="permits")
+    number = models.CharField(max_length=40)
     permit_type = models.CharField(max_length=100)
-    number = models.CharField(max_length=40, unique=True)
+    holder = models.ForeignKey(
+        "accounts.Company",
+        on_delete=models.PROTECT,
+        related_name="permits",
+        help_text="The company the permit was issued to; only its declarations may cite it.",
+    )
+    hs_prefixes = ArrayField(
+        models.CharField(max_length=10, validators=[hs_prefix_validator]),
+        help_text="Goods covered: HS chapters, headings or subheadings (comma-separated).",
+    )
+    origin_countries = ArrayField(
+        models.CharField(max_length=2, validators=[country_code_list_validator]),
+        blank=True,
+        default=list,
+        help_text="Only goods from these countries (ISO codes, comma-separated); empty: any.",
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    review = models.ForeignKey(
+        Review,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="permits",
+        help_text="The review it was issued while reviewing, if any.",
+    )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     issued_at = models.DateTimeField()
-    valid_until = models.DateField()
+    status = models.CharField(max_length=8, choices=Status, default=Status.VALID)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    objects = PermitQuerySet.as_manager()
 
     class Meta:
-        ordering = ["issued_at", "id"]
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "number"], name="unique_agency_permit_number"
+            ),
+            models.CheckConstraint(
+                name="permit_validity_in_order", condition=Q(valid_until__gte=F("valid_from"))
+            ),
+            models.CheckConstraint(name="permit_covers_goods", condition=~Q(hs_prefixes=[])),
+            models.CheckConstraint(
+                name="revoked_permit_has_reason",
+                condition=Q(status="valid", revoked_at__isnull=True)
+                | (
+                    Q(status="revoked", revoked_at__isnull=False, revoked_by__isnull=False)
+                    & ~Q(revoke_reason="")
+                ),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "-issued_at"], name="permit_agency_idx"),
+            models.Index(fields=["holder", "-issued_at"], name="permit_holder_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+    def covers(self, item) -> bool:
+        return any(item.hs_code.startswith(prefix) for prefix in self.hs_prefixes) and (
+            not self.origin_countries or item.origin_country in self.origin_countries
+        )
+
+    def refusal(self, item, *, company_id: int, on: date) -> str:
+        """Why this permit does not allow the item of a declaration by the company,
+        lodged on `on`, in words after the permit's number; "" when it does."""
+        # Another company's permit says nothing more about itself.
+        if self.holder_id != company_id:
+            return "was issued to another company"
+        if self.status == self.Status.REVOKED:
+            return f"was revoked on {self.revoked_at:%Y-%m-%d}"
+        if not any(item.hs_code.startswith(prefix) for prefix in self.hs_prefixes):
+            return f"does not cover HS {item.hs_code} (it covers {', '.join(self.hs_prefixes)})"
+        if self.origin_countries and item.origin_country not in self.origin_countries:
+            return (
+                f"does not cover goods from {item.origin_country} "
+                f"(only from {', '.join(self.origin_countries)})"
+            )
+        if on > self.valid_until:
+            return f"expired on {self.valid_until:%Y-%m-%d}"
+        if on < self.valid_from:
+            return f"is not valid before {self.valid_from:%Y-%m-%d}"
+        return ""
+
+
+def permits_by_citation(pairs) -> dict[tuple[str, str], Permit]:
+    """The permits named by (agency code, number) pairs, keyed by them as cited."""
+    pairs = list(pairs)
+    found = {(p.agency.code, p.number): p for p in Permit.objects.cited(pairs)}
+    cited = {}
+    for code, number in pairs:
+        permit = found.get((code, normalise_permit_number(number)))
+        if permit is not None:
+            cited[(code, number)] = permit
+    return cited
 
 
 class LaneOverride(models.Model):

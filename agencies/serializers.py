@@ -73,11 +73,29 @@ class InspectionOutputSerializer(serializers.ModelSerializer):
 
 
 class PermitOutputSerializer(serializers.ModelSerializer):
-    issued_by = serializers.CharField(source="issued_by.username")
+    """A permit as its holder reads it: what to cite, for which goods, until when."""
+
+    agency = serializers.CharField(source="agency.code")
+    holder = serializers.CharField(source="holder.name")
+    holder_tax_id = serializers.CharField(source="holder.tax_id")
 
     class Meta:
         model = Permit
-        fields = ["id", "permit_type", "number", "issued_by", "issued_at", "valid_until"]
+        fields = [
+            "id", "agency", "number", "permit_type", "holder", "holder_tax_id", "hs_prefixes",
+            "origin_countries", "valid_from", "valid_until", "issued_at", "status", "revoked_at",
+            "revoke_reason",
+        ]  # fmt: skip
+
+
+class PermitStaffOutputSerializer(PermitOutputSerializer):
+    """The issuing agency also reads who issued it and during which review."""
+
+    issued_by = serializers.CharField(source="issued_by.username")
+    review = serializers.IntegerField(source="review_id", default=None)
+
+    class Meta(PermitOutputSerializer.Meta):
+        fields = [*PermitOutputSerializer.Meta.fields, "issued_by", "review"]
 
 
 class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
@@ -86,7 +104,7 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
     decided_by = serializers.CharField(source="decided_by.username", default=None)
     queries = QueryOutputSerializer(many=True)
     inspections = InspectionOutputSerializer(many=True)
-    permits = PermitOutputSerializer(many=True)
+    permits = PermitStaffOutputSerializer(many=True)
 
     class Meta(ReviewListOutputSerializer.Meta):
         fields = [
@@ -157,8 +175,28 @@ class DetentionInputSerializer(serializers.Serializer):
 
 
 class PermitInputSerializer(serializers.Serializer):
+    """A permit issued while reviewing: holder and goods come from the review."""
+
     permit_type = serializers.CharField(required=False, allow_blank=True, default="")
     valid_until = serializers.DateField()
+
+
+class PermitIssueInputSerializer(serializers.Serializer):
+    """A permit issued ahead of any declaration (agencies.services.PERMIT_FIELDS)."""
+
+    holder_tax_id = serializers.CharField(max_length=32)
+    permit_type = serializers.CharField(max_length=100)
+    hs_prefixes = serializers.ListField(child=serializers.CharField(max_length=10))
+    origin_countries = serializers.ListField(
+        child=serializers.CharField(max_length=2), required=False, default=list
+    )
+    valid_from = serializers.DateField(required=False, allow_null=True, default=None)
+    valid_until = serializers.DateField()
+    number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class RevokeInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
 
 
 class LaneOverrideInputSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ be serialised on the declaration, or each would see the other's review still
 open and neither would move the declaration on.
 """
 
+import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Company
 from agencies.models import (
     LANE_RANK,
     Agency,
@@ -31,13 +33,19 @@ from agencies.models import (
     Query,
     Review,
     hs_prefixes_of,
+    normalise_permit_number,
 )
 from core.exceptions import ApplicationError
 from core.permissions import grant_many
 from declarations.audit import audit_append, audit_entry
 from declarations.models import Declaration
 from declarations.notices import declarants_tell
-from notifications.services import Message, notify_many, recipients_of_agencies
+from notifications.services import (
+    Message,
+    notify_many,
+    recipients_of_agencies,
+    recipients_of_companies,
+)
 
 REVIEW_PERMS = ("agencies.view_review", "agencies.change_review")
 
@@ -70,6 +78,14 @@ def _ensure_platform_admin(actor) -> None:
         raise PermissionDenied
 
 
+# What an administrator sets on a jurisdiction rule: the pages, the admin and
+# jurisdiction_rule_update share this list.
+JURISDICTION_FIELDS = (
+    "agency", "hs_prefix", "permit_type", "description", "origin_countries", "procedure_codes",
+    "always_review",
+)  # fmt: skip
+
+
 @transaction.atomic
 def jurisdiction_rule_create(
     *,
@@ -79,6 +95,7 @@ def jurisdiction_rule_create(
     description: str = "",
     origin_countries: list[str] | None = None,
     procedure_codes: list[str] | None = None,
+    always_review: bool = False,
     actor=None,
 ) -> JurisdictionRule:
     """Add a rule; it applies to declarations assessed from now on, never to open reviews."""
@@ -90,6 +107,7 @@ def jurisdiction_rule_create(
         description=description,
         origin_countries=[c.upper() for c in origin_countries or []],
         procedure_codes=list(procedure_codes or []),
+        always_review=always_review,
     )
     rule.full_clean()
     rule.save()
@@ -99,15 +117,7 @@ def jurisdiction_rule_create(
 @transaction.atomic
 def jurisdiction_rule_update(*, rule: JurisdictionRule, actor, **fields) -> JurisdictionRule:
     _ensure_platform_admin(actor)
-    allowed = {
-        "agency",
-        "hs_prefix",
-        "permit_type",
-        "description",
-        "origin_countries",
-        "procedure_codes",
-    }
-    unknown = set(fields) - allowed
+    unknown = set(fields) - set(JURISDICTION_FIELDS)
     if unknown:
         raise ValueError(f"not a jurisdiction field: {', '.join(sorted(unknown))}")
     for name, value in fields.items():
@@ -807,45 +817,169 @@ def lane_override_record(
 
 # --- Permits ---------------------------------------------------------------
 
+# What an officer writes on a permit issued ahead of any declaration; the
+# page's form and the API's serializer share this list.
+PERMIT_FIELDS = (
+    "holder_tax_id", "permit_type", "hs_prefixes", "origin_countries", "valid_from",
+    "valid_until", "number",
+)  # fmt: skip
+
+
+def _ensure_officer(actor) -> None:
+    if not (actor is not None and actor.is_agency_staff):
+        raise PermissionDenied
+
+
+def _next_permit_number(agency: Agency, now) -> str:
+    """AGENCY-YYYY-000001, in sequence within the agency and the year."""
+    # Numbers are handed out one issuance at a time per agency; permits are
+    # issued by hand, rarely enough that the agency row is the lock.
+    Agency.objects.select_for_update().only("pk").get(pk=agency.pk)
+    prefix = f"{agency.code.upper()}-{now:%Y}-"
+    # The highest of the sequence, not a count: an officer may have typed a
+    # number of the same form, and review-issued ones have another.
+    last = (
+        Permit.objects.filter(agency=agency, number__regex=rf"^{re.escape(prefix)}\d{{6}}$")
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return f"{prefix}{int(last[-6:]) + 1 if last else 1:06d}"
+
 
 @transaction.atomic
 def permit_issue(
-    *, review_id: int, actor, valid_until: date, permit_type: str = "", number: str = ""
+    *,
+    actor,
+    valid_until: date,
+    permit_type: str = "",
+    number: str = "",
+    holder_tax_id: str = "",
+    hs_prefixes: list[str] | None = None,
+    origin_countries: list[str] | None = None,
+    valid_from: date | None = None,
+    review_id: int | None = None,
 ) -> Permit:
-    """Issue the agency's permit for its slice; the number is generated when not given."""
-    review = review_lock(review_id)
-    review_ensure_staff(actor, review)
-    review_ensure_open(review)
-    if review.status == Review.Status.REJECTED:
-        raise ApplicationError("A rejected review cannot issue a permit.")
-    permit_type = permit_type.strip() or (review.permits_required or [""])[0]
-    if not permit_type:
+    """Issue a permit of the actor's agency to a company for some goods.
+
+    Ahead of any declaration, naming the holder (by tax id) and the goods
+    (HS prefixes, origins). Or while reviewing (`review_id`): then the holder
+    is the declarant, the goods are the agency's slice and the permit type
+    defaults to the one required. The number is generated when not given.
+    """
+    _ensure_officer(actor)
+    today = timezone.localdate()
+    review = None
+    if review_id is not None:
+        review = review_lock(review_id)
+        review_ensure_staff(actor, review)
+        review_ensure_open(review)
+        if review.status == Review.Status.REJECTED:
+            raise ApplicationError("A rejected review cannot issue a permit.")
+        permit_type = permit_type.strip() or (review.permits_required or [""])[0]
+        holder_id = review.company_id or review.declaration.company_id
+        hs_prefixes = hs_prefixes or sorted({item.hs_code for item in review.items.all()})
+    else:
+        tax_id = holder_tax_id.strip()
+        holder_id = Company.objects.filter(tax_id=tax_id).values_list("pk", flat=True).first()
+        if holder_id is None:
+            raise ValidationError(
+                {"holder_tax_id": f"No company has the tax id {tax_id or '(empty)'}."}
+            )
+    if not permit_type.strip():
         raise ValidationError({"permit_type": "Name the permit or certificate."})
-    if valid_until < timezone.localdate():
+    if valid_until < today:
         raise ValidationError({"valid_until": "A permit cannot expire in the past."})
+    valid_from = valid_from or today
+    if valid_from > valid_until:
+        raise ValidationError({"valid_from": "A permit cannot start after it expires."})
     now = timezone.now()
-    if not number:
+    agency = actor.agency
+    if number.strip():
+        number = normalise_permit_number(number)
+    elif review is not None:
         # The review row is locked, so the sequence within the review is stable.
         sequence = review.permits.count() + 1
-        number = f"{review.agency.code.upper()}-{now:%Y}-{review.pk:08d}-{sequence}"
+        number = f"{agency.code.upper()}-{now:%Y}-{review.pk:08d}-{sequence}"
+    else:
+        number = _next_permit_number(agency, now)
     permit = Permit(
-        review=review,
-        permit_type=permit_type,
+        agency=agency,
         number=number,
+        permit_type=permit_type.strip(),
+        holder_id=holder_id,
+        hs_prefixes=[p.strip() for p in hs_prefixes or [] if p.strip()],
+        origin_countries=[c.strip().upper() for c in origin_countries or [] if c.strip()],
+        valid_from=valid_from,
+        valid_until=valid_until,
+        review=review,
         issued_by=actor,
         issued_at=now,
-        valid_until=valid_until,
     )
-    permit.full_clean()
+    if not permit.hs_prefixes:
+        raise ValidationError({"hs_prefixes": "Name the goods: at least one HS prefix."})
+    permit.full_clean(exclude=["agency", "holder", "review", "issued_by"])
+    if Permit.objects.filter(agency=agency, number=number).exists():
+        raise ValidationError({"number": f"{agency.name} already issued permit {number}."})
     permit.save()
-    notice = f"{review.agency.name} issued {permit.permit_type} {permit.number}."
-    audit_append(
-        [
-            _review_entry(
-                review, actor=actor, action="permit_issued", data={"number": permit.number},
-                notice=notice,
+    notice = f"{agency.name} issued {permit.permit_type} {permit.number}."
+    if review is not None:
+        audit_append(
+            [
+                _review_entry(
+                    review, actor=actor, action="permit_issued", data={"number": permit.number},
+                    notice=notice,
+                )
+            ]
+        )  # fmt: skip
+        declarants_tell(notices=[(review.declaration, notice, "permit_issued")], actor=actor)
+    else:
+        _tell_holder(permit, verb="permit_issued", text=f"{notice} Cite it on your declarations.")
+    return permit
+
+
+def _tell_holder(permit: Permit, *, verb: str, text: str) -> None:
+    recipients = recipients_of_companies([permit.holder_id]).get(permit.holder_id, [])
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=recipients,
+                verb=verb,
+                text=text,
+                url=reverse("agencies:permit", args=[permit.pk]),
             )
         ]
-    )  # fmt: skip
-    declarants_tell(notices=[(review.declaration, notice, "permit_issued")], actor=actor)
+    )
+
+
+@transaction.atomic
+def permit_transition(*, permit_id: int, to_status: str, actor, reason: str = "") -> Permit:
+    """The only way a permit changes status: row lock, Permit.TRANSITIONS, who, when
+    and why on the row itself (a permit outlives any one declaration's audit trail)."""
+    permit = Permit.objects.select_for_update().select_related("agency").get(pk=permit_id)
+    if not (actor.is_agency_staff and actor.agency_id == permit.agency_id):
+        raise PermissionDenied
+    permit.ensure_may_become(to_status)
+    permit.status = to_status
+    if to_status == Permit.Status.REVOKED:
+        permit.revoked_by, permit.revoked_at, permit.revoke_reason = actor, timezone.now(), reason
+    permit.full_clean(exclude=["agency", "holder", "review", "issued_by", "revoked_by"])
+    permit.save()
+    return permit
+
+
+def permit_revoke(*, permit_id: int, actor, reason: str) -> Permit:
+    """Revoke a permit: declarations lodged from now on may no longer cite it."""
+    if not reason.strip():
+        raise ValidationError({"reason": "A revocation needs a reason."})
+    with transaction.atomic():
+        permit = permit_transition(
+            permit_id=permit_id, to_status=Permit.Status.REVOKED, actor=actor,
+            reason=reason.strip(),
+        )  # fmt: skip
+        _tell_holder(
+            permit,
+            verb="permit_revoked",
+            text=f"{permit.agency.name} revoked permit {permit.number}: {permit.revoke_reason}",
+        )
     return permit

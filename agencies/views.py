@@ -1,5 +1,6 @@
 from functools import wraps
 from typing import NamedTuple
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,13 +14,16 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from agencies import forms
+from agencies.models import Permit
 from agencies.selectors import (
     QueueFilters,
     ReviewQueuePages,
     ReviewQueuePaginator,
+    get_permit_for_user,
     get_query_for_user,
     get_review_for_user,
     jurisdiction_rule_list,
+    permit_list,
     review_decisions,
     review_queue_counts,
     risk_reasons_for_review,
@@ -30,6 +34,7 @@ from agencies.services import (
     jurisdiction_rule_delete,
     jurisdiction_rule_update,
     permit_issue,
+    permit_revoke,
     review_claim,
 )
 from clearance.services import (
@@ -43,7 +48,7 @@ from clearance.services import (
     review_reject,
 )
 from core.exceptions import ApplicationError
-from core.pagination import COUNT_CAP
+from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.selectors import document_list_for_user
 
 QUEUE_PAGE_SIZES = (10, 25, 50, 100)
@@ -291,6 +296,72 @@ def query_answer_page(request, pk: int):
     else:
         messages.success(request, "Answer sent.")
     return redirect(target)
+
+
+# --- Permits: issued by an agency's officers, cited by the holder's declarations
+
+
+def _require_officer_or_trader(user) -> None:
+    if not (user.is_agency_staff or user.is_trader):
+        raise Http404
+
+
+@login_required
+def permit_list_page(request):
+    _require_officer_or_trader(request.user)
+    q, status = request.GET.get("q", ""), request.GET.get("status", "")
+    permits = permit_list(user=request.user, q=q, status=status)
+    page = CappedPaginator(permits, 25).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in {"q": q, "status": status}.items() if v})
+    context = {"page": page, "q": q, "status": status, "query": query, "statuses": Permit.Status}
+    return render(request, "agencies/permit_list.html", context)
+
+
+@login_required
+def permit_issue_page(request):
+    _require_agency_staff(request.user)
+    form = forms.PermitIssueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            permit = permit_issue(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Permit {permit.number} issued to {permit.holder.name}.")
+            return redirect("agencies:permit", pk=permit.pk)
+    return render(request, "agencies/permit_form.html", {"form": form})
+
+
+@login_required
+def permit_page(request, pk: int):
+    _require_officer_or_trader(request.user)
+    permit = get_permit_for_user(user=request.user, pk=pk)
+    context = {
+        "permit": permit,
+        "can_revoke": request.user.is_agency_staff and permit.may_become(Permit.Status.REVOKED),
+        "revoke_form": forms.RevokeForm(),
+    }
+    return render(request, "agencies/permit.html", context)
+
+
+@login_required
+@require_POST
+def permit_revoke_page(request, pk: int):
+    _require_agency_staff(request.user)
+    permit = get_permit_for_user(user=request.user, pk=pk)
+    form = forms.RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write why the permit is revoked.")
+        return redirect("agencies:permit", pk=pk)
+    try:
+        permit_revoke(permit_id=permit.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    except (ApplicationError, ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Permit {permit.number} revoked.")
+    return redirect("agencies:permit", pk=pk)
 
 
 # --- Jurisdiction, for platform administrators ------------------------------

@@ -54,11 +54,19 @@ def payload(n: int) -> dict:
             "net_mass_kg": "20.000",
             "gross_mass_kg": "24.000",
             "value": "1000.00",
-            "permits": [{"agency": "standards", "reference": f"KC-{n}-{line}"}]
-            if hs.startswith("85")
-            else [],
+            "permits": [{"agency": "standards", "reference": permit}] if permit else [],
         }
-        for line, hs in enumerate(["851713", "850440", "940360", "611030", "392690"], start=1)
+        # The electrical goods cite the permits seed_demo issues to trader_a's company.
+        for line, (hs, permit) in enumerate(
+            [
+                ("851713", "R-R-HBT-S5G128"),
+                ("850440", "KC-SU10450-26001"),
+                ("940360", ""),
+                ("611030", ""),
+                ("392690", ""),
+            ],
+            start=1,
+        )
     ]
     return {
         "type": "IM",

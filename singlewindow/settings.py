@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeclarationStatus": "declarations.models.Declaration.Status",
         "ReviewStatus": "agencies.models.Review.Status",
+        "PermitStatus": "agencies.models.Permit.Status",
         "DocumentKind": "declarations.models.Document.Kind",
         "PaymentStatus": "declarations.models.Payment.Status",
         "InspectionKind": "agencies.models.Inspection.Kind",

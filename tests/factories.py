@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -10,10 +11,10 @@ from django.utils import timezone
 
 from accounts.models import Company, User
 from accounts.services import company_create, user_create
-from agencies.models import Agency
-from agencies.services import agency_create, reviews_open_many
+from agencies.models import Agency, JurisdictionRule, Permit
+from agencies.services import agency_create, permit_issue, reviews_open_many
 from clearance.services import LaneChoice, lanes_apply
-from declarations.models import Declaration
+from declarations.models import Declaration, Item
 from declarations.services import declaration_create, payment_order_issue
 from risk.models import LaneDecision
 
@@ -59,6 +60,68 @@ class UserFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         return user_create(**kwargs)
+
+
+class PermitFactory(factory.Factory):
+    """A permit issued by an officer of an agency (`issued_by`) to a company (`holder`),
+    through the service. `expired` / `not_yet_valid` move its dates afterwards, as
+    if it had been issued long ago or for later: the service refuses both today."""
+
+    class Meta:
+        model = Permit
+
+    issued_by = None
+    holder = None
+    permit_type = "Food import notification"
+    hs_prefixes = factory.LazyFunction(lambda: ["02"])
+    origin_countries = factory.LazyFunction(list)
+    valid_until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+    number = ""
+    expired = False
+    not_yet_valid = False
+
+    @classmethod
+    def _create(cls, model_class, *, issued_by, holder, expired, not_yet_valid, **kwargs):
+        permit = permit_issue(actor=issued_by, holder_tax_id=holder.tax_id, **kwargs)
+        today = timezone.localdate()
+        if expired:
+            dates = {"valid_from": today - timedelta(days=400), "valid_until": today - timedelta(1)}
+        elif not_yet_valid:
+            dates = {"valid_from": today + timedelta(days=1), "valid_until": today + timedelta(90)}
+        else:
+            return permit
+        Permit.objects.filter(pk=permit.pk).update(**dates)
+        permit.refresh_from_db()
+        return permit
+
+
+def permit_citations(item: dict, *, holder, procedure: str = "4000") -> list[dict]:
+    """Cite, for the item, a valid permit of every agency whose jurisdiction asks for
+    one, issued to `holder` for the item's HS code (issued now if it has none yet)."""
+    probe = Item(hs_code=item["hs_code"], origin_country=item["origin_country"])
+    rules = JurisdictionRule.objects.select_related("agency").exclude(permit_type="")
+    citations = []
+    for agency in sorted(
+        {rule.agency for rule in rules if rule.covers(probe, procedure)}, key=lambda a: a.code
+    ):
+        permit = next(
+            (
+                p
+                for p in Permit.objects.filter(agency=agency, holder=holder, status="valid")
+                if not p.refusal(probe, company_id=holder.pk, on=timezone.localdate())
+            ),
+            None,
+        )
+        if permit is None:
+            officer = User.objects.filter(agency=agency, role=User.Role.OFFICER).first()
+            permit = PermitFactory(
+                issued_by=officer or UserFactory(role=User.Role.OFFICER, agency=agency),
+                holder=holder,
+                permit_type=next(r.permit_type for r in rules if r.agency_id == agency.pk),
+                hs_prefixes=[item["hs_code"]],
+            )
+        citations.append({"agency": agency.code, "reference": permit.number})
+    return citations
 
 
 def item_data(**overrides) -> dict:

@@ -16,7 +16,7 @@ from tests.admin.conftest import (
     user_add_data,
     user_change_data,
 )
-from tests.factories import api_payload, item_data, make_declaration
+from tests.factories import api_payload, item_data, make_declaration, permit_citations
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +48,11 @@ def test_an_officer_added_in_the_admin_works_the_reviews_of_the_agency(
     assert response.status_code == 302, form_errors(response)
 
     phones = make_declaration(actor=cast.trader_a, items=[item_data(hs_code="851713")])
-    food_permit = [{"agency": "food", "reference": "FOOD-1"}]
+    beef = item_data(hs_code="020130")
+    beef["permits"] = permit_citations(beef, holder=cast.company_a)
     meat = make_declaration(
         actor=cast.trader_a,
-        items=[item_data(hs_code="020130", permits=food_permit)],
+        items=[beef],
         invoice_number="INV-MEAT",
     )
     # Scored here, synchronously, rather than by the task queued on commit.

@@ -4,10 +4,9 @@ import itertools
 
 import pytest
 
-from agencies.models import JurisdictionRule
 from clearance.services import declaration_submit
-from declarations.models import Declaration, Item
-from tests.factories import item_data, make_declaration, route
+from declarations.models import Declaration
+from tests.factories import item_data, make_declaration, permit_citations, route
 
 invoice_numbers = (f"INV-AG-{n:06d}" for n in itertools.count(1))
 
@@ -16,18 +15,11 @@ ORANGES = "080510"  # food (0805) and plant (08)
 PHONES = "851713"  # customs only
 
 
-def regulated_item(hs_code: str, *, procedure: str = "4000", **overrides) -> dict:
-    """An item declaring the permit of every agency whose jurisdiction covers it."""
+def regulated_item(hs_code: str, *, holder, procedure: str = "4000", **overrides) -> dict:
+    """An item citing a permit issued to `holder` by every agency whose jurisdiction
+    covers it."""
     data = item_data(hs_code=hs_code, **overrides)
-    item = Item(hs_code=hs_code, origin_country=data["origin_country"])
-    agencies = sorted(
-        {
-            rule.agency.code
-            for rule in JurisdictionRule.objects.select_related("agency")
-            if rule.permit_type and rule.covers(item, procedure)
-        }
-    )
-    data["permits"] = [{"agency": code, "reference": f"P-{code}-{hs_code}"} for code in agencies]
+    data["permits"] = permit_citations(data, holder=holder, procedure=procedure)
     return data
 
 
@@ -44,7 +36,8 @@ def reviewed(cast, django_capture_on_commit_callbacks):
     def make(*, lane: str = "green", hs_codes=(MEAT, ORANGES), actor=None, **header):
         actor = actor or cast.trader_a
         items = [
-            regulated_item(code, procedure=header.get("procedure", "4000")) for code in hs_codes
+            regulated_item(code, holder=actor.company, procedure=header.get("procedure", "4000"))
+            for code in hs_codes
         ]
         header.setdefault("invoice_number", next(invoice_numbers))
         declaration = make_declaration(actor=actor, items=items, **header)

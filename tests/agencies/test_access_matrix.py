@@ -85,6 +85,10 @@ OBJECT_ROUTES: dict[str, str] = {
     "agencies:query-answer": "query",
     "api:query-detail": "query",
     "api:query-answer": "query",
+    "agencies:permit": "permit",
+    "agencies:permit-revoke": "permit",
+    "api:permit-detail": "permit",
+    "api:permit-revoke": "permit",
     "agencies:jurisdiction-edit": "jurisdiction_rule",
     "agencies:jurisdiction-delete": "jurisdiction_rule",
     "payments:receipt": "payment",
@@ -149,7 +153,12 @@ def world(cast, reviewed):
         review_id=review_of(of_b, cast.plant).pk, actor=cast.plant_officer, question="Origin?"
     )
     rule = jurisdiction_rule_create(agency=cast.food, hs_prefix="0406", permit_type="Cheese")
+    from agencies.models import Permit
+
     return {
+        # Issued ahead, for the items the declarations above cite.
+        "food_permit_a": Permit.objects.filter(agency=cast.food, holder=cast.company_a).first(),
+        "plant_permit_b": Permit.objects.filter(agency=cast.plant, holder=cast.company_b).first(),
         "a": of_a,
         "b": of_b,
         "query_a": query_a,
@@ -266,6 +275,13 @@ def foreign_jurisdiction_rule(cast, world, user):
     return None if user.is_platform_admin else {"pk": world["rule"].pk}
 
 
+def foreign_permit(cast, world, user):
+    """Another company's permit, another agency's; nobody else sees any."""
+    if user == cast.trader_a or (user.is_agency_staff and user.agency == cast.food):
+        return {"pk": world["plant_permit_b"].pk}
+    return {"pk": world["food_permit_a"].pk}
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -280,6 +296,7 @@ FOREIGN: dict[str, Callable] = {
     "query": foreign_query,
     "jurisdiction_rule": foreign_jurisdiction_rule,
     "payment": foreign_payment,
+    "permit": foreign_permit,
     "rule_set": analysts_only("rule_set"),
     "rule": analysts_only("risk_rule"),
     "risk_job": analysts_only("risk_job"),
@@ -336,6 +353,9 @@ def test_the_owners_do_see_their_objects(cast, world, api):
     )
     query = world["query_a"]
     assert api.as_user(cast.trader_a).get(f"/api/v1/queries/{query.pk}/").status_code == 200
+    permit = world["food_permit_a"]
+    assert api.as_user(cast.trader_a).get(f"/api/v1/permits/{permit.pk}/").status_code == 200
+    assert api.as_user(cast.food_officer).get(f"/api/v1/permits/{permit.pk}/").status_code == 200
     assert api.as_user(cast.food_officer).get(f"/api/v1/queries/{query.pk}/").status_code == 200
 
 
@@ -386,6 +406,8 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/queue/counts/", user.is_agency_staff),
             ("/jurisdiction/", user.is_platform_admin),
             ("/jurisdiction/new/", user.is_platform_admin),
+            ("/permits/", user.is_agency_staff or user.is_trader),
+            ("/permits/new/", user.is_agency_staff),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

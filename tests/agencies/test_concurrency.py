@@ -39,7 +39,9 @@ def race(*actions):
 
 @pytest.fixture
 def food_review(cast):
-    declaration = make_declaration(actor=cast.trader_a, items=[regulated_item("020130")])
+    declaration = make_declaration(
+        actor=cast.trader_a, items=[regulated_item("020130", holder=cast.company_a)]
+    )
     # Yellow: customs' documentary check is still to do, so the food approval leaves
     # the declaration under review and the loser is told who decided first.
     declaration = under_review(declaration, lane="yellow", actor=cast.trader_a)

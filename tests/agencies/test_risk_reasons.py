@@ -6,14 +6,15 @@ from django.utils import timezone
 from agencies.models import Review
 from declarations.models import Declaration
 from risk.models import LaneDecision
-from tests.factories import item_data, make_declaration, open_reviews
+from tests.factories import item_data, make_declaration, open_reviews, permit_citations
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def reviewed(cast):
-    beef = item_data(hs_code="020130", permits=[{"agency": "food", "reference": "F-1"}])
+    beef = item_data(hs_code="020130")
+    beef["permits"] = permit_citations(beef, holder=cast.company_a)
     declaration = make_declaration(actor=cast.trader_a, items=[item_data(), beef])
     Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="yellow")
     LaneDecision.objects.create(

@@ -36,6 +36,8 @@ def test_origin_and_procedure_conditions_narrow_a_rule(cast, reviewed):
     from tests.agencies.conftest import invoice_numbers, regulated_item, under_review
     from tests.factories import make_declaration
 
+    a = cast.company_a
+
     def routed(items, procedure="4000"):
         declaration = make_declaration(
             actor=cast.trader_a,
@@ -45,10 +47,12 @@ def test_origin_and_procedure_conditions_narrow_a_rule(cast, reviewed):
         )
         return {r.agency.code for r in under_review(declaration, actor=cast.trader_a).reviews.all()}
 
-    assert routed([regulated_item("090111", origin_country="BR")]) == {"customs", "plant"}
-    assert routed([regulated_item("090111", origin_country="CN")]) == {"customs"}
-    assert routed([regulated_item("090210")], procedure="4000") == {"customs", "food"}
-    assert routed([regulated_item("090210", procedure="4071")], procedure="4071") == {"customs"}
+    assert routed([regulated_item("090111", holder=a, origin_country="BR")]) == {"customs", "plant"}
+    assert routed([regulated_item("090111", holder=a, origin_country="CN")]) == {"customs"}
+    assert routed([regulated_item("090210", holder=a)], procedure="4000") == {"customs", "food"}
+    assert routed([regulated_item("090210", holder=a, procedure="4071")], procedure="4071") == {
+        "customs"
+    }
 
 
 def test_a_rule_needs_valid_codes(cast):

@@ -30,10 +30,11 @@ def test_scoring_a_batch_takes_the_same_statements_whatever_its_size(
     waiting = [
         # Two companies, and goods that open one, two or three reviews each.
         submitted(
-            cast.trader_a if n % 2 else cast.trader_b,
-            items=[regulated_item(BEEF)] if n % 3 == 0 else [item_data()],
+            trader,
+            items=[regulated_item(BEEF, holder=trader.company)] if n % 3 == 0 else [item_data()],
         )
         for n in range(size)
+        for trader in [cast.trader_a if n % 2 else cast.trader_b]
     ]
     # 28 to decide and route, 12 more to clear the green ones nobody needs to see:
     # their customs approvals and their assessment, each with its audit entries

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from declarations.models import Declaration, Document
-from tests.factories import item_data, make_declaration, open_reviews
+from tests.factories import item_data, make_declaration, open_reviews, permit_citations
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,8 @@ def test_another_company_cannot_upload_or_download(cast, api, login):
 
 
 def test_an_agency_sees_only_the_documents_of_its_items(cast, api):
-    beef = item_data(hs_code="020130", permits=[{"agency": "food", "reference": "F-1"}])
+    beef = item_data(hs_code="020130")
+    beef["permits"] = permit_citations(beef, holder=cast.company_a)
     declaration = make_declaration(actor=cast.trader_a, items=[item_data(), beef])
     client = api.as_user(cast.trader_a)
     invoice = upload(client, declaration, PDF).json()

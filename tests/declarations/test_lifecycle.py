@@ -13,6 +13,7 @@ from tests.factories import (
     item_data,
     make_declaration,
     pay,
+    permit_citations,
     route,
 )
 
@@ -226,7 +227,7 @@ def test_a_refused_submission_from_the_new_form_stores_nothing_and_can_be_correc
     assert "needs a" in response.content.decode()  # the food agency's permit
     assert not Declaration.objects.exists()
 
-    beef["permits"] = [{"agency": "food", "reference": "FIN-1"}]
+    beef["permits"] = permit_citations(beef, holder=cast.company_a)
     body = {**_form_post([beef], invoice_number="INV-FORM-1"), "submit": "1"}
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = browser.post("/declarations/new/", body)

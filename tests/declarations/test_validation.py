@@ -9,12 +9,11 @@ from django.utils import timezone
 from declarations.models import Declaration, Item
 from reference.lookups import clear_caches
 from reference.models import ExchangeRate
-from tests.factories import api_payload, item_data, make_declaration
+from tests.factories import api_payload, item_data, make_declaration, permit_citations
 
 pytestmark = pytest.mark.django_db
 
 BEEF = {"hs_code": "020130", "description": "Beef", "origin_country": "AU"}
-BEEF_PERMIT = [{"agency": "food", "reference": "FIN-1"}]
 
 
 def validate(api, user, **overrides):
@@ -89,9 +88,9 @@ def test_each_rule_names_its_field(cast, api, overrides, field, words):
 
 
 def test_a_complete_declaration_validates_and_shows_its_duties(cast, api):
-    response = validate(
-        api, cast.trader_a, items=[item_data(**BEEF, permits=BEEF_PERMIT)], incoterm="CIF"
-    )
+    beef = item_data(**BEEF)
+    beef["permits"] = permit_citations(beef, holder=cast.company_a)
+    response = validate(api, cast.trader_a, items=[beef], incoterm="CIF")
     assert response.status_code == 200, response.json()
     duties = response.json()["duties"]
     # 15,000 USD at today's 1,392.00 (CIF: nothing added); beef pays 40 %, VAT 10 %.

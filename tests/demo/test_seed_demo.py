@@ -2,13 +2,13 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Company, User
-from agencies.models import Agency, JurisdictionRule
+from agencies.models import Agency, JurisdictionRule, Permit
 from demo.management.commands.seed_demo import DEMO_PASSWORD, RULES
 from risk.models import RuleSet, SelectivityRule
 
 pytestmark = pytest.mark.django_db
 
-SEEDED = (Agency, JurisdictionRule, Company, User, RuleSet, SelectivityRule)
+SEEDED = (Agency, JurisdictionRule, Company, User, Permit, RuleSet, SelectivityRule)
 
 
 def test_seed_demo_is_idempotent_and_covers_every_role():
@@ -62,3 +62,18 @@ def test_demo_users_belong_to_their_company_or_agency_group():
     assert list(officer.groups.all()) == [officer.agency.group]
     assert admin.is_staff and admin.is_superuser
     assert not trader.is_staff and not officer.is_superuser
+
+
+def test_the_example_declaration_lodges_with_the_seeded_permits(api):
+    import json
+    from pathlib import Path
+
+    call_command("seed_demo", verbosity=0)
+    body = json.loads((Path(__file__).parents[2] / "examples" / "declaration.json").read_text())
+    client = api.as_user(User.objects.get(username="trader_a"))
+    response = client.post("/api/v1/declarations/validate/", body, format="json")
+    assert response.status_code == 200, response.json()
+    # The other company may not cite them.
+    client = api.as_user(User.objects.get(username="trader_b"))
+    response = client.post("/api/v1/declarations/validate/", body, format="json")
+    assert "items[0].permits" in response.json()["fields"]

@@ -43,7 +43,9 @@ def test_agencies_query_approve_inspect_and_the_goods_are_released(
 
     # The trader files through the API; the worker scores it red and opens the reviews.
     client = api.as_user(cast.trader_a)
-    body = api_payload(items=[regulated_item(MEAT, description="Frozen beef")])
+    body = api_payload(
+        items=[regulated_item(MEAT, holder=cast.company_a, description="Frozen beef")]
+    )
     body["invoice_number"] = "INV-E2E-AGENCY"
     created = client.post("/api/v1/declarations/", body, format="json")
     assert created.status_code == 201, created.json()

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from clearance.services import review_approve, review_query
 from notifications.models import Notification
-from notifications.services import notification_email_send, notify
+from notifications.services import notification_email_send, notifications_mark_read, notify
 from tests.agencies.conftest import review_of
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,12 @@ def test_the_trader_reads_and_marks_notifications_through_the_api(
     cast, api, reviewed, django_capture_on_commit_callbacks
 ):
     declaration = reviewed()
+    # The permits the declaration cites were issued, and told of, before it was
+    # filed; the trader has read those.
+    permits_issued = Notification.objects.filter(recipient=cast.trader_a, verb="permit_issued")
+    notifications_mark_read(
+        user=cast.trader_a, ids=list(permits_issued.values_list("pk", flat=True))
+    )
     with django_capture_on_commit_callbacks(execute=True):
         review_query(
             review_id=review_of(declaration, cast.food).pk,

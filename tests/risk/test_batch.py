@@ -8,7 +8,7 @@ from clearance import services
 from declarations.models import Declaration
 from risk.models import LaneDecision, ScoringFailure
 from risk.services import ScoringBatch
-from tests.factories import item_data
+from tests.factories import item_data, permit_citations
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +17,9 @@ BEEF = {"hs_code": "020130", "description": "Beef", "origin_country": "AU"}
 
 
 def test_one_message_decides_every_waiting_declaration_with_its_own_reviews(cast):
-    beef = submitted(
-        cast.trader_a, items=[item_data(**BEEF, permits=[{"agency": "food", "reference": "F-1"}])]
-    )
+    beef_item = item_data(**BEEF)
+    beef_item["permits"] = permit_citations(beef_item, holder=cast.company_a)
+    beef = submitted(cast.trader_a, items=[beef_item])
     phones = [submitted(cast.trader_a) for _ in range(3)]
     other_company = submitted(cast.trader_b)
 

@@ -7,7 +7,7 @@ from clearance.tasks import score_declaration
 from declarations.models import Declaration
 from risk.models import LaneDecision, SelectivityRule
 from tests.conftest import wait_for, wait_until_drained
-from tests.factories import api_payload, item_data
+from tests.factories import api_payload, item_data, permit_citations
 
 # The worker process caches content types by id: serialized_rollback restores
 # them with their original ids after each test's flush.
@@ -21,26 +21,14 @@ def lane_of(declaration_id: int) -> str:
 def test_submitted_declaration_gets_one_lane_and_the_right_reviews(cast, api, celery_worker):
     SelectivityRule.objects.create(name="Meat alert", hs_prefix="0201", score=70)
     client = api.as_user(cast.trader_a)
-    payload = api_payload(
-        items=[
-            item_data(
-                hs_code="020130",
-                description="Beef, boneless",
-                origin_country="AU",
-                permits=[{"agency": "food", "reference": "FIN-2026-0001"}],
-            ),
-            item_data(
-                hs_code="080510",
-                description="Oranges",
-                origin_country="ZA",
-                permits=[
-                    {"agency": "food", "reference": "FIN-2026-0002"},
-                    {"agency": "plant", "reference": "PC-ZA-7781"},
-                ],
-            ),
-            item_data(hs_code="851713", description="Phones"),
-        ]
-    )
+    items = [
+        item_data(hs_code="020130", description="Beef, boneless", origin_country="AU"),
+        item_data(hs_code="080510", description="Oranges", origin_country="ZA"),
+        item_data(hs_code="851713", description="Phones"),
+    ]
+    for item in items:
+        item["permits"] = permit_citations(item, holder=cast.company_a)
+    payload = api_payload(items=items)
     created = client.post("/api/v1/declarations/", payload, format="json")
     assert created.status_code == 201, created.json()
     declaration_id = created.json()["id"]
@@ -88,7 +76,8 @@ def test_a_redelivered_scoring_message_changes_nothing(cast, api, celery_worker)
 
 def test_officer_queue_lists_only_their_agencys_reviews(cast, api, login, celery_worker):
     client = api.as_user(cast.trader_a)
-    beef_item = item_data(hs_code="020130", permits=[{"agency": "food", "reference": "FIN-9"}])
+    beef_item = item_data(hs_code="020130")
+    beef_item["permits"] = permit_citations(beef_item, holder=cast.company_a)
     beef = client.post(
         "/api/v1/declarations/",
         api_payload(items=[beef_item], invoice_number="INV-BEEF"),

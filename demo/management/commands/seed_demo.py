@@ -1,19 +1,21 @@
-"""Load the demo cast: agencies with their jurisdiction, companies, users, rules.
+"""Load the demo cast: agencies with their jurisdiction, companies, users, permits, rules.
 
 Idempotent: run it any number of times; existing rows are left as they are. Every
 row is written through the services, as an administrator or analyst would write it;
 the selectivity rules arrive in a new published version of the live rule set.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Company, User
 from accounts.services import company_create, user_create
-from agencies.models import Agency, JurisdictionRule
-from agencies.services import agency_create, jurisdiction_rule_create
+from agencies.models import Agency, JurisdictionRule, Permit
+from agencies.services import agency_create, jurisdiction_rule_create, permit_issue
 from demo.rates import exchange_rates_publish_today
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import rule_create, rule_set_draft_create, rule_set_publish
@@ -92,10 +94,25 @@ USERS = [
     ("customs_officer", User.Role.OFFICER, "customs", "Ji-woo", "Park"),
     ("food_officer", User.Role.OFFICER, "food", "Seo-yeon", "Lee"),
     ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga"),
+    ("animal_officer", User.Role.OFFICER, "animal", "Amara", "Nwosu"),
+    ("standards_officer", User.Role.OFFICER, "standards", "Kenji", "Sato"),
     ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
     ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei"),
     ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han"),
     ("admin", User.Role.ADMIN, None, "Platform", "Administrator"),
+]
+
+PERMITS = [
+    # agency, number, holder tax id, permit type, HS prefixes, origins. Valid from a
+    # month ago for a year from the day they are seeded; examples/declaration.json
+    # cites the first three.
+    ("standards", "R-R-HBT-S5G128", "KR1048612345", "Radio equipment conformity", ["851713"], []),
+    ("standards", "KC-SU10450-26001", "KR1048612345", "Product safety certificate", ["8504"], []),
+    ("plant", "PC-ZA-2026-77812", "KR1048612345", "Phytosanitary certificate", ["0805"], ["ZA"]),
+    ("food", "FOOD-2026-000101", "KR1048612345", "Food import notification", ["02", "03"], []),
+    ("animal", "VET-2026-000101", "KR1048612345", "Veterinary health certificate", ["02"], []),
+    ("food", "FOOD-2026-000102", "KR2208754321", "Food import notification", ["22"], []),
+    ("plant", "PC-2026-000102", "KR2208754321", "Phytosanitary certificate", ["08"], []),
 ]
 
 RULES = [
@@ -125,7 +142,10 @@ RULES = [
 
 
 class Command(BaseCommand):
-    help = "Load demo agencies, jurisdiction, companies, users and selectivity rules (idempotent)."
+    help = (
+        "Load demo agencies, jurisdiction, companies, users, permits and selectivity rules "
+        "(idempotent)."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -164,12 +184,30 @@ class Command(BaseCommand):
                 email=f"{username}@example.org",
             )
 
+        self.issue_demo_permits()
         RiskSettings.current()
         self.publish_demo_rules(analyst=User.objects.get(username="analyst"))
         published = exchange_rates_publish_today()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
+
+    def issue_demo_permits(self) -> None:
+        """Permits of the demo companies, so their regulated goods lodge."""
+        today = timezone.localdate()
+        for code, number, tax_id, permit_type, hs_prefixes, origins in PERMITS:
+            if Permit.objects.filter(agency__code=code, number=number).exists():
+                continue
+            permit_issue(
+                actor=User.objects.filter(agency__code=code, role=User.Role.OFFICER).first(),
+                holder_tax_id=tax_id,
+                permit_type=permit_type,
+                hs_prefixes=hs_prefixes,
+                origin_countries=origins,
+                valid_from=today - timedelta(days=30),
+                valid_until=today + timedelta(days=365),
+                number=number,
+            )
 
     def publish_demo_rules(self, *, analyst) -> None:
         """Rules change only in a new version: copy the live set, add what is missing, publish."""
