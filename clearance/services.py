@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
 from agencies.models import Agency, Inspection, LaneOverride, Query, Review
+from agencies.selectors import permit_cleared_reviews
 from agencies.services import (
     inspection_complete,
     inspections_follow_lane,
@@ -420,27 +421,44 @@ def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> 
             )
         )
     declarations_move_locked(moves=moves, actor=actor)
-    _clear_automatically(declarations, reviews, actor=actor)
+    _clear_automatically(declarations, reviews, items_of, actor=actor)
 
 
 # What lets the platform approve a slice with no officer.
 GREEN_BASIS = "green lane, no check of the documents or the goods"
+PERMIT_BASIS = "every item cites a valid permit of the agency"
 
 
-def _automatic_basis(declaration: Declaration, review: Review) -> str:
+def _automatic_basis(declaration: Declaration, review: Review, permit_cleared=()) -> str:
     if review.agency.is_customs:
         return GREEN_BASIS if declaration.lane == Lane.GREEN else ""
-    return ""
+    return PERMIT_BASIS if review.pk in permit_cleared else ""
 
 
-def _clear_automatically(declarations: list, reviews_of: dict[int, list], *, actor) -> None:
-    """Approve the slices no officer needs to see (customs' when the lane is green), and
-    assess the declarations nobody else needs to see either: green is automatic
-    clearance, released once the duties are paid. Constant statements."""
+def _permit_cleared(declarations: list, reviews_of: dict[int, list], items_of: dict) -> set:
+    """The agencies' reviews whose slice the permits cited cover, judged on each
+    declaration's day of acceptance; a few queries for each day in the batch."""
+    by_day: dict = {}
+    for declaration in declarations:
+        by_day.setdefault(declaration.acceptance_day, []).extend(reviews_of[declaration.pk])
+    cleared = set()
+    for day, reviews in by_day.items():
+        cleared |= permit_cleared_reviews(reviews=reviews, items_of=items_of, on=day)
+    return cleared
+
+
+def _clear_automatically(
+    declarations: list, reviews_of: dict[int, list], items_of: dict, *, actor
+) -> None:
+    """Approve the slices no officer needs to see (customs' when the lane is green, an
+    agency's when the permits it issued cover them), and assess the declarations
+    nobody else needs to see either: green is automatic clearance, released once
+    the duties are paid. Constant statements for a day's batch."""
+    permit_cleared = _permit_cleared(declarations, reviews_of, items_of)
     automatic = []
     for declaration in declarations:
         for review in reviews_of[declaration.pk]:
-            review.automatic_basis = _automatic_basis(declaration, review)
+            review.automatic_basis = _automatic_basis(declaration, review, permit_cleared)
             if review.automatic_basis:
                 automatic.append(review)
     if not automatic:

@@ -97,9 +97,16 @@ def cast(db) -> Cast:
     customs = AgencyFactory(code="customs", name="Customs", is_customs=True)
     food = AgencyFactory(code="food", name="Food and Drug Safety")
     plant = AgencyFactory(code="plant", name="Plant Quarantine")
-    jurisdiction_rule_create(agency=food, hs_prefix="02", permit_type="Food import notification")
-    jurisdiction_rule_create(agency=food, hs_prefix="0805", permit_type="Food import notification")
-    jurisdiction_rule_create(agency=plant, hs_prefix="08", permit_type="Phytosanitary certificate")
+    # The cast's agencies look at their goods whatever permits are cited, so that their
+    # officers have work; clearance by permit has tests of its own.
+    for agency, prefix, permit_type in (
+        (food, "02", "Food import notification"),
+        (food, "0805", "Food import notification"),
+        (plant, "08", "Phytosanitary certificate"),
+    ):
+        jurisdiction_rule_create(
+            agency=agency, hs_prefix=prefix, permit_type=permit_type, always_review=True
+        )
     company_a = CompanyFactory(name="Company A")
     company_b = CompanyFactory(name="Company B")
     return Cast(

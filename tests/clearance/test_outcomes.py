@@ -249,3 +249,55 @@ def test_raising_a_cleared_green_lane_puts_customs_back_to_work(cast, reviewed):
     assert customs.inspections.get().kind == "documentary"
     review_approve(review_id=review_of(declaration, cast.food).pk, actor=cast.food_officer)
     assert status_of(declaration) == "under_review"  # customs' check is still to do
+
+
+# --- agencies cleared by the permits they issued -----------------------------------------
+
+
+@pytest.fixture
+def standards(cast):
+    """An agency that needs no look at goods covered by a permit it issued."""
+    from agencies.services import jurisdiction_rule_create
+    from tests.factories import AgencyFactory
+
+    agency = AgencyFactory(code="standards", name="Product Standards")
+    jurisdiction_rule_create(agency=agency, hs_prefix="8504", permit_type="Conformity certificate")
+    return agency
+
+
+def test_a_green_declaration_whose_permits_check_out_needs_no_officer_at_all(
+    cast, standards, django_capture_on_commit_callbacks
+):
+    from tests.agencies.conftest import regulated_item
+
+    charger = regulated_item("850440", holder=cast.company_a, description="Chargers")
+    declaration = route(lodged(cast.trader_a, items=[charger]), lane="green")
+    review = review_of(declaration, standards)
+    assert (review.status, review.decided_by) == ("approved", None)
+    assert "valid permit" in review.automatic_basis
+    assert declaration.status == "assessed"
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(declaration)
+    assert status_of(declaration) == "released"
+    assert set(declaration.events.values_list("actor", flat=True)) <= {None, cast.trader_a.pk}
+
+
+def test_an_agency_cleared_by_permit_leaves_customs_its_lane_work(cast, standards):
+    from tests.agencies.conftest import regulated_item
+
+    charger = regulated_item("850440", holder=cast.company_a, description="Chargers")
+    declaration = route(lodged(cast.trader_a, items=[charger]), lane="yellow")
+    assert review_of(declaration, standards).status == "approved"
+    assert review_of(declaration, cast.customs).status == "open"
+    assert declaration.status == "under_review"
+
+
+def test_an_agency_whose_jurisdiction_says_so_looks_despite_the_permit(cast, standards):
+    from agencies.models import JurisdictionRule
+    from tests.agencies.conftest import regulated_item
+
+    JurisdictionRule.objects.filter(agency=standards).update(always_review=True)
+    charger = regulated_item("850440", holder=cast.company_a, description="Chargers")
+    declaration = route(lodged(cast.trader_a, items=[charger]), lane="green")
+    assert review_of(declaration, standards).status == "open"
+    assert declaration.status == "under_review"
