@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from agencies.selectors import lane_reasons
 from clearance.services import (
@@ -241,6 +241,10 @@ def item_row_partial(request):
 @login_required
 def declaration_detail_page(request, pk: int):
     declaration = get_declaration_for_user(user=request.user, pk=pk, with_details=True)
+    if request.htmx and not declaration.awaits_lane:
+        # The status card polls until the lane is set; what follows it (duties due at
+        # once on a green lane, the reviews, the history) is the whole page's.
+        return HttpResponseClientRefresh()
     template = "declarations/_status.html" if request.htmx else "declarations/detail.html"
     # Targeting is confidential: the page for the declarant gets none of it to print.
     official = sees_targeting(request.user)
