@@ -1,8 +1,6 @@
 import pytest
 
 from accounts.models import User
-from agencies.models import Review
-from clearance.services import review_approve
 from declarations.models import Declaration
 from declarations.services import declaration_mark_submitted
 from tests.agencies.conftest import reviewed  # noqa: F401  (declarations under review)
@@ -10,14 +8,12 @@ from tests.factories import UserFactory, make_declaration, route
 
 
 def make_assessed(cast, *, trader=None, **header) -> Declaration:
-    """A declaration lodged (not queued for scoring), routed green and approved by
-    customs: assessed, its duties due."""
+    """A declaration lodged (not queued for scoring) and routed green, which clears it:
+    assessed, its duties due."""
     trader = trader or cast.trader_a
     declaration = make_declaration(actor=trader, **header)
     declaration_mark_submitted(declaration=declaration, actor=trader)
     route(declaration, lane="green")
-    for review in Review.objects.filter(declaration=declaration):
-        review_approve(review_id=review.pk, actor=cast.customs_officer)
     declaration = Declaration.objects.get(pk=declaration.pk)
     assert declaration.status == Declaration.Status.ASSESSED
     assert declaration.total_due > 0
