@@ -152,3 +152,27 @@ def open_reviews(declaration):
     return reviews_open_many(declarations=[declaration], items_of={declaration.pk: items})[
         declaration.pk
     ]
+
+
+def second_analyst(first):
+    """Another analyst than `first`: risk configuration changes need two people."""
+    username = "analyst_2" if first.username != "analyst_2" else "analyst_3"
+    existing = User.objects.filter(username=username).first()
+    return existing or UserFactory(username=username, role=User.Role.ANALYST, agency=first.agency)
+
+
+def rule_set_publish(*, actor, rule_set):
+    """Make a draft live as the product does: `actor` submits, a second analyst approves."""
+    from risk.services import rule_set_approve, rule_set_submit
+
+    rule_set_submit(actor=actor, rule_set=rule_set)
+    return rule_set_approve(actor=second_analyst(actor), rule_set=rule_set)
+
+
+def risk_settings_change(*, actor, reason: str = "set by the test", **values):
+    """Change the risk settings: `actor` proposes, a second analyst approves."""
+    from risk.services import risk_settings_approve, risk_settings_propose
+
+    proposal = risk_settings_propose(actor=actor, reason=reason, **values)
+    return risk_settings_approve(actor=second_analyst(actor), proposal=proposal)
+

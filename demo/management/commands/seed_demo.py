@@ -2,7 +2,8 @@
 
 Idempotent: run it any number of times; existing rows are left as they are. Every
 row is written through the services, as an administrator or analyst would write it;
-the selectivity rules arrive in a new published version of the live rule set.
+the selectivity rules arrive in a new version of the live rule set, submitted by
+one analyst and approved by a second, as risk configuration always is.
 """
 
 from decimal import Decimal
@@ -15,7 +16,12 @@ from accounts.services import company_create, user_create
 from agencies.models import Agency, JurisdictionRule
 from agencies.services import agency_create, jurisdiction_rule_create
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
-from risk.services import rule_create, rule_set_draft_create, rule_set_publish
+from risk.services import (
+    rule_create,
+    rule_set_approve,
+    rule_set_draft_create,
+    rule_set_submit,
+)
 
 DEMO_PASSWORD = "demo12345"
 
@@ -92,7 +98,10 @@ USERS = [
     ("food_officer", User.Role.OFFICER, "food", "Seo-yeon", "Lee"),
     ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga"),
     ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
+    # Lowering a lane and changing the risk configuration need a second person.
+    ("supervisor2", User.Role.SUPERVISOR, "customs", "Marco", "Bianchi"),
     ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei"),
+    ("analyst2", User.Role.ANALYST, "customs", "Leila", "Haddad"),
     ("admin", User.Role.ADMIN, None, "Platform", "Administrator"),
 ]
 
@@ -154,11 +163,15 @@ class Command(BaseCommand):
             )
 
         RiskSettings.current()
-        self.publish_demo_rules(analyst=User.objects.get(username="analyst"))
+        self.publish_demo_rules(
+            analyst=User.objects.get(username="analyst"),
+            approver=User.objects.get(username="analyst2"),
+        )
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
 
-    def publish_demo_rules(self, *, analyst) -> None:
-        """Rules change only in a new version: copy the live set, add what is missing, publish."""
+    def publish_demo_rules(self, *, analyst, approver) -> None:
+        """Rules change only in a new version: copy the live set, add what is missing,
+        submit it, and have a second analyst approve it."""
         live = RuleSet.objects.get(pk=live_rule_set_id())
         present = set(live.rules.values_list("name", flat=True))
         missing = [rule for rule in RULES if rule[0] not in present]
@@ -177,4 +190,5 @@ class Command(BaseCommand):
                 force_lane=lane,
                 note=note,
             )
-        rule_set_publish(actor=analyst, rule_set=draft)
+        rule_set_submit(actor=analyst, rule_set=draft)
+        rule_set_approve(actor=approver, rule_set=draft)
