@@ -4,6 +4,7 @@ from agencies.models import (
     Agency,
     Inspection,
     JurisdictionRule,
+    LaneChangeProposal,
     LaneOverride,
     Permit,
     Query,
@@ -110,6 +111,15 @@ class PermitAdmin(ReadOnlyAdmin):
     list_display = ["number", "permit_type", "review", "issued_by", "valid_until"]
     list_select_related = ["review__agency", "issued_by"]
     search_fields = ["number"]
+
+
+@admin.register(LaneChangeProposal)
+class LaneChangeProposalAdmin(ReadOnlyAdmin):
+    list_display = [
+        "declaration", "from_lane", "to_lane", "status", "proposed_by", "decided_by", "proposed_at",
+    ]  # fmt: skip
+    list_filter = ["status"]
+    list_select_related = ["declaration", "proposed_by", "decided_by"]
 
 
 @admin.register(LaneOverride)

@@ -19,6 +19,17 @@ urlpatterns = [
     ),
     path("reviews/<int:pk>/permits/", apis.ReviewPermitApi.as_view(), name="review-permit"),
     path("reviews/<int:pk>/lane/", apis.ReviewLaneApi.as_view(), name="review-lane"),
+    path("lane-proposals/", apis.LaneProposalListApi.as_view(), name="lane-proposal-list"),
+    path(
+        "lane-proposals/<int:pk>/approve/",
+        apis.LaneProposalApproveApi.as_view(),
+        name="lane-proposal-approve",
+    ),
+    path(
+        "lane-proposals/<int:pk>/refuse/",
+        apis.LaneProposalRefuseApi.as_view(),
+        name="lane-proposal-refuse",
+    ),
     path("queries/", apis.QueryListApi.as_view(), name="query-list"),
     path("queries/<int:pk>/", apis.QueryDetailApi.as_view(), name="query-detail"),
     path("queries/<int:pk>/answer/", apis.QueryAnswerApi.as_view(), name="query-answer"),

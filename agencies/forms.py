@@ -38,6 +38,10 @@ class PermitForm(forms.Form):
     valid_until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class LaneOverrideForm(forms.Form):
     lane = forms.ChoiceField(choices=Lane.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from agencies.models import Inspection, Permit, Query, Review
+from agencies.models import Inspection, LaneChangeProposal, Permit, Query, Review
 from declarations.models import Lane
 from declarations.serializers import ItemOutputSerializer
 
@@ -145,6 +145,33 @@ class InspectionInputSerializer(serializers.Serializer):
 class PermitInputSerializer(serializers.Serializer):
     permit_type = serializers.CharField(required=False, allow_blank=True, default="")
     valid_until = serializers.DateField()
+
+
+class LaneProposalOutputSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(source="declaration.reference", read_only=True)
+    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LaneChangeProposal
+        fields = [
+            "id",
+            "declaration",
+            "reference",
+            "status",
+            "from_lane",
+            "to_lane",
+            "reason",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
 
 
 class LaneOverrideInputSerializer(serializers.Serializer):

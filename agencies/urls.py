@@ -15,6 +15,17 @@ urlpatterns = [
     path("reviews/<int:pk>/inspection/", views.review_inspection_page, name="review-inspection"),
     path("reviews/<int:pk>/permit/", views.review_permit_page, name="review-permit"),
     path("reviews/<int:pk>/lane/", views.review_lane_page, name="review-lane"),
+    path("lane-proposals/", views.lane_proposals_page, name="lane-proposals"),
+    path(
+        "lane-proposals/<int:pk>/approve/",
+        views.lane_proposal_approve_page,
+        name="lane-proposal-approve",
+    ),
+    path(
+        "lane-proposals/<int:pk>/refuse/",
+        views.lane_proposal_refuse_page,
+        name="lane-proposal-refuse",
+    ),
     path("queries/<int:pk>/answer/", views.query_answer_page, name="query-answer"),
     path("jurisdiction/", views.jurisdiction_list_page, name="jurisdiction"),
     path("jurisdiction/new/", views.jurisdiction_create_page, name="jurisdiction-create"),

@@ -176,3 +176,21 @@ def risk_settings_change(*, actor, reason: str = "set by the test", **values):
     proposal = risk_settings_propose(actor=actor, reason=reason, **values)
     return risk_settings_approve(actor=second_analyst(actor), proposal=proposal)
 
+
+def second_supervisor(first):
+    """Another supervisor of `first`'s agency: lowering a lane needs two."""
+    username = f"{first.username}_2"
+    existing = User.objects.filter(username=username).first()
+    return existing or UserFactory(
+        username=username, role=User.Role.SUPERVISOR, agency=first.agency
+    )
+
+
+def lane_lower(*, declaration_id: int, lane: str, actor, reason: str, approver=None):
+    """Lower a lane as the product does: `actor` proposes, a second supervisor approves."""
+    from clearance.services import declaration_lane_override, lane_change_approve
+
+    proposal = declaration_lane_override(
+        declaration_id=declaration_id, lane=lane, actor=actor, reason=reason
+    )
+    return lane_change_approve(proposal_id=proposal.pk, actor=approver or second_supervisor(actor))
