@@ -228,12 +228,12 @@ class LaneProposalApproveApi(APIView):
 class LaneProposalRefuseApi(APIView):
     @extend_schema(
         summary="Refuse (or, its proposer, withdraw) a proposed lowering, with a `reason`",
-        request=s.ReasonInputSerializer,
+        request=s.LaneProposalRefuseInputSerializer,
         responses={200: s.LaneProposalOutputSerializer, 409: CONFLICT},
     )
     def post(self, request, pk: int):
         proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
-        serializer = s.ReasonInputSerializer(data=request.data)
+        serializer = s.LaneProposalRefuseInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         lane_change_refuse(proposal_id=proposal.pk, actor=request.user, **serializer.validated_data)
         proposal = get_lane_proposal_for_user(user=request.user, pk=pk)

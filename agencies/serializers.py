@@ -170,7 +170,7 @@ class LaneProposalOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class LaneProposalRefuseInputSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 

@@ -26,10 +26,10 @@ from risk.selectors import (
 )
 from risk.serializers import (
     ConfigAuditEntryOutputSerializer,
+    ConfigReasonInputSerializer,
     CriterionOutputSerializer,
     JobOutputSerializer,
     ModelVersionOutputSerializer,
-    ReasonInputSerializer,
     ReplayInputSerializer,
     RiskSettingsProposalInputSerializer,
     RiskSettingsProposalOutputSerializer,
@@ -129,12 +129,12 @@ class RuleSetApproveApi(APIView):
 class RuleSetSendBackApi(APIView):
     @extend_schema(
         summary="Send a submitted rule set back to draft with a `reason`",
-        request=ReasonInputSerializer,
+        request=ConfigReasonInputSerializer,
         responses=RuleSetOutputSerializer,
     )
     def post(self, request, pk: int):
         rule_set = get_rule_set_for_user(user=request.user, pk=pk)
-        serializer = ReasonInputSerializer(data=request.data)
+        serializer = ConfigReasonInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         rule_set = rule_set_send_back(
             actor=request.user, rule_set=rule_set, **serializer.validated_data
@@ -230,12 +230,12 @@ class RiskSettingsApproveApi(APIView):
 class RiskSettingsRejectApi(APIView):
     @extend_schema(
         summary="Reject (or, its author, withdraw) a proposed change, with a `reason`",
-        request=ReasonInputSerializer,
+        request=ConfigReasonInputSerializer,
         responses=RiskSettingsProposalOutputSerializer,
     )
     def post(self, request, pk: int):
         proposal = get_object_or_404(settings_proposal_list(user=request.user), pk=pk)
-        serializer = ReasonInputSerializer(data=request.data)
+        serializer = ConfigReasonInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         proposal = risk_settings_reject(
             actor=request.user, proposal=proposal, **serializer.validated_data

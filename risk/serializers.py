@@ -79,7 +79,7 @@ class RuleSetOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ConfigReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
