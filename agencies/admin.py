@@ -4,6 +4,7 @@ from agencies.models import (
     Agency,
     Inspection,
     JurisdictionRule,
+    LaneChangeProposal,
     LaneOverride,
     Permit,
     Query,
@@ -109,6 +110,15 @@ class PermitAdmin(ReadOnlyAdmin):
     list_filter = ["agency", "status"]
     list_select_related = ["agency", "holder", "review__agency"]
     search_fields = ["number", "holder__name", "holder__tax_id"]
+
+
+@admin.register(LaneChangeProposal)
+class LaneChangeProposalAdmin(ReadOnlyAdmin):
+    list_display = [
+        "declaration", "from_lane", "to_lane", "status", "proposed_by", "decided_by", "proposed_at",
+    ]  # fmt: skip
+    list_filter = ["status"]
+    list_select_related = ["declaration", "proposed_by", "decided_by"]
 
 
 @admin.register(LaneOverride)

@@ -23,6 +23,17 @@ urlpatterns = [
     path("permits/", apis.PermitListApi.as_view(), name="permit-list"),
     path("permits/<int:pk>/", apis.PermitDetailApi.as_view(), name="permit-detail"),
     path("permits/<int:pk>/revoke/", apis.PermitRevokeApi.as_view(), name="permit-revoke"),
+    path("lane-proposals/", apis.LaneProposalListApi.as_view(), name="lane-proposal-list"),
+    path(
+        "lane-proposals/<int:pk>/approve/",
+        apis.LaneProposalApproveApi.as_view(),
+        name="lane-proposal-approve",
+    ),
+    path(
+        "lane-proposals/<int:pk>/refuse/",
+        apis.LaneProposalRefuseApi.as_view(),
+        name="lane-proposal-refuse",
+    ),
     path("queries/", apis.QueryListApi.as_view(), name="query-list"),
     path("queries/<int:pk>/", apis.QueryDetailApi.as_view(), name="query-detail"),
     path("queries/<int:pk>/answer/", apis.QueryAnswerApi.as_view(), name="query-answer"),

@@ -5,13 +5,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies import serializers as s
+from agencies.models import LaneChangeProposal
 from agencies.selectors import (
     QueueFilters,
     ReviewQueuePages,
     ReviewQueuePaginator,
+    get_lane_proposal_for_user,
     get_permit_for_user,
     get_query_for_user,
     get_review_for_user,
+    lane_proposal_list,
     permit_list,
     query_list,
     review_queue_counts,
@@ -21,6 +24,8 @@ from clearance.services import (
     declaration_detention_decide,
     declaration_lane_override,
     inspection_record,
+    lane_change_approve,
+    lane_change_refuse,
     query_answer,
     review_approve,
     review_query,
@@ -174,12 +179,22 @@ class ReviewPermitApi(APIView):
 class ReviewLaneApi(APIView):
     @extend_schema(
         summary="Change the declaration's lane (customs supervisor, written reason, four eyes)",
+        description="Raising scrutiny applies at once (200, the review). Lowering it is a "
+        "proposal a second customs supervisor approves (202, the proposal).",
         request=s.LaneOverrideInputSerializer,
-        responses={200: s.ReviewDetailOutputSerializer, 409: CONFLICT},
+        responses={
+            200: s.ReviewDetailOutputSerializer,
+            202: s.LaneProposalOutputSerializer,
+            409: CONFLICT,
+        },
     )
     def post(self, request, pk: int):
         review, data = _review_and_input(request, pk, s.LaneOverrideInputSerializer)
-        declaration_lane_override(declaration_id=review.declaration_id, actor=request.user, **data)
+        done = declaration_lane_override(
+            declaration_id=review.declaration_id, actor=request.user, **data
+        )
+        if isinstance(done, LaneChangeProposal):
+            return Response(s.LaneProposalOutputSerializer(done).data, status=202)
         return Response(review_detail_data(user=request.user, pk=pk))
 
 
@@ -256,6 +271,51 @@ class PermitRevokeApi(APIView):
         serializer.is_valid(raise_exception=True)
         permit = permit_revoke(permit_id=permit.pk, actor=request.user, **serializer.validated_data)
         return Response(s.PermitStaffOutputSerializer(permit).data)
+
+
+class LaneProposalListApi(APIView):
+    @extend_schema(
+        summary="Proposals to lower a lane (customs supervisors), waiting ones by default",
+        parameters=[OpenApiParameter("status", str, description="proposed (default) or all")],
+        responses=s.LaneProposalOutputSerializer(many=True),
+    )
+    def get(self, request):
+        paginator = Pagination()
+        proposals = lane_proposal_list(user=request.user).order_by("-proposed_at", "-pk")
+        if request.query_params.get("status", "proposed") != "all":
+            proposals = proposals.filter(status=request.query_params.get("status", "proposed"))
+        page = paginator.paginate_queryset(proposals, request, view=self)
+        return paginator.get_paginated_response(
+            s.LaneProposalOutputSerializer(page, many=True).data
+        )
+
+
+class LaneProposalApproveApi(APIView):
+    @extend_schema(
+        summary="Approve a proposed lowering of the lane: a second customs supervisor",
+        request=None,
+        responses={200: s.LaneProposalOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
+        lane_change_approve(proposal_id=proposal.pk, actor=request.user)
+        proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
+        return Response(s.LaneProposalOutputSerializer(proposal).data)
+
+
+class LaneProposalRefuseApi(APIView):
+    @extend_schema(
+        summary="Refuse (or, its proposer, withdraw) a proposed lowering, with a `reason`",
+        request=s.LaneProposalRefuseInputSerializer,
+        responses={200: s.LaneProposalOutputSerializer, 409: CONFLICT},
+    )
+    def post(self, request, pk: int):
+        proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
+        serializer = s.LaneProposalRefuseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lane_change_refuse(proposal_id=proposal.pk, actor=request.user, **serializer.validated_data)
+        proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
+        return Response(s.LaneProposalOutputSerializer(proposal).data)
 
 
 class QueryListApi(APIView):

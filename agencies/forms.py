@@ -92,6 +92,10 @@ class RevokeForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class LaneOverrideForm(forms.Form):
     lane = forms.ChoiceField(choices=Lane.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))

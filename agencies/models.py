@@ -512,3 +512,82 @@ class LaneOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declaration_id}: {self.from_lane} -> {self.to_lane}"
+
+
+# How hard each lane looks: a change to a lower rank lowers scrutiny.
+LANE_SCRUTINY = {"green": 0, "yellow": 1, "red": 2}
+
+
+def lowers_scrutiny(from_lane: str, to_lane: str) -> bool:
+    return LANE_SCRUTINY.get(to_lane, 0) < LANE_SCRUTINY.get(from_lane, 0)
+
+
+class LaneChangeProposal(Stateful, models.Model):
+    """A customs supervisor's proposal to lower a declaration's lane.
+
+    Lowering scrutiny needs a second customs supervisor: the lane changes only
+    when one approves (a LaneOverride then records the change). The proposal
+    lapses when the declaration leaves review or its lane changes otherwise.
+    The declarant never sees it.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+        LAPSED = "lapsed", "Lapsed"
+
+    TRANSITIONS = {
+        Status.PROPOSED: frozenset({Status.APPROVED, Status.REFUSED, Status.LAPSED}),
+        Status.APPROVED: frozenset(),
+        Status.REFUSED: frozenset(),
+        Status.LAPSED: frozenset(),
+    }
+
+    declaration = models.ForeignKey(
+        "declarations.Declaration", on_delete=models.PROTECT, related_name="lane_proposals"
+    )
+    status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
+    from_lane = models.CharField(max_length=8)
+    to_lane = models.CharField(max_length=8)
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    # Who approved or refused it; none when it lapsed on its own.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["declaration"],
+                condition=Q(status="proposed"),
+                name="one_pending_lane_proposal",
+            ),
+            models.CheckConstraint(
+                name="lane_proposal_lowers_scrutiny",
+                condition=Q(from_lane="red", to_lane__in=["yellow", "green"])
+                | Q(from_lane="yellow", to_lane="green"),
+            ),
+            models.CheckConstraint(
+                name="decided_lane_proposal_has_decider",
+                condition=~Q(status__in=["approved", "refused"])
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["proposed_at"],
+                condition=Q(status="proposed"),
+                name="lane_proposal_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.from_lane} -> {self.to_lane} ({self.status})"

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -13,6 +14,7 @@ from agencies.models import (
     LANE_RANK,
     Inspection,
     JurisdictionRule,
+    LaneChangeProposal,
     LaneOverride,
     Permit,
     Query,
@@ -450,3 +452,38 @@ def slice_cleared_by_permits(*, review, items: list, on: date) -> bool:
         reviews=[review], items_of={review.declaration_id: items}, on=on
     )
     return review.pk in cleared
+
+
+def sees_lane_proposals(user) -> bool:
+    """Customs staff: lane work is customs', and targeting is confidential."""
+    return bool(
+        user.is_authenticated and user.is_agency_staff and user.agency and user.agency.is_customs
+    )
+
+
+def lane_proposal_list(*, user) -> QuerySet[LaneChangeProposal]:
+    """Proposals to lower a lane, for customs supervisors (who decide them); each with
+    the customs review it is worked from. Anyone else: 404."""
+    if not (sees_lane_proposals(user) and user.role == "supervisor"):
+        raise Http404
+    customs_review = Review.objects.filter(
+        declaration_id=OuterRef("declaration_id"), agency_id=user.agency_id
+    ).values("pk")[:1]
+    return LaneChangeProposal.objects.select_related(
+        "declaration", "proposed_by", "decided_by"
+    ).annotate(review_id=Subquery(customs_review))
+
+
+def get_lane_proposal_for_user(*, user, pk) -> LaneChangeProposal:
+    return get_object_or_404(lane_proposal_list(user=user), pk=pk)
+
+
+def pending_lane_proposal(*, user, declaration) -> LaneChangeProposal | None:
+    """The lowering of the lane waiting on a declaration, for customs staff; else none."""
+    if not sees_lane_proposals(user):
+        return None
+    return (
+        LaneChangeProposal.objects.select_related("proposed_by")
+        .filter(declaration=declaration, status=LaneChangeProposal.Status.PROPOSED)
+        .first()
+    )

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from agencies.models import Inspection, Permit, Query, Review
+from agencies.models import Inspection, LaneChangeProposal, Permit, Query, Review
 from declarations.models import Lane
 from declarations.serializers import ItemOutputSerializer
 
@@ -196,6 +196,33 @@ class PermitIssueInputSerializer(serializers.Serializer):
 
 
 class RevokeInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class LaneProposalOutputSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(source="declaration.reference", read_only=True)
+    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LaneChangeProposal
+        fields = [
+            "id",
+            "declaration",
+            "reference",
+            "status",
+            "from_lane",
+            "to_lane",
+            "reason",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class LaneProposalRefuseInputSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 

@@ -28,6 +28,7 @@ from agencies.models import (
     Agency,
     Inspection,
     JurisdictionRule,
+    LaneChangeProposal,
     LaneOverride,
     Permit,
     Query,
@@ -45,6 +46,7 @@ from notifications.services import (
     notify_many,
     recipients_of_agencies,
     recipients_of_companies,
+    recipients_with_roles,
 )
 
 REVIEW_PERMS = ("agencies.view_review", "agencies.change_review")
@@ -397,6 +399,7 @@ def reviews_close(*, declaration, actor, reason: str) -> list[Review]:
     inspections_cancel(
         inspections=_ordered_checks(declaration=declaration), actor=actor, reason=reason
     )
+    lane_proposals_lapse(declaration=declaration, actor=actor, reason=reason)
     return active
 
 
@@ -479,6 +482,11 @@ def review_approve(*, review: Review, actor, conditions: str = "") -> Review:
         notice=notice,
     )
     declarants_tell(notices=[(review.declaration, notice, "review_approved")], actor=actor)
+    if review.agency.is_customs:
+        # Customs' approval makes the lane final.
+        lane_proposals_lapse(
+            declaration=review.declaration, actor=actor, reason="customs approved the declaration"
+        )
     return review
 
 
@@ -813,6 +821,135 @@ def lane_override_record(
         ]
     )
     return override
+
+
+def lane_proposal_record(*, declaration, to_lane: str, actor, reason: str) -> LaneChangeProposal:
+    """Record a supervisor's proposal to lower the lane of a declaration the caller has
+    locked, and tell the agency's other supervisors that it waits for one of them.
+    Officers only: the declarant is told nothing until a lane actually changes."""
+    waiting = (
+        LaneChangeProposal.objects.filter(
+            declaration=declaration, status=LaneChangeProposal.Status.PROPOSED
+        )
+        .select_related("proposed_by")
+        .first()
+    )
+    if waiting is not None:
+        raise ApplicationError(
+            f"{waiting.proposed_by.username} already proposed the {waiting.to_lane} lane for "
+            "this declaration; approve or refuse that proposal first."
+        )
+    proposal = LaneChangeProposal(
+        declaration=declaration,
+        from_lane=declaration.lane,
+        to_lane=to_lane,
+        reason=reason,
+        proposed_by=actor,
+        proposed_at=timezone.now(),
+    )
+    proposal.full_clean()
+    proposal.save()
+    audit_append(
+        [
+            audit_entry(
+                declaration,
+                actor=actor,
+                action="lane_change_proposed",
+                reason=reason,
+                data={
+                    "proposal": proposal.pk,
+                    "from": proposal.from_lane,
+                    "to": to_lane,
+                    "proposed_by": actor.username,
+                },
+            )
+        ]
+    )
+    others = [
+        pk
+        for pk in recipients_with_roles(roles=["supervisor"], agency_id=actor.agency_id)
+        if pk != actor.pk
+    ]
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=others,
+                verb="lane_change_proposed",
+                text=f"{declaration.reference}: {actor.username} proposes lane "
+                f"{proposal.from_lane} → {to_lane}; a second supervisor must approve it",
+                url=reverse("agencies:lane-proposals"),
+            )
+        ]
+    )
+    return proposal
+
+
+LANE_PROPOSAL_ACTIONS = {
+    LaneChangeProposal.Status.APPROVED: "lane_change_approved",
+    LaneChangeProposal.Status.REFUSED: "lane_change_refused",
+    LaneChangeProposal.Status.LAPSED: "lane_change_lapsed",
+}
+
+
+def lane_proposal_transition(
+    *, proposal: LaneChangeProposal, to_status: str, actor, note: str = ""
+) -> LaneChangeProposal:
+    """The only way a lane proposal changes status (the caller holds the locks of its
+    declaration and of the proposal); the declaration's trail names both supervisors."""
+    proposal.ensure_may_become(to_status)
+    proposal.status = to_status
+    lapsed = to_status == LaneChangeProposal.Status.LAPSED
+    # A lapse is nobody's decision; the trail still says whose step caused it.
+    proposal.decided_by, proposal.decided_at = (None if lapsed else actor), timezone.now()
+    proposal.decision_note = note
+    proposal.full_clean(exclude=["declaration"], validate_constraints=False)
+    proposal.save()
+    audit_append(
+        [
+            audit_entry(
+                proposal.declaration,
+                actor=actor,
+                action=LANE_PROPOSAL_ACTIONS[to_status],
+                reason=note or proposal.reason,
+                data={
+                    "proposal": proposal.pk,
+                    "from": proposal.from_lane,
+                    "to": proposal.to_lane,
+                    "proposed_by": proposal.proposed_by.username,
+                    "decided_by": actor.username if actor else None,
+                },
+            )
+        ]
+    )
+    if to_status != LaneChangeProposal.Status.APPROVED and actor != proposal.proposed_by:
+        notify_many(
+            messages=[
+                Message(
+                    recipient_ids=[proposal.proposed_by_id],
+                    verb=LANE_PROPOSAL_ACTIONS[to_status],
+                    text=f"{proposal.declaration.reference}: your proposal of the "
+                    f"{proposal.to_lane} lane is {proposal.get_status_display().lower()}"
+                    + (f": {note}" if note else ""),
+                    url=reverse("agencies:lane-proposals"),
+                )
+            ]
+        )
+    return proposal
+
+
+def lane_proposals_lapse(*, declaration, actor, reason: str) -> None:
+    """Lapse the proposal waiting on a declaration the caller has locked: it left
+    review, or its lane was set otherwise, so what was proposed no longer applies."""
+    for proposal in (
+        LaneChangeProposal.objects.select_for_update(of=("self",))
+        .select_related("proposed_by")
+        .filter(declaration=declaration, status=LaneChangeProposal.Status.PROPOSED)
+    ):
+        proposal.declaration = declaration
+        lane_proposal_transition(
+            proposal=proposal, to_status=LaneChangeProposal.Status.LAPSED, actor=actor,
+            note=reason,
+        )  # fmt: skip
 
 
 # --- Permits ---------------------------------------------------------------

@@ -20,6 +20,17 @@ urlpatterns = [
     path("permits/new/", views.permit_issue_page, name="permit-issue"),
     path("permits/<int:pk>/", views.permit_page, name="permit"),
     path("permits/<int:pk>/revoke/", views.permit_revoke_page, name="permit-revoke"),
+    path("lane-proposals/", views.lane_proposals_page, name="lane-proposals"),
+    path(
+        "lane-proposals/<int:pk>/approve/",
+        views.lane_proposal_approve_page,
+        name="lane-proposal-approve",
+    ),
+    path(
+        "lane-proposals/<int:pk>/refuse/",
+        views.lane_proposal_refuse_page,
+        name="lane-proposal-refuse",
+    ),
     path("queries/<int:pk>/answer/", views.query_answer_page, name="query-answer"),
     path("jurisdiction/", views.jurisdiction_list_page, name="jurisdiction"),
     path("jurisdiction/new/", views.jurisdiction_create_page, name="jurisdiction-create"),

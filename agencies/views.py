@@ -9,20 +9,24 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from agencies import forms
-from agencies.models import Permit
+from agencies.models import LaneChangeProposal, Permit
 from agencies.selectors import (
     QueueFilters,
     ReviewQueuePages,
     ReviewQueuePaginator,
+    get_lane_proposal_for_user,
     get_permit_for_user,
     get_query_for_user,
     get_review_for_user,
     jurisdiction_rule_list,
+    lane_proposal_list,
+    pending_lane_proposal,
     permit_list,
     review_decisions,
     review_queue_counts,
@@ -41,6 +45,8 @@ from clearance.services import (
     declaration_detention_decide,
     declaration_lane_override,
     inspection_record,
+    lane_change_approve,
+    lane_change_refuse,
     query_answer,
     release_blockers,
     review_approve,
@@ -185,6 +191,8 @@ def review_page(request, pk: int):
             and review.agency.is_customs
             and declaration.status == declaration.Status.DETAINED
         ),
+        "lane_proposal": pending_lane_proposal(user=user, declaration=declaration),
+        "reason_form": forms.ReasonForm(),
     }
     return render(request, "agencies/review.html", context)
 
@@ -263,9 +271,11 @@ def review_permit_page(request, review, **data):
 
 @review_action(forms.LaneOverrideForm)
 def review_lane_page(request, review, lane, reason):
-    declaration_lane_override(
+    done = declaration_lane_override(
         declaration_id=review.declaration_id, lane=lane, actor=request.user, reason=reason
     )
+    if isinstance(done, LaneChangeProposal):
+        return f"Lane {lane} proposed; it applies once another supervisor approves it."
     return f"Lane changed to {lane}."
 
 
@@ -278,6 +288,66 @@ def review_detention_page(request, review, decision, reason):
         reason=reason,
     )
     return "Goods seized." if decision == "seize" else "Released from detention."
+
+
+# --- Lowering a lane: a second supervisor's approval -------------------------
+
+
+@login_required
+def lane_proposals_page(request):
+    proposals = lane_proposal_list(user=request.user)
+    return render(
+        request,
+        "agencies/lane_proposals.html",
+        {
+            "waiting": proposals.filter(status=LaneChangeProposal.Status.PROPOSED).order_by(
+                "proposed_at", "pk"
+            ),
+            "decided": proposals.exclude(status=LaneChangeProposal.Status.PROPOSED).order_by(
+                "-decided_at", "-pk"
+            )[:20],
+            "reason_form": forms.ReasonForm(),
+        },
+    )
+
+
+def _back(request):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("agencies:lane-proposals")
+
+
+@login_required
+@require_POST
+def lane_proposal_approve_page(request, pk: int):
+    proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
+    try:
+        lane_change_approve(proposal_id=proposal.pk, actor=request.user)
+    except (ApplicationError, ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, f"{proposal.declaration.reference}: lane changed to {proposal.to_lane}."
+        )
+    return _back(request)
+
+
+@login_required
+@require_POST
+def lane_proposal_refuse_page(request, pk: int):
+    proposal = get_lane_proposal_for_user(user=request.user, pk=pk)
+    try:
+        lane_change_refuse(
+            proposal_id=proposal.pk, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except (ApplicationError, ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, f"{proposal.declaration.reference}: the lane stays {proposal.from_lane}."
+        )
+    return _back(request)
 
 
 @login_required

@@ -23,13 +23,24 @@ from django.db import OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
-from agencies.models import Agency, Inspection, LaneOverride, Query, Review
+from agencies.models import (
+    Agency,
+    Inspection,
+    LaneChangeProposal,
+    LaneOverride,
+    Query,
+    Review,
+    lowers_scrutiny,
+)
 from agencies.selectors import permit_cleared_reviews
 from agencies.services import (
     inspection_complete,
     inspections_follow_lane,
     inspections_order,
     lane_override_record,
+    lane_proposal_record,
+    lane_proposal_transition,
+    lane_proposals_lapse,
     lane_work_done,
     lane_work_needed,
     query_answer_record,
@@ -537,38 +548,150 @@ def declaration_route_manually(
     return decision
 
 
-@transaction.atomic
-def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: str):
-    """A customs supervisor changes the lane, never on work they did themselves."""
+def _ensure_customs_supervisor(actor) -> None:
     if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
         raise PermissionDenied
-    if not reason.strip():
-        raise ValidationError({"reason": "A lane change needs a written reason."})
-    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
-    own_work = (
-        Review.objects.filter(declaration_id=declaration_id, decided_by=actor).exists()
+
+
+def _did_work_on(declaration: Declaration, actor) -> bool:
+    return (
+        Review.objects.filter(declaration_id=declaration.pk, decided_by=actor).exists()
         or Inspection.objects.filter(
-            review__declaration_id=declaration_id, recorded_by=actor
+            review__declaration_id=declaration.pk, recorded_by=actor
         ).exists()
     )
-    if own_work:
-        raise ApplicationError(
-            "Four eyes: you decided a review or recorded an inspection of this declaration; "
-            "another supervisor must change its lane."
-        )
-    if Review.objects.filter(
-        declaration_id=declaration_id,
+
+
+def _customs_decided(declaration: Declaration) -> bool:
+    """An officer of customs decided; the platform's approval of a green lane is not
+    final, and goes when the lane is raised."""
+    return Review.objects.filter(
+        declaration_id=declaration.pk,
         agency__is_customs=True,
         status__in=[Review.Status.APPROVED, Review.Status.REJECTED],
         decided_by__isnull=False,
-    ).exists():
+    ).exists()
+
+
+OWN_WORK = (
+    "Four eyes: you decided a review or recorded an inspection of this declaration; "
+    "another supervisor must change its lane."
+)
+
+
+@transaction.atomic
+def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: str):
+    """A customs supervisor changes the lane, never on work they did themselves.
+
+    Raising scrutiny applies at once (a LaneOverride). Lowering it is only
+    proposed (a LaneChangeProposal): a second customs supervisor approves it
+    with lane_change_approve.
+    """
+    _ensure_customs_supervisor(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "A lane change needs a written reason."})
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if _did_work_on(declaration, actor):
+        raise ApplicationError(OWN_WORK)
+    if _customs_decided(declaration):
         raise ApplicationError("Customs has already decided this declaration; its lane is final.")
     if lane == declaration.lane:
         raise ValidationError({"lane": f"The declaration is already in the {lane} lane."})
+    if lowers_scrutiny(declaration.lane, lane):
+        if not declaration.is_under_review:
+            label = declaration.get_status_display().lower()
+            raise InvalidTransition(f"The lane of a {label} declaration cannot change.")
+        return lane_proposal_record(
+            declaration=declaration, to_lane=lane, actor=actor, reason=reason.strip()
+        )
+    lane_proposals_lapse(
+        declaration=declaration, actor=actor, reason=f"lane set to {lane} by {actor.username}"
+    )
     [override] = lanes_apply(
         choices=[LaneChoice(declaration, lane, reason=reason.strip())], actor=actor
     )
     return override
+
+
+def _lane_proposal_lock(proposal_id: int) -> LaneChangeProposal:
+    """Lock the proposal's declaration, then the proposal (the lock order of reviews)."""
+    declaration_id = LaneChangeProposal.objects.values_list("declaration_id", flat=True).get(
+        pk=proposal_id
+    )
+    declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    proposal = (
+        LaneChangeProposal.objects.select_for_update(of=("self",))
+        .select_related("proposed_by")
+        .get(pk=proposal_id)
+    )
+    proposal.declaration = declaration
+    return proposal
+
+
+def lane_change_approve(*, proposal_id: int, actor) -> LaneChangeProposal:
+    """A second customs supervisor approves a proposed lowering of the lane: the lane
+    changes (lanes_apply: checks follow it, the declarant is told) and the trail
+    names both supervisors. A proposal that no longer fits the declaration lapses
+    instead, and the approver is told why."""
+    proposal, lapsed = _lane_change_approve(proposal_id=proposal_id, actor=actor)
+    if lapsed:
+        raise ApplicationError(f"This proposal has lapsed: {lapsed}.")
+    return proposal
+
+
+@transaction.atomic
+def _lane_change_approve(*, proposal_id: int, actor) -> tuple[LaneChangeProposal, str]:
+    _ensure_customs_supervisor(actor)
+    proposal = _lane_proposal_lock(proposal_id)
+    declaration = proposal.declaration
+    proposal.ensure_may_become(LaneChangeProposal.Status.APPROVED)
+    if proposal.proposed_by_id == actor.pk:
+        raise ApplicationError(
+            "Four eyes: you proposed this lane change; another supervisor must approve it."
+        )
+    if _did_work_on(declaration, actor):
+        raise ApplicationError(OWN_WORK)
+    stale = ""
+    if not declaration.is_under_review:
+        stale = f"the declaration is {declaration.get_status_display().lower()}"
+    elif declaration.lane != proposal.from_lane:
+        stale = f"the lane is {declaration.lane} now"
+    elif _customs_decided(declaration):
+        stale = "customs has already decided the declaration"
+    if stale:
+        lane_proposals_lapse(declaration=declaration, actor=actor, reason=stale)
+        return proposal, stale
+    lane_proposal_transition(
+        proposal=proposal, to_status=LaneChangeProposal.Status.APPROVED, actor=actor
+    )
+    lanes_apply(
+        choices=[
+            LaneChoice(
+                declaration,
+                proposal.to_lane,
+                reason=f"{proposal.reason} (proposed by {proposal.proposed_by.username}, "
+                f"approved by {actor.username})",
+            )
+        ],
+        actor=actor,
+    )
+    return proposal, ""
+
+
+@transaction.atomic
+def lane_change_refuse(*, proposal_id: int, actor, reason: str) -> LaneChangeProposal:
+    """Another customs supervisor refuses a proposed lowering (or its proposer withdraws
+    it); the lane stays."""
+    _ensure_customs_supervisor(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the lane stays."})
+    proposal = _lane_proposal_lock(proposal_id)
+    return lane_proposal_transition(
+        proposal=proposal,
+        to_status=LaneChangeProposal.Status.REFUSED,
+        actor=actor,
+        note=reason.strip(),
+    )
 
 
 # ---- Agencies' reviews ---------------------------------------------------------------------
@@ -579,6 +702,11 @@ def _ensure_did_not_set_lane(declaration_id: int, actor, *, doing: str) -> None:
     if (
         LaneOverride.objects.filter(declaration_id=declaration_id, changed_by=actor).exists()
         or LaneDecision.objects.filter(declaration_id=declaration_id, decided_by=actor).exists()
+        or LaneChangeProposal.objects.filter(
+            declaration_id=declaration_id,
+            proposed_by=actor,
+            status__in=[LaneChangeProposal.Status.PROPOSED, LaneChangeProposal.Status.APPROVED],
+        ).exists()
     ):
         raise ApplicationError(
             f"Four eyes: you set the lane of this declaration; another officer must {doing}."

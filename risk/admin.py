@@ -1,18 +1,19 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, ServiceAdmin
-from risk.forms import RiskSettingsForm, RuleForm
+from risk.forms import RuleForm
 from risk.models import (
+    ConfigAuditEntry,
     LaneDecision,
     ModelVersion,
     RiskSettings,
+    RiskSettingsProposal,
     RuleSet,
     SelectivityRule,
     TrainingRecord,
 )
 from risk.services import (
     SETTINGS_FIELDS,
-    risk_settings_update,
     rule_create,
     rule_delete,
     rule_update,
@@ -85,27 +86,31 @@ class SelectivityRuleAdmin(ServiceAdmin):
             rule_delete(actor=request.user, rule=rule)
 
 
+# Changed only by a proposal a second analyst approves, on the risk pages.
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(ServiceAdmin):
-    form = RiskSettingsForm
+class RiskSettingsAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "updated_at"]
     fields = list(SETTINGS_FIELDS)
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        values = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
-        self.adopt(obj, risk_settings_update(actor=request.user, **values))
+@admin.register(RiskSettingsProposal)
+class RiskSettingsProposalAdmin(ReadOnlyAdmin):
+    list_display = ["proposed_at", "status", "proposed_by", "decided_by", "reason"]
+    list_filter = ["status"]
 
 
-# Published on the risk pages; the admin only shows them.
+@admin.register(ConfigAuditEntry)
+class ConfigAuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "subject", "proposed_by", "decided_by", "reason"]
+    list_filter = ["action"]
+
+
+# Submitted and approved on the risk pages; the admin only shows them.
 @admin.register(RuleSet)
 class RuleSetAdmin(ReadOnlyAdmin):
-    list_display = ["version", "status", "note", "created_at", "published_at"]
+    list_display = [
+        "version", "status", "note", "created_by", "submitted_by", "approved_by", "published_at",
+    ]  # fmt: skip
     list_filter = ["status"]
 
 

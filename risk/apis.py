@@ -15,18 +15,24 @@ from risk.criteria import REGISTRY
 from risk.jobs import risk_job_create
 from risk.models import RiskJob, RiskSettings
 from risk.selectors import (
+    config_audit_list,
     ensure_analyst,
     get_job_for_user,
     get_rule_for_user,
     get_rule_set_for_user,
     model_version_list,
     rule_set_list,
+    settings_proposal_list,
 )
 from risk.serializers import (
+    ConfigAuditEntryOutputSerializer,
+    ConfigReasonInputSerializer,
     CriterionOutputSerializer,
     JobOutputSerializer,
     ModelVersionOutputSerializer,
     ReplayInputSerializer,
+    RiskSettingsProposalInputSerializer,
+    RiskSettingsProposalOutputSerializer,
     RiskSettingsSerializer,
     RuleInputSerializer,
     RuleOutputSerializer,
@@ -34,11 +40,15 @@ from risk.serializers import (
     RuleSetOutputSerializer,
 )
 from risk.services import (
-    risk_settings_update,
+    risk_settings_approve,
+    risk_settings_propose,
+    risk_settings_reject,
     rule_create,
     rule_delete,
+    rule_set_approve,
     rule_set_draft_create,
-    rule_set_publish,
+    rule_set_send_back,
+    rule_set_submit,
     rule_update,
 )
 
@@ -90,15 +100,46 @@ class RuleSetDetailApi(APIView):
         )
 
 
-class RuleSetPublishApi(APIView):
+class RuleSetSubmitApi(APIView):
     @extend_schema(
-        summary="Make a draft the live rule set", request=None, responses=RuleSetOutputSerializer
+        summary="Submit a draft for approval; its rules freeze until a second analyst acts",
+        request=None,
+        responses=RuleSetOutputSerializer,
     )
     def post(self, request, pk: int):
         rule_set = get_rule_set_for_user(user=request.user, pk=pk)
         return Response(
-            RuleSetOutputSerializer(rule_set_publish(actor=request.user, rule_set=rule_set)).data
+            RuleSetOutputSerializer(rule_set_submit(actor=request.user, rule_set=rule_set)).data
         )
+
+
+class RuleSetApproveApi(APIView):
+    @extend_schema(
+        summary="Approve a submitted rule set: it goes live (never by its author or submitter)",
+        request=None,
+        responses=RuleSetOutputSerializer,
+    )
+    def post(self, request, pk: int):
+        rule_set = get_rule_set_for_user(user=request.user, pk=pk)
+        return Response(
+            RuleSetOutputSerializer(rule_set_approve(actor=request.user, rule_set=rule_set)).data
+        )
+
+
+class RuleSetSendBackApi(APIView):
+    @extend_schema(
+        summary="Send a submitted rule set back to draft with a `reason`",
+        request=ConfigReasonInputSerializer,
+        responses=RuleSetOutputSerializer,
+    )
+    def post(self, request, pk: int):
+        rule_set = get_rule_set_for_user(user=request.user, pk=pk)
+        serializer = ConfigReasonInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule_set = rule_set_send_back(
+            actor=request.user, rule_set=rule_set, **serializer.validated_data
+        )
+        return Response(RuleSetOutputSerializer(rule_set).data)
 
 
 class RuleCreateApi(APIView):
@@ -147,17 +188,69 @@ class RiskSettingsApi(APIView):
         ensure_analyst(request.user)
         return Response(RiskSettingsSerializer(RiskSettings.current()).data)
 
+
+class RiskSettingsProposalListApi(APIView):
     @extend_schema(
-        summary="Change thresholds and rates",
-        request=RiskSettingsSerializer,
+        summary="Proposed changes of the settings, the one waiting first",
+        responses=RiskSettingsProposalOutputSerializer(many=True),
+    )
+    def get(self, request):
+        proposals = settings_proposal_list(user=request.user).order_by("-proposed_at", "-pk")
+        return Response(RiskSettingsProposalOutputSerializer(proposals[:50], many=True).data)
+
+    @extend_schema(
+        summary="Propose new thresholds or rates with a `reason`; a second analyst approves",
+        request=RiskSettingsProposalInputSerializer,
+        responses={201: RiskSettingsProposalOutputSerializer},
+    )
+    def post(self, request):
+        ensure_analyst(request.user)
+        serializer = RiskSettingsProposalInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        reason = values.pop("reason", "")
+        proposal = risk_settings_propose(actor=request.user, reason=reason, **values)
+        return Response(
+            RiskSettingsProposalOutputSerializer(proposal).data, status=status.HTTP_201_CREATED
+        )
+
+
+class RiskSettingsApproveApi(APIView):
+    @extend_schema(
+        summary="Apply a proposed change (not by its author)",
+        request=None,
         responses=RiskSettingsSerializer,
     )
-    def patch(self, request):
-        ensure_analyst(request.user)
-        serializer = RiskSettingsSerializer(RiskSettings.current(), data=request.data, partial=True)
+    def post(self, request, pk: int):
+        proposal = get_object_or_404(settings_proposal_list(user=request.user), pk=pk)
+        current = risk_settings_approve(actor=request.user, proposal=proposal)
+        return Response(RiskSettingsSerializer(current).data)
+
+
+class RiskSettingsRejectApi(APIView):
+    @extend_schema(
+        summary="Reject (or, its author, withdraw) a proposed change, with a `reason`",
+        request=ConfigReasonInputSerializer,
+        responses=RiskSettingsProposalOutputSerializer,
+    )
+    def post(self, request, pk: int):
+        proposal = get_object_or_404(settings_proposal_list(user=request.user), pk=pk)
+        serializer = ConfigReasonInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        updated = risk_settings_update(actor=request.user, **serializer.validated_data)
-        return Response(RiskSettingsSerializer(updated).data)
+        proposal = risk_settings_reject(
+            actor=request.user, proposal=proposal, **serializer.validated_data
+        )
+        return Response(RiskSettingsProposalOutputSerializer(proposal).data)
+
+
+class ConfigAuditListApi(APIView):
+    @extend_schema(
+        summary="The configuration audit log: who proposed and who approved each change",
+        responses=ConfigAuditEntryOutputSerializer(many=True),
+    )
+    def get(self, request):
+        entries = config_audit_list(user=request.user)[:200]
+        return Response(ConfigAuditEntryOutputSerializer(entries, many=True).data)
 
 
 class ModelVersionListApi(APIView):

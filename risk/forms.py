@@ -89,6 +89,13 @@ class RuleForm(forms.ModelForm):
 
 
 class RiskSettingsForm(forms.ModelForm):
+    """A proposed change of the settings, with its reason (risk_settings_propose)."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the settings should change; the analyst who approves reads it.",
+    )
+
     class Meta:
         model = RiskSettings
         fields = [
@@ -104,6 +111,10 @@ class RiskSettingsForm(forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
 
 
 class ReplayForm(forms.Form):

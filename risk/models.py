@@ -79,20 +79,24 @@ class RiskSettings(models.Model):
 class RuleSet(Stateful, models.Model):
     """A numbered version of the selectivity rules.
 
-    Drafts are edited and replayed; publishing makes one live and retires the
-    previous one, which then stays as it was, so every decision can name the
-    exact rules it used.
+    Drafts are edited and replayed; one analyst submits a draft, a second one
+    approves it, which makes it live and retires the previous one. A retired
+    set stays as it was, so every decision can name the exact rules it used.
     """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        PENDING = "pending", "Pending approval"
         LIVE = "live", "Live"
         RETIRED = "retired", "Retired"
 
     # A published set never changes again: rolling back is a new draft copied
-    # from the old version, published in turn.
+    # from the old version, published in turn. A pending set is frozen too, so
+    # the second analyst approves exactly what they read; sending it back to
+    # draft is how it changes again.
     TRANSITIONS = {
-        Status.DRAFT: frozenset({Status.LIVE}),
+        Status.DRAFT: frozenset({Status.PENDING}),
+        Status.PENDING: frozenset({Status.LIVE, Status.DRAFT}),
         Status.LIVE: frozenset({Status.RETIRED}),
         Status.RETIRED: frozenset(),
     }
@@ -107,6 +111,16 @@ class RuleSet(Stateful, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Everyone who changed its rules: none of them may be the one who approves it.
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sent_back_reason = models.CharField(max_length=1000, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -133,6 +147,94 @@ def live_rule_set_id() -> int:
     return RuleSet.objects.get_or_create(
         version=1, defaults={"status": RuleSet.Status.LIVE, "note": "initial rules"}
     )[0].pk
+
+
+class RiskSettingsProposal(Stateful, models.Model):
+    """New thresholds and rates one analyst proposes; they apply once a second approves.
+
+    `values` holds every setting as it would be (decimals as strings), so what
+    is approved is exactly what was read, whatever the proposal left alone.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS = {
+        Status.PROPOSED: frozenset({Status.APPROVED, Status.REJECTED}),
+        Status.APPROVED: frozenset(),
+        Status.REJECTED: frozenset(),
+    }
+
+    status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
+    values = models.JSONField()
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            # One at a time: a second proposal would be judged against settings
+            # the first may be about to change.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="proposed"),
+                name="one_pending_settings_proposal",
+            ),
+            models.CheckConstraint(
+                name="decided_settings_proposal_has_decider",
+                condition=Q(status="proposed")
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"risk settings proposal {self.pk} ({self.status})"
+
+
+class ConfigAuditEntry(models.Model):
+    """One step of a change to the risk configuration, naming both people of the two.
+
+    Append-only: the database refuses UPDATE and DELETE (migration
+    0005_config_audit_append_only), as it does for declarations' audit trail.
+    """
+
+    class Action(models.TextChoices):
+        RULE_SET_SUBMITTED = "rule_set_submitted", "Rule set submitted"
+        RULE_SET_APPROVED = "rule_set_approved", "Rule set approved and live"
+        RULE_SET_SENT_BACK = "rule_set_sent_back", "Rule set sent back to draft"
+        SETTINGS_PROPOSED = "settings_proposed", "Settings change proposed"
+        SETTINGS_APPROVED = "settings_approved", "Settings change approved and applied"
+        SETTINGS_REJECTED = "settings_rejected", "Settings change rejected"
+
+    at = models.DateTimeField()
+    action = models.CharField(max_length=24, choices=Action)
+    subject = models.CharField(max_length=100)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "configuration audit entries"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"
 
 
 class SelectivityRule(models.Model):

@@ -4,7 +4,14 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from risk.models import ModelVersion, RiskJob, RuleSet, SelectivityRule
+from risk.models import (
+    ConfigAuditEntry,
+    ModelVersion,
+    RiskJob,
+    RiskSettingsProposal,
+    RuleSet,
+    SelectivityRule,
+)
 
 
 def ensure_analyst(user) -> None:
@@ -14,7 +21,9 @@ def ensure_analyst(user) -> None:
 
 def rule_set_list(*, user) -> QuerySet[RuleSet]:
     ensure_analyst(user)
-    return RuleSet.objects.annotate(rule_count=Count("rules"))
+    return RuleSet.objects.annotate(rule_count=Count("rules")).select_related(
+        "created_by", "submitted_by", "approved_by"
+    )
 
 
 def get_rule_set_for_user(*, user, pk) -> RuleSet:
@@ -39,3 +48,13 @@ def job_list(*, user, kind: str | None = None) -> QuerySet[RiskJob]:
 
 def get_job_for_user(*, user, pk) -> RiskJob:
     return get_object_or_404(job_list(user=user), pk=pk)
+
+
+def settings_proposal_list(*, user) -> QuerySet[RiskSettingsProposal]:
+    ensure_analyst(user)
+    return RiskSettingsProposal.objects.select_related("proposed_by", "decided_by")
+
+
+def config_audit_list(*, user) -> QuerySet[ConfigAuditEntry]:
+    ensure_analyst(user)
+    return ConfigAuditEntry.objects.select_related("proposed_by", "decided_by")

@@ -1,7 +1,15 @@
 from rest_framework import serializers
 
 from declarations.models import Lane
-from risk.models import ModelVersion, RiskJob, RiskSettings, RuleSet, SelectivityRule
+from risk.models import (
+    ConfigAuditEntry,
+    ModelVersion,
+    RiskJob,
+    RiskSettings,
+    RiskSettingsProposal,
+    RuleSet,
+    SelectivityRule,
+)
 
 
 class ConditionSerializer(serializers.Serializer):
@@ -48,6 +56,9 @@ class RuleOutputSerializer(serializers.ModelSerializer):
 
 class RuleSetOutputSerializer(serializers.ModelSerializer):
     rules = RuleOutputSerializer(many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = RuleSet
@@ -57,10 +68,19 @@ class RuleSetOutputSerializer(serializers.ModelSerializer):
             "status",
             "note",
             "based_on",
+            "created_by",
             "created_at",
+            "submitted_by",
+            "submitted_at",
+            "approved_by",
             "published_at",
+            "sent_back_reason",
             "rules",
         ]
+
+
+class ConfigReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
 
 
 class RuleSetInputSerializer(serializers.Serializer):
@@ -85,6 +105,53 @@ class RiskSettingsSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+
+
+class RiskSettingsProposalInputSerializer(RiskSettingsSerializer):
+    reason = serializers.CharField()
+
+    class Meta(RiskSettingsSerializer.Meta):
+        fields = [*RiskSettingsSerializer.Meta.fields, "reason"]
+        # The service checks the whole set of values, with the current ones filled in.
+        validators = []
+
+
+class RiskSettingsProposalOutputSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = RiskSettingsProposal
+        fields = [
+            "id",
+            "status",
+            "values",
+            "reason",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class ConfigAuditEntryOutputSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ConfigAuditEntry
+        fields = [
+            "id",
+            "at",
+            "action",
+            "subject",
+            "proposed_by",
+            "decided_by",
+            "reason",
+            "before",
+            "after",
+        ]
 
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer):

@@ -11,14 +11,17 @@ from django.db import transaction
 from django.db.models import Avg, Count, Max
 from django.utils import timezone
 
+from core.exceptions import ApplicationError
 from declarations.models import Declaration, Item, Lane
 from risk import scoring
 from risk.criteria import REGISTRY, clean_condition
 from risk.model_store import live_model
 from risk.models import (
+    ConfigAuditEntry,
     LaneDecision,
     ReferencePrice,
     RiskSettings,
+    RiskSettingsProposal,
     RuleSet,
     ScoringFailure,
     SelectivityRule,
@@ -363,24 +366,167 @@ SETTINGS_FIELDS = (
 )
 
 
-@transaction.atomic
-def risk_settings_update(*, actor, **values) -> RiskSettings:
-    _ensure_analyst(actor)
-    current = RiskSettings.objects.select_for_update().get(pk=RiskSettings.current().pk)
-    unknown = set(values) - set(SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError({name: "Not a risk setting." for name in sorted(unknown)})
-    for name, value in values.items():
-        setattr(current, name, value)
-    current.full_clean(validate_constraints=False)
-    if current.yellow_from >= current.red_from:
+def _settings_values(settings_: RiskSettings) -> dict:
+    """The settings as JSON: decimals as strings, so a stored proposal loses nothing."""
+    return {
+        name: str(value) if isinstance(value, Decimal) else value
+        for name in SETTINGS_FIELDS
+        for value in [getattr(settings_, name)]
+    }
+
+
+def _clean_settings(candidate: RiskSettings) -> None:
+    candidate.full_clean(validate_unique=False, validate_constraints=False)
+    if candidate.yellow_from >= candidate.red_from:
         raise ValidationError({"yellow_from": "Yellow must start below red."})
-    if current.expected_yellow_share + current.expected_red_share > 100:
+    if candidate.expected_yellow_share + candidate.expected_red_share > 100:
         raise ValidationError(
             {"expected_yellow_share": "Yellow and red shares add up to more than 100%."}
         )
+
+
+def _config_audit(
+    *, action: str, subject: str, proposed_by, decided_by=None, reason="", before=None, after=None
+) -> ConfigAuditEntry:
+    entry = ConfigAuditEntry(
+        at=timezone.now(),
+        action=action,
+        subject=subject,
+        proposed_by=proposed_by,
+        decided_by=decided_by,
+        reason=reason,
+        before=before or {},
+        after=after or {},
+    )
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+def _ensure_second_person(actor, *, others, what: str) -> None:
+    if actor.pk in {user.pk for user in others if user is not None}:
+        raise ApplicationError(
+            f"Four eyes: you proposed or wrote {what}; another analyst must approve it."
+        )
+
+
+@transaction.atomic
+def risk_settings_propose(*, actor, reason: str, **values) -> RiskSettingsProposal:
+    """Propose new thresholds or rates; the settings in force stay until a second
+    analyst approves. One proposal waits at a time."""
+    _ensure_analyst(actor)
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a risk setting." for name in sorted(unknown)})
+    # The settings row is the lock every proposal and approval takes first.
+    current = RiskSettings.objects.select_for_update().get(pk=RiskSettings.current().pk)
+    waiting = (
+        RiskSettingsProposal.objects.filter(status=RiskSettingsProposal.Status.PROPOSED)
+        .select_related("proposed_by")
+        .first()
+    )
+    if waiting is not None:
+        raise ApplicationError(
+            f"{waiting.proposed_by.username}'s proposal of "
+            f"{waiting.proposed_at:%Y-%m-%d %H:%M} UTC waits for approval; "
+            "approve or reject it first."
+        )
+    candidate = RiskSettings(pk=current.pk, **{**_settings_values(current), **values})
+    _clean_settings(candidate)
+    before, after = _settings_values(current), _settings_values(candidate)
+    if before == after:
+        raise ValidationError({"__all__": "The proposal changes nothing."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the settings should change."})
+    proposal = RiskSettingsProposal(
+        values=after, reason=reason.strip(), proposed_by=actor, proposed_at=timezone.now()
+    )
+    proposal.full_clean()
+    proposal.save()
+    _config_audit(
+        action=ConfigAuditEntry.Action.SETTINGS_PROPOSED,
+        subject="risk settings",
+        proposed_by=actor,
+        reason=proposal.reason,
+        before=before,
+        after=after,
+    )
+    return proposal
+
+
+def _settings_proposal_lock(proposal: RiskSettingsProposal, to_status: str):
+    current = RiskSettings.objects.select_for_update().get(pk=RiskSettings.current().pk)
+    locked = (
+        RiskSettingsProposal.objects.select_for_update(of=("self",))
+        .select_related("proposed_by")
+        .get(pk=proposal.pk)
+    )
+    locked.ensure_may_become(to_status)
+    return current, locked
+
+
+def _settings_proposal_transition(*, proposal, to_status: str, actor, note: str = ""):
+    """The only way a settings proposal changes status (the caller holds its lock)."""
+    proposal.ensure_may_become(to_status)
+    proposal.status = to_status
+    proposal.decided_by, proposal.decided_at = actor, timezone.now()
+    proposal.decision_note = note
+    proposal.full_clean(validate_constraints=False)
+    proposal.save()
+    return proposal
+
+
+@transaction.atomic
+def risk_settings_approve(*, actor, proposal: RiskSettingsProposal) -> RiskSettings:
+    """A second analyst applies the proposed settings."""
+    _ensure_analyst(actor)
+    current, proposal = _settings_proposal_lock(proposal, RiskSettingsProposal.Status.APPROVED)
+    _ensure_second_person(actor, others=[proposal.proposed_by], what="this settings change")
+    before = _settings_values(current)
+    for name, value in proposal.values.items():
+        setattr(current, name, value)
+    _clean_settings(current)
     current.save()
+    _settings_proposal_transition(
+        proposal=proposal, to_status=RiskSettingsProposal.Status.APPROVED, actor=actor
+    )
+    _config_audit(
+        action=ConfigAuditEntry.Action.SETTINGS_APPROVED,
+        subject="risk settings",
+        proposed_by=proposal.proposed_by,
+        decided_by=actor,
+        reason=proposal.reason,
+        before=before,
+        after=_settings_values(current),
+    )
     return current
+
+
+@transaction.atomic
+def risk_settings_reject(
+    *, actor, proposal: RiskSettingsProposal, reason: str
+) -> RiskSettingsProposal:
+    """Turn a proposal down (its author may withdraw it so); nothing changes."""
+    _ensure_analyst(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the proposal is rejected."})
+    current, proposal = _settings_proposal_lock(proposal, RiskSettingsProposal.Status.REJECTED)
+    _settings_proposal_transition(
+        proposal=proposal,
+        to_status=RiskSettingsProposal.Status.REJECTED,
+        actor=actor,
+        note=reason.strip(),
+    )
+    _config_audit(
+        action=ConfigAuditEntry.Action.SETTINGS_REJECTED,
+        subject="risk settings",
+        proposed_by=proposal.proposed_by,
+        decided_by=actor,
+        reason=reason.strip(),
+        before=_settings_values(current),
+        after=proposal.values,
+    )
+    return proposal
 
 
 # ---- rule sets and rules ---------------------------------------------------------------------
@@ -426,15 +572,22 @@ def rule_set_draft_create(*, actor, based_on: RuleSet | None = None, note: str =
     return draft
 
 
-def _editable(rule_set: RuleSet) -> RuleSet:
+def _editable(rule_set: RuleSet, *, editor=None) -> RuleSet:
     locked = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
     if not locked.is_editable:
         raise ValidationError(
             {
-                "rule_set": f"Rule set v{locked.version} is {locked.status}: "
-                "create a new version to change its rules."
+                "rule_set": f"Rule set v{locked.version} is "
+                f"{locked.get_status_display().lower()}: "
+                + (
+                    "send it back to draft to change its rules."
+                    if locked.may_become(RuleSet.Status.DRAFT)
+                    else "create a new version to change its rules."
+                )
             }
         )
+    if editor is not None:
+        locked.editors.add(editor)
     return locked
 
 
@@ -478,7 +631,7 @@ def _clean_rule(rule: SelectivityRule) -> None:
 @transaction.atomic
 def rule_create(*, actor, rule_set: RuleSet, **fields) -> SelectivityRule:
     _ensure_analyst(actor)
-    rule_set = _editable(rule_set)
+    rule_set = _editable(rule_set, editor=actor)
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise ValidationError({name: "Not a rule field." for name in sorted(unknown)})
@@ -491,7 +644,7 @@ def rule_create(*, actor, rule_set: RuleSet, **fields) -> SelectivityRule:
 @transaction.atomic
 def rule_update(*, actor, rule: SelectivityRule, **fields) -> SelectivityRule:
     _ensure_analyst(actor)
-    _editable(rule.rule_set)
+    _editable(rule.rule_set, editor=actor)
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise ValidationError({name: "Not a rule field." for name in sorted(unknown)})
@@ -506,22 +659,102 @@ def rule_update(*, actor, rule: SelectivityRule, **fields) -> SelectivityRule:
 @transaction.atomic
 def rule_delete(*, actor, rule: SelectivityRule) -> None:
     _ensure_analyst(actor)
-    _editable(rule.rule_set)
+    _editable(rule.rule_set, editor=actor)
     rule.delete()
 
 
+def _rules_summary(rule_set: RuleSet | None) -> dict:
+    if rule_set is None:
+        return {}
+    return {
+        "version": rule_set.version,
+        "rules": [
+            {"name": rule.name, "score": rule.score, "force_lane": rule.force_lane,
+             "active": rule.active}
+            for rule in rule_set.rules.all()
+        ],
+    }  # fmt: skip
+
+
 @transaction.atomic
-def rule_set_publish(*, actor, rule_set: RuleSet) -> RuleSet:
-    """Make a draft the live rule set; the previous live set is retired, unchanged."""
+def rule_set_submit(*, actor, rule_set: RuleSet) -> RuleSet:
+    """Submit a draft for approval: its rules are frozen until a second analyst
+    approves it (then it is live) or sends it back to draft."""
     _ensure_analyst(actor)
     rule_set = _editable(rule_set)
     for rule in rule_set.rules.all():
         _clean_rule(rule)
-    for live in RuleSet.objects.select_for_update().filter(status=RuleSet.Status.LIVE):
-        rule_set_transition(rule_set=live, to_status=RuleSet.Status.RETIRED)
-    return rule_set_transition(
-        rule_set=rule_set, to_status=RuleSet.Status.LIVE, changes={"published_at": timezone.now()}
+    rule_set_transition(
+        rule_set=rule_set,
+        to_status=RuleSet.Status.PENDING,
+        changes={"submitted_by": actor, "submitted_at": timezone.now(), "sent_back_reason": ""},
     )
+    _config_audit(
+        action=ConfigAuditEntry.Action.RULE_SET_SUBMITTED,
+        subject=f"rule set v{rule_set.version}",
+        proposed_by=actor,
+        reason=rule_set.note,
+        before=_rules_summary(rule_set.based_on),
+        after=_rules_summary(rule_set),
+    )
+    return rule_set
+
+
+@transaction.atomic
+def rule_set_approve(*, actor, rule_set: RuleSet) -> RuleSet:
+    """A second analyst makes a submitted rule set live; the previous live set is
+    retired, unchanged. Whoever wrote, changed or submitted it may not approve it."""
+    _ensure_analyst(actor)
+    rule_set = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
+    rule_set.ensure_may_become(RuleSet.Status.LIVE)
+    _ensure_second_person(
+        actor,
+        others=[rule_set.created_by, rule_set.submitted_by, *rule_set.editors.all()],
+        what=f"rule set v{rule_set.version}",
+    )
+    previous = None
+    for live in RuleSet.objects.select_for_update().filter(status=RuleSet.Status.LIVE):
+        previous = rule_set_transition(rule_set=live, to_status=RuleSet.Status.RETIRED)
+    rule_set_transition(
+        rule_set=rule_set,
+        to_status=RuleSet.Status.LIVE,
+        changes={"published_at": timezone.now(), "approved_by": actor},
+    )
+    _config_audit(
+        action=ConfigAuditEntry.Action.RULE_SET_APPROVED,
+        subject=f"rule set v{rule_set.version}",
+        proposed_by=rule_set.submitted_by,
+        decided_by=actor,
+        reason=rule_set.note,
+        before=_rules_summary(previous),
+        after=_rules_summary(rule_set),
+    )
+    return rule_set
+
+
+@transaction.atomic
+def rule_set_send_back(*, actor, rule_set: RuleSet, reason: str) -> RuleSet:
+    """Return a submitted rule set to draft with the reason (its submitter may take
+    it back so too); it can be edited and submitted again."""
+    _ensure_analyst(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the rule set goes back to draft."})
+    rule_set = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
+    submitted_by = rule_set.submitted_by
+    rule_set_transition(
+        rule_set=rule_set,
+        to_status=RuleSet.Status.DRAFT,
+        changes={"sent_back_reason": reason.strip()},
+    )
+    _config_audit(
+        action=ConfigAuditEntry.Action.RULE_SET_SENT_BACK,
+        subject=f"rule set v{rule_set.version}",
+        proposed_by=submitted_by,
+        decided_by=actor,
+        reason=reason.strip(),
+        after=_rules_summary(rule_set),
+    )
+    return rule_set
 
 
 def rule_set_transition(*, rule_set: RuleSet, to_status: str, changes=None) -> RuleSet:

@@ -3,15 +3,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
+from core.exceptions import ApplicationError
 from risk.charts import bar_chart, grouped_bars
 from risk.criteria import OPERATORS, REGISTRY
-from risk.forms import ReplayForm, RiskSettingsForm, RuleForm
+from risk.forms import ReasonForm, ReplayForm, RiskSettingsForm, RuleForm
 from risk.jobs import risk_job_create
 from risk.models import ModelVersion, RiskJob, RiskSettings, RuleSet
 from risk.selectors import (
+    config_audit_list,
     ensure_analyst,
     get_job_for_user,
     get_rule_for_user,
@@ -19,13 +22,19 @@ from risk.selectors import (
     job_list,
     model_version_list,
     rule_set_list,
+    settings_proposal_list,
 )
 from risk.services import (
-    risk_settings_update,
+    SETTINGS_FIELDS,
+    risk_settings_approve,
+    risk_settings_propose,
+    risk_settings_reject,
     rule_create,
     rule_delete,
+    rule_set_approve,
     rule_set_draft_create,
-    rule_set_publish,
+    rule_set_send_back,
+    rule_set_submit,
     rule_update,
 )
 
@@ -38,6 +47,20 @@ def _attach(form, exc: ValidationError) -> None:
             target = "conditions_text"
         for error in errors:
             form.add_error(target, error)
+
+
+def _run(request, action, success: str) -> bool:
+    """Carry out a service call; show its refusal as a message. Whether it went through."""
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+        return True
+    return False
 
 
 @login_required
@@ -67,6 +90,11 @@ def rule_set_detail_page(request, pk: int):
             "rule_set": rule_set,
             "rules": rule_set.rules.all(),
             "replay_form": _replay_form(rule_set),
+            "reason_form": ReasonForm(),
+            "may_approve": rule_set.may_become(RuleSet.Status.LIVE)
+            and request.user.pk
+            not in {rule_set.created_by_id, rule_set.submitted_by_id}
+            | set(rule_set.editors.values_list("pk", flat=True)),
         },
     )
 
@@ -87,14 +115,40 @@ def rule_set_create_page(request):
 
 @login_required
 @require_POST
-def rule_set_publish_page(request, pk: int):
+def rule_set_submit_page(request, pk: int):
     rule_set = get_rule_set_for_user(user=request.user, pk=pk)
-    try:
-        rule_set_publish(actor=request.user, rule_set=rule_set)
-    except ValidationError as exc:
-        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
-    else:
-        messages.success(request, f"Rule set v{rule_set.version} is live.")
+    _run(
+        request,
+        lambda: rule_set_submit(actor=request.user, rule_set=rule_set),
+        f"Rule set v{rule_set.version} waits for a second analyst's approval.",
+    )
+    return redirect("risk:rule-set", pk=pk)
+
+
+@login_required
+@require_POST
+def rule_set_approve_page(request, pk: int):
+    rule_set = get_rule_set_for_user(user=request.user, pk=pk)
+    _run(
+        request,
+        lambda: rule_set_approve(actor=request.user, rule_set=rule_set),
+        f"Rule set v{rule_set.version} is live.",
+    )
+    return redirect("risk:rule-set", pk=pk)
+
+
+@login_required
+@require_POST
+def rule_set_send_back_page(request, pk: int):
+    rule_set = get_rule_set_for_user(user=request.user, pk=pk)
+    form = ReasonForm(request.POST)
+    _run(
+        request,
+        lambda: rule_set_send_back(
+            actor=request.user, rule_set=rule_set, reason=form.data.get("reason", "")
+        ),
+        f"Rule set v{rule_set.version} is a draft again.",
+    )
     return redirect("risk:rule-set", pk=pk)
 
 
@@ -158,18 +212,78 @@ def rule_edit_page(request, pk: int):
 
 @login_required
 def risk_settings_page(request):
-    ensure_analyst(request.user)
+    """The settings in force, the proposal waiting for a second analyst, or a form
+    to propose one."""
+    proposals = settings_proposal_list(user=request.user)
+    waiting = proposals.filter(status="proposed").first()
     current = RiskSettings.current()
     form = RiskSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
         try:
-            risk_settings_update(actor=request.user, **form.cleaned_data)
+            risk_settings_propose(actor=request.user, reason=form.cleaned_data["reason"], **values)
         except ValidationError as exc:
             _attach(form, exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
         else:
-            messages.success(request, "Thresholds and random rates saved.")
+            messages.success(request, "Change proposed; it applies once another analyst approves.")
             return redirect("risk:settings")
-    return render(request, "risk/settings.html", {"form": form})
+    rows = [
+        {
+            "label": capfirst(RiskSettings._meta.get_field(name).verbose_name),
+            "current": getattr(current, name),
+            "proposed": waiting.values.get(name) if waiting else None,
+        }
+        for name in SETTINGS_FIELDS
+    ]
+    if waiting:
+        for row, name in zip(rows, SETTINGS_FIELDS, strict=True):
+            row["changed"] = str(row["current"]) != str(waiting.values.get(name))
+    return render(
+        request,
+        "risk/settings.html",
+        {
+            "form": form,
+            "rows": rows,
+            "waiting": waiting,
+            "may_approve": waiting is not None and waiting.proposed_by_id != request.user.pk,
+            "reason_form": ReasonForm(),
+            "recent": proposals.exclude(status="proposed")[:5],
+        },
+    )
+
+
+@login_required
+@require_POST
+def settings_approve_page(request, pk: int):
+    proposal = get_object_or_404(settings_proposal_list(user=request.user), pk=pk)
+    _run(
+        request,
+        lambda: risk_settings_approve(actor=request.user, proposal=proposal),
+        "The proposed settings are in force.",
+    )
+    return redirect("risk:settings")
+
+
+@login_required
+@require_POST
+def settings_reject_page(request, pk: int):
+    proposal = get_object_or_404(settings_proposal_list(user=request.user), pk=pk)
+    _run(
+        request,
+        lambda: risk_settings_reject(
+            actor=request.user, proposal=proposal, reason=request.POST.get("reason", "")
+        ),
+        "Proposal rejected; the settings stay as they are.",
+    )
+    return redirect("risk:settings")
+
+
+@login_required
+def config_audit_page(request):
+    entries = config_audit_list(user=request.user)
+    return render(request, "risk/audit.html", {"entries": entries[:200]})
 
 
 @login_required
@@ -192,7 +306,12 @@ def replay_create_page(request):
     return render(
         request,
         "risk/rule_set.html",
-        {"rule_set": rule_set, "rules": rule_set.rules.all(), "replay_form": form},
+        {
+            "rule_set": rule_set,
+            "rules": rule_set.rules.all(),
+            "replay_form": form,
+            "reason_form": ReasonForm(),
+        },
         status=400,
     )
 

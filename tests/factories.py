@@ -261,3 +261,45 @@ def pay(declaration) -> Declaration:
     response = send_bank_notification(bank_notification(payment))
     assert response.status_code == 200, response.json()
     return Declaration.objects.get(pk=declaration.pk)
+
+
+def second_analyst(first):
+    """Another analyst than `first`: risk configuration changes need two people."""
+    username = "analyst_2" if first.username != "analyst_2" else "analyst_3"
+    existing = User.objects.filter(username=username).first()
+    return existing or UserFactory(username=username, role=User.Role.ANALYST, agency=first.agency)
+
+
+def rule_set_publish(*, actor, rule_set):
+    """Make a draft live as the product does: `actor` submits, a second analyst approves."""
+    from risk.services import rule_set_approve, rule_set_submit
+
+    rule_set_submit(actor=actor, rule_set=rule_set)
+    return rule_set_approve(actor=second_analyst(actor), rule_set=rule_set)
+
+
+def risk_settings_change(*, actor, reason: str = "set by the test", **values):
+    """Change the risk settings: `actor` proposes, a second analyst approves."""
+    from risk.services import risk_settings_approve, risk_settings_propose
+
+    proposal = risk_settings_propose(actor=actor, reason=reason, **values)
+    return risk_settings_approve(actor=second_analyst(actor), proposal=proposal)
+
+
+def second_supervisor(first):
+    """Another supervisor of `first`'s agency: lowering a lane needs two."""
+    username = f"{first.username}_2"
+    existing = User.objects.filter(username=username).first()
+    return existing or UserFactory(
+        username=username, role=User.Role.SUPERVISOR, agency=first.agency
+    )
+
+
+def lane_lower(*, declaration_id: int, lane: str, actor, reason: str, approver=None):
+    """Lower a lane as the product does: `actor` proposes, a second supervisor approves."""
+    from clearance.services import declaration_lane_override, lane_change_approve
+
+    proposal = declaration_lane_override(
+        declaration_id=declaration_id, lane=lane, actor=actor, reason=reason
+    )
+    return lane_change_approve(proposal_id=proposal.pk, actor=approver or second_supervisor(actor))

@@ -3,8 +3,9 @@
 import pytest
 
 from risk.models import RiskSettings, RuleSet, SelectivityRule
-from risk.services import rule_create, rule_set_draft_create, rule_set_publish
+from risk.services import rule_create, rule_set_draft_create
 from tests.admin.conftest import form_errors
+from tests.factories import rule_set_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def test_a_rule_the_service_refuses_is_shown_again_with_the_errors(cast, as_admi
     assert not draft.rules.exists()
 
 
-def test_thresholds_are_saved_through_the_service_and_its_refusal_shows_on_the_form(as_admin):
+def test_thresholds_are_read_only_in_the_admin_as_they_need_a_second_analyst(as_admin):
     current = RiskSettings.current()
     data = {
         "yellow_from": "70",
@@ -115,15 +116,12 @@ def test_thresholds_are_saved_through_the_service_and_its_refusal_shows_on_the_f
         "model_enabled": "on",
         "model_weight": "100",
     }
-    response = as_admin.post(f"/admin/risk/risksettings/{current.pk}/change/", data)
-    assert "yellow_from" in form_errors(response)
-    assert RiskSettings.current().yellow_from == current.yellow_from
-
+    assert as_admin.get(f"/admin/risk/risksettings/{current.pk}/change/").status_code == 200
     response = as_admin.post(
         f"/admin/risk/risksettings/{current.pk}/change/", {**data, "yellow_from": "40"}
     )
-    assert response.status_code == 302, form_errors(response)
-    assert RiskSettings.current().yellow_from == 40
+    assert response.status_code == 403
+    assert RiskSettings.current().yellow_from == current.yellow_from
 
 
 def test_rule_sets_are_published_on_the_risk_pages_not_in_the_admin(as_admin, live_rule):

@@ -54,12 +54,20 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:declaration-documents": "declaration",
     "api:declaration-document": "document",
     "risk:rule-set": "rule_set",
-    "risk:rule-set-publish": "rule_set",
+    "risk:rule-set-submit": "rule_set",
+    "risk:rule-set-approve": "rule_set",
+    "risk:rule-set-send-back": "rule_set",
+    "risk:settings-approve": "settings_proposal",
+    "risk:settings-reject": "settings_proposal",
     "risk:rule-create": "rule_set",
     "risk:rule-edit": "rule",
     "risk:job": "risk_job",
     "api:risk-rule-set": "rule_set",
-    "api:risk-rule-set-publish": "rule_set",
+    "api:risk-rule-set-submit": "rule_set",
+    "api:risk-rule-set-approve": "rule_set",
+    "api:risk-rule-set-send-back": "rule_set",
+    "api:risk-settings-approve": "settings_proposal",
+    "api:risk-settings-reject": "settings_proposal",
     "api:risk-rule-create": "rule_set",
     "api:risk-rule": "rule",
     "api:risk-job": "risk_job",
@@ -82,6 +90,10 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:review-permit": "review",
     "api:review-lane": "review",
     "api:review-detention": "review",
+    "agencies:lane-proposal-approve": "lane_proposal",
+    "agencies:lane-proposal-refuse": "lane_proposal",
+    "api:lane-proposal-approve": "lane_proposal",
+    "api:lane-proposal-refuse": "lane_proposal",
     "agencies:query-answer": "query",
     "api:query-detail": "query",
     "api:query-answer": "query",
@@ -173,8 +185,24 @@ def world(cast, reviewed):
         ),
         "payment_a": payment_of(of_a),
         "payment_b": payment_of(of_b),
+        "lane_proposal": lane_proposal_of(of_a, cast.supervisor),
         **risk_objects(cast),
     }
+
+
+def lane_proposal_of(declaration, supervisor):
+    from django.utils import timezone
+
+    from agencies.models import LaneChangeProposal
+
+    return LaneChangeProposal.objects.create(
+        declaration=declaration,
+        from_lane="yellow",
+        to_lane="green",
+        reason="matrix",
+        proposed_by=supervisor,
+        proposed_at=timezone.now(),
+    )
 
 
 def document_of(declaration):
@@ -218,14 +246,24 @@ def payment_of(declaration):
 
 
 def risk_objects(cast) -> dict:
-    from risk.models import RiskJob, RuleSet, SelectivityRule
+    from django.utils import timezone
+
+    from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
 
     rule_set = RuleSet.objects.create(version=990, note="matrix")
+    proposal = RiskSettingsProposal.objects.create(
+        values={}, reason="matrix", proposed_by=cast.analyst, proposed_at=timezone.now()
+    )
     rule = SelectivityRule.objects.create(
         rule_set=rule_set, name="matrix", hs_prefix="0201", score=10
     )
     job = RiskJob.objects.create(kind="replay", requested_by=cast.analyst)
-    return {"rule_set": rule_set, "risk_rule": rule, "risk_job": job}
+    return {
+        "rule_set": rule_set,
+        "risk_rule": rule,
+        "risk_job": job,
+        "settings_proposal": proposal,
+    }
 
 
 def is_auditor(user) -> bool:
@@ -282,6 +320,13 @@ def foreign_permit(cast, world, user):
     return {"pk": world["food_permit_a"].pk}
 
 
+def foreign_lane_proposal(cast, world, user):
+    # Lowering a lane is customs' work: its supervisors decide every proposal.
+    if user.role == "supervisor" and user.agency == cast.customs:
+        return None
+    return {"pk": world["lane_proposal"].pk}
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -300,6 +345,8 @@ FOREIGN: dict[str, Callable] = {
     "rule_set": analysts_only("rule_set"),
     "rule": analysts_only("risk_rule"),
     "risk_job": analysts_only("risk_job"),
+    "settings_proposal": analysts_only("settings_proposal"),
+    "lane_proposal": foreign_lane_proposal,
 }
 
 

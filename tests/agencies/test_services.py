@@ -23,7 +23,7 @@ from core.exceptions import ApplicationError
 from declarations.models import Declaration
 from notifications.models import Notification
 from tests.agencies.conftest import PHONES, review_of
-from tests.factories import UserFactory, pay
+from tests.factories import UserFactory, lane_lower, pay, second_supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -298,10 +298,11 @@ def test_four_eyes_a_supervisor_never_changes_the_lane_of_their_own_work(cast, r
             declaration_id=declaration.pk, lane="green", actor=cast.supervisor, reason="fine"
         )
     other = UserFactory(role="supervisor", agency=cast.customs)
-    declaration_lane_override(
+    proposal = lane_lower(
         declaration_id=declaration.pk, lane="yellow", actor=other, reason="second look"
     )
-    assert LaneOverride.objects.get().changed_by == other
+    assert LaneOverride.objects.get().changed_by == second_supervisor(other)
+    assert proposal.proposed_by == other
 
 
 def test_four_eyes_after_a_decision(cast, reviewed):

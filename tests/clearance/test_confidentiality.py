@@ -16,7 +16,6 @@ import pytest
 from agencies.models import Review
 from clearance.services import (
     declaration_assess_risk,
-    declaration_lane_override,
     declaration_scoring_failed,
     inspection_record,
     query_answer,
@@ -24,12 +23,8 @@ from clearance.services import (
     review_query,
 )
 from notifications.models import Notification
-from risk.services import (
-    risk_settings_update,
-    rule_create,
-    rule_set_draft_create,
-    rule_set_publish,
-)
+from risk.services import rule_create, rule_set_draft_create
+from tests.factories import lane_lower, risk_settings_change, rule_set_publish
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db
@@ -66,14 +61,14 @@ def worked(cast):
         note=RULE_NOTE,
     )  # fmt: skip
     rule_set_publish(actor=cast.analyst, rule_set=rules)
-    risk_settings_update(
+    risk_settings_change(
         actor=cast.analyst, random_red_rate=Decimal("100"), random_yellow_rate=Decimal("0")
     )
     declaration = submitted(cast.trader_a)
     decision = declaration_assess_risk(declaration_id=declaration.pk)
     assert decision.lane == "red"
     assert {r["kind"] for r in decision.reasons} >= {"rule", "random"}
-    declaration_lane_override(
+    lane_lower(
         declaration_id=declaration.pk, lane="yellow", actor=cast.supervisor,
         reason=OVERRIDE_REASON,
     )  # fmt: skip
@@ -152,7 +147,9 @@ def test_officers_still_read_why_for_their_slice(cast, api, login, worked):
     assert OVERRIDE_REASON in page and RULE_NOTE in page and INSPECTION_NOTE in page
     official = api.as_user(cast.analyst).get(f"/api/v1/declarations/{worked.pk}/").json()
     assert official["lane_decision"]["score"] >= 40
-    assert official["lane_changes"][0]["reason"] == OVERRIDE_REASON
+    assert official["lane_changes"][0]["reason"] == (
+        f"{OVERRIDE_REASON} (proposed by supervisor, approved by supervisor_2)"
+    )
 
 
 def test_a_hold_tells_who_routes_it_and_not_the_declarant_why(cast, api):

@@ -13,7 +13,7 @@ from clearance.services import (
 from core.exceptions import ApplicationError
 from declarations.models import Declaration
 from tests.agencies.conftest import PHONES, review_of
-from tests.factories import UserFactory
+from tests.factories import UserFactory, lane_lower, second_supervisor
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db
@@ -22,14 +22,16 @@ pytestmark = pytest.mark.django_db
 def test_a_supervisor_who_changed_the_lane_cannot_inspect_or_approve(cast, api, reviewed):
     declaration = reviewed(lane="red", hs_codes=(PHONES,))
     customs = review_of(declaration, cast.customs)
-    declaration_lane_override(
+    lane_lower(
         declaration_id=declaration.pk, lane="yellow", actor=cast.supervisor, reason="AEO, clean"
     )
-    with pytest.raises(ApplicationError, match="Four eyes: you set the lane"):
-        inspection_record(
-            review_id=customs.pk, actor=cast.supervisor, kind="documentary",
-            finding="no_discrepancy",
-        )  # fmt: skip
+    # Neither the supervisor who proposed the lower lane nor the one who approved it.
+    for supervisor in (cast.supervisor, second_supervisor(cast.supervisor)):
+        with pytest.raises(ApplicationError, match="Four eyes: you set the lane"):
+            inspection_record(
+                review_id=customs.pk, actor=supervisor, kind="documentary",
+                finding="no_discrepancy",
+            )  # fmt: skip
     # Through the API the refusal is a 409 naming the rule.
     response = api.as_user(cast.supervisor).post(
         f"/api/v1/reviews/{customs.pk}/approve/", {}, format="json"
@@ -80,9 +82,7 @@ def test_whoever_inspected_cannot_change_the_lane(cast, reviewed):
             declaration_id=declaration.pk, lane="green", actor=cast.supervisor, reason="fine"
         )
     other = UserFactory(role="supervisor", agency=cast.customs)
-    declaration_lane_override(
-        declaration_id=declaration.pk, lane="green", actor=other, reason="documents fine"
-    )
+    lane_lower(declaration_id=declaration.pk, lane="green", actor=other, reason="documents fine")
     assert Declaration.objects.get(pk=declaration.pk).lane == "green"
 
 

@@ -8,8 +8,8 @@ from agencies.models import Review
 from clearance.services import declaration_amend, declaration_assess_risk, declaration_cancel
 from declarations.models import Declaration
 from risk.models import LaneDecision, RiskSettings
-from risk.services import rule_create, rule_set_draft_create, rule_set_publish
-from tests.factories import api_payload, consistent_header, item_data
+from risk.services import rule_create, rule_set_draft_create
+from tests.factories import api_payload, consistent_header, item_data, rule_set_publish
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db

@@ -36,7 +36,8 @@ def test_seed_demo_publishes_its_rules_in_one_new_live_version():
 
 
 def test_seed_demo_keeps_an_analyst_s_live_rules_and_adds_only_what_is_missing():
-    from risk.services import rule_create, rule_delete, rule_set_draft_create, rule_set_publish
+    from risk.services import rule_create, rule_delete, rule_set_draft_create
+    from tests.factories import rule_set_publish
 
     call_command("seed_demo", verbosity=0)
     analyst = User.objects.get(username="analyst")

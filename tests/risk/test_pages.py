@@ -4,15 +4,18 @@ import pytest
 
 from risk.models import RiskJob, RuleSet, SelectivityRule
 from risk.services import rule_set_draft_create
+from tests.factories import second_analyst
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/risk/", "/risk/settings/", "/risk/models/"]
+PAGES = ["/risk/", "/risk/settings/", "/risk/models/", "/risk/audit/"]
 APIS = [
     "/api/v1/risk/criteria/",
     "/api/v1/risk/rule-sets/",
     "/api/v1/risk/settings/",
     "/api/v1/risk/models/",
+    "/api/v1/risk/settings/proposals/",
+    "/api/v1/risk/audit/",
 ]
 
 
@@ -28,10 +31,10 @@ def test_only_analysts_see_risk_pages_and_api(cast, login, api):
         for url in [*APIS, f"/api/v1/risk/rule-sets/{draft.pk}/"]:
             assert token.get(url).status_code == 404, (user.username, url)
         assert token.post("/api/v1/risk/rule-sets/", {}, format="json").status_code == 404
-        assert (
-            token.patch("/api/v1/risk/settings/", {"yellow_from": 1}, format="json").status_code
-            == 404
+        proposed = token.post(
+            "/api/v1/risk/settings/proposals/", {"yellow_from": 1, "reason": "x"}, format="json"
         )
+        assert proposed.status_code == 404
     assert RuleSet.objects.count() == 2
     assert not RiskJob.objects.exists()
     analyst = login(cast.analyst)
@@ -73,9 +76,13 @@ def test_analyst_writes_a_rule_in_the_browser_and_sees_errors_by_field(cast, log
     page = client.get(f"/risk/rules/{rule.pk}/")
     assert "price_ratio lt 0.3" in page.content.decode()
 
-    client.post(f"/risk/rule-sets/{draft.pk}/publish/")
+    client.post(f"/risk/rule-sets/{draft.pk}/submit/")
+    draft.refresh_from_db()
+    assert draft.status == RuleSet.Status.PENDING
+    login(second_analyst(cast.analyst)).post(f"/risk/rule-sets/{draft.pk}/approve/")
     draft.refresh_from_db()
     assert draft.status == RuleSet.Status.LIVE
+    client = login(cast.analyst)
     # A live rule cannot be edited from the page either.
     client.post(f"/risk/rules/{rule.pk}/", {"name": "x", "hs_prefix": "85", "score": "1"})
     rule.refresh_from_db()
@@ -108,7 +115,14 @@ def test_rule_api_refuses_invalid_rules_with_field_names(cast, api):
         format="json",
     )
     assert good.status_code == 201, good.json()
-    assert client.post(f"/api/v1/risk/rule-sets/{rule_set}/publish/").json()["status"] == "live"
+    submitted = client.post(f"/api/v1/risk/rule-sets/{rule_set}/submit/")
+    assert submitted.json()["status"] == "pending"
+    approved = api.as_user(second_analyst(cast.analyst)).post(
+        f"/api/v1/risk/rule-sets/{rule_set}/approve/"
+    )
+    assert approved.json()["status"] == "live"
+    assert approved.json()["approved_by"] == "analyst_2"
+    client = api.as_user(cast.analyst)
     refused = client.patch(f"/api/v1/risk/rules/{good.json()['id']}/", {"score": 5}, format="json")
     assert refused.status_code == 400
     assert "rule_set" in refused.json()["fields"]
@@ -119,10 +133,24 @@ def test_rule_api_refuses_invalid_rules_with_field_names(cast, api):
 
 def test_settings_api_validates(cast, api):
     client = api.as_user(cast.analyst)
-    refused = client.patch(
-        "/api/v1/risk/settings/", {"yellow_from": 80, "red_from": 60}, format="json"
+    refused = client.post(
+        "/api/v1/risk/settings/proposals/",
+        {"yellow_from": 80, "red_from": 60, "reason": "tighter"},
+        format="json",
     )
     assert refused.status_code == 400
     assert "yellow_from" in refused.json()["fields"]
-    done = client.patch("/api/v1/risk/settings/", {"random_yellow_rate": "2.5"}, format="json")
+    proposed = client.post(
+        "/api/v1/risk/settings/proposals/",
+        {"random_yellow_rate": "2.5", "reason": "more random checks"},
+        format="json",
+    )
+    assert proposed.status_code == 201, proposed.json()
+    assert proposed.json()["values"]["random_yellow_rate"] == "2.50"
+    assert client.get("/api/v1/risk/settings/").json()["random_yellow_rate"] == "1.00"
+    own = client.post(f"/api/v1/risk/settings/proposals/{proposed.json()['id']}/approve/")
+    assert own.status_code == 409
+    done = api.as_user(second_analyst(cast.analyst)).post(
+        f"/api/v1/risk/settings/proposals/{proposed.json()['id']}/approve/"
+    )
     assert done.json()["random_yellow_rate"] == "2.50"

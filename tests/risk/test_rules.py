@@ -11,14 +11,8 @@ from accounts.models import Company
 from clearance.services import declaration_assess_risk
 from reference.lookups import exchange_rate
 from risk.models import LaneDecision, ReferencePrice, RiskSettings, RuleSet, SelectivityRule
-from risk.services import (
-    risk_settings_update,
-    rule_create,
-    rule_set_draft_create,
-    rule_set_publish,
-    rule_update,
-)
-from tests.factories import item_data
+from risk.services import rule_create, rule_set_draft_create, rule_update
+from tests.factories import item_data, risk_settings_change, rule_set_publish
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db
@@ -189,19 +183,19 @@ def test_the_declarant_company_is_a_criterion(cast, no_random_selection):
 
 def test_thresholds_are_validated(cast):
     with pytest.raises(ValidationError) as error:
-        risk_settings_update(actor=cast.analyst, yellow_from=70, red_from=60)
+        risk_settings_change(actor=cast.analyst, yellow_from=70, red_from=60)
     assert "yellow_from" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
-        risk_settings_update(actor=cast.analyst, random_red_rate=Decimal("150"))
+        risk_settings_change(actor=cast.analyst, random_red_rate=Decimal("150"))
     assert "random_red_rate" in error.value.message_dict
     with pytest.raises(PermissionDenied):
-        risk_settings_update(actor=cast.trader_a, yellow_from=10)
-    risk_settings_update(actor=cast.analyst, yellow_from=20, red_from=50)
+        risk_settings_change(actor=cast.trader_a, yellow_from=10)
+    risk_settings_change(actor=cast.analyst, yellow_from=20, red_from=50)
     assert (RiskSettings.current().yellow_from, RiskSettings.current().red_from) == (20, 50)
 
 
 def test_random_selection_sends_declarations_to_the_configured_lane(cast):
-    risk_settings_update(
+    risk_settings_change(
         actor=cast.analyst, random_yellow_rate=Decimal("0"), random_red_rate=Decimal("100")
     )
     decision = assess(submitted(cast.trader_a))

@@ -2,7 +2,8 @@
 
 Idempotent: run it any number of times; existing rows are left as they are. Every
 row is written through the services, as an administrator or analyst would write it;
-the selectivity rules arrive in a new published version of the live rule set.
+the selectivity rules arrive in a new version of the live rule set, submitted by
+one analyst and approved by a second, as risk configuration always is.
 """
 
 from datetime import timedelta
@@ -18,7 +19,12 @@ from agencies.models import Agency, JurisdictionRule, Permit
 from agencies.services import agency_create, jurisdiction_rule_create, permit_issue
 from demo.rates import exchange_rates_publish_today
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
-from risk.services import rule_create, rule_set_draft_create, rule_set_publish
+from risk.services import (
+    rule_create,
+    rule_set_approve,
+    rule_set_draft_create,
+    rule_set_submit,
+)
 
 DEMO_PASSWORD = "demo12345"
 
@@ -97,8 +103,11 @@ USERS = [
     ("animal_officer", User.Role.OFFICER, "animal", "Amara", "Nwosu"),
     ("standards_officer", User.Role.OFFICER, "standards", "Kenji", "Sato"),
     ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
+    # Lowering a lane and changing the risk configuration need a second person.
+    ("supervisor2", User.Role.SUPERVISOR, "customs", "Marco", "Bianchi"),
     ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei"),
     ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han"),
+    ("analyst2", User.Role.ANALYST, "customs", "Leila", "Haddad"),
     ("admin", User.Role.ADMIN, None, "Platform", "Administrator"),
 ]
 
@@ -186,7 +195,10 @@ class Command(BaseCommand):
 
         self.issue_demo_permits()
         RiskSettings.current()
-        self.publish_demo_rules(analyst=User.objects.get(username="analyst"))
+        self.publish_demo_rules(
+            analyst=User.objects.get(username="analyst"),
+            approver=User.objects.get(username="analyst2"),
+        )
         published = exchange_rates_publish_today()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
@@ -209,8 +221,9 @@ class Command(BaseCommand):
                 number=number,
             )
 
-    def publish_demo_rules(self, *, analyst) -> None:
-        """Rules change only in a new version: copy the live set, add what is missing, publish."""
+    def publish_demo_rules(self, *, analyst, approver) -> None:
+        """Rules change only in a new version: copy the live set, add what is missing,
+        submit it, and have a second analyst approve it."""
         live = RuleSet.objects.get(pk=live_rule_set_id())
         present = set(live.rules.values_list("name", flat=True))
         missing = [rule for rule in RULES if rule[0] not in present]
@@ -229,4 +242,5 @@ class Command(BaseCommand):
                 force_lane=lane,
                 note=note,
             )
-        rule_set_publish(actor=analyst, rule_set=draft)
+        rule_set_submit(actor=analyst, rule_set=draft)
+        rule_set_approve(actor=approver, rule_set=draft)
