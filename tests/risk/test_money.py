@@ -8,14 +8,9 @@ from clearance.services import declaration_assess_risk
 from risk.criteria import REGISTRY
 from risk.models import RuleSet, SelectivityRule, TrainingRecord
 from risk.replay import replay
-from risk.services import (
-    declaration_item_records,
-    rule_create,
-    rule_set_draft_create,
-    rule_set_publish,
-)
+from risk.services import declaration_item_records, rule_create, rule_set_draft_create
 from risk.training import _record_from_row
-from tests.factories import item_data
+from tests.factories import item_data, rule_set_publish
 from tests.risk.conftest import submitted
 
 pytestmark = pytest.mark.django_db
