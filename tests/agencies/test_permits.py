@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from agencies.models import Permit
+from agencies.models import JurisdictionRule, Permit
 from agencies.selectors import permit_cleared_reviews, slice_cleared_by_permits
 from agencies.services import jurisdiction_rule_create, permit_issue, permit_revoke
 from core.exceptions import InvalidTransition
@@ -231,6 +231,12 @@ def test_always_review_is_set_on_the_jurisdiction_page(cast, login):
 invoice_numbers = (f"INV-PERMIT-{n}" for n in itertools.count(1))
 
 
+@pytest.fixture
+def food_clears_by_permit(cast):
+    """The cast's food agency looks at everything; here it is content with its permits."""
+    JurisdictionRule.objects.filter(agency=cast.food).update(always_review=False)
+
+
 def opened(cast, items, *, actor=None):
     actor = actor or cast.trader_a
     declaration = make_declaration(actor=actor, items=items, invoice_number=next(invoice_numbers))
@@ -244,7 +250,9 @@ def cite(item: dict, *permits) -> dict:
     return item
 
 
-def test_a_slice_all_covered_by_valid_permits_is_cleared_and_customs_never(cast):
+def test_a_slice_all_covered_by_valid_permits_is_cleared_and_customs_never(
+    cast, food_clears_by_permit
+):
     beef = beef_permit(cast, hs_prefixes=["0201"])
     reviews, items = opened(cast, [cite(item_data(hs_code=MEAT), beef), item_data()])
     today = timezone.localdate()
@@ -260,7 +268,9 @@ def test_a_slice_all_covered_by_valid_permits_is_cleared_and_customs_never(cast)
     "case",
     ["uncited", "expired", "not_yet_valid", "revoked", "other_goods", "foreign", "always_review"],
 )
-def test_a_slice_is_not_cleared_when_any_item_s_permit_does_not_check_out(cast, case):
+def test_a_slice_is_not_cleared_when_any_item_s_permit_does_not_check_out(
+    cast, case, food_clears_by_permit
+):
     oranges_permit = PermitFactory(
         issued_by=cast.food_officer, holder=cast.company_a, hs_prefixes=["0805"]
     )
@@ -283,7 +293,9 @@ def test_a_slice_is_not_cleared_when_any_item_s_permit_does_not_check_out(cast, 
     )
 
 
-def test_clearing_a_batch_costs_the_same_queries_whatever_its_size(cast, django_assert_num_queries):
+def test_clearing_a_batch_costs_the_same_queries_whatever_its_size(
+    cast, django_assert_num_queries, food_clears_by_permit
+):
     beef = beef_permit(cast)
     batches = []
     for size in (1, 6):

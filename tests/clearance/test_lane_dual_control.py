@@ -15,7 +15,7 @@ from clearance.services import (
 from core.exceptions import ApplicationError, InvalidTransition
 from declarations.models import Declaration
 from notifications.models import Notification
-from tests.agencies.conftest import PHONES, review_of
+from tests.agencies.conftest import MEAT, PHONES, review_of
 from tests.factories import UserFactory, second_supervisor
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,8 @@ def test_the_trail_names_both_supervisors(cast, reviewed):
 
 
 def test_raising_scrutiny_stays_immediate(cast, reviewed):
-    declaration = reviewed(lane="green", hs_codes=(PHONES,))
+    # Green with the food agency still to decide: under review, the lane may change.
+    declaration = reviewed(lane="green", hs_codes=(PHONES, MEAT))
     override = propose(declaration, cast.supervisor, lane="red", reason="Tip-off")
     assert isinstance(override, LaneOverride)
     assert lane_of(declaration) == "red"
