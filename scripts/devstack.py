@@ -131,8 +131,12 @@ DEMO_LOGINS = [
     ("customs officer", "customs_officer"),
     ("food and drug officer", "food_officer"),
     ("plant quarantine officer", "plant_officer"),
+    ("animal health officer", "animal_officer"),
+    ("electrical products officer", "standards_officer"),
     ("customs supervisor", "supervisor"),
+    ("second customs supervisor (approves lowered lanes)", "supervisor2"),
     ("risk analyst", "analyst"),
+    ("second risk analyst (approves rule sets, settings)", "analyst2"),
     ("customs cashier", "cashier"),
     ("administrator", "admin"),
 ]
