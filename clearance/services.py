@@ -845,8 +845,7 @@ def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, rea
     """A customs supervisor decides on detained goods: seized (the declaration ends, the
     reviews close) or released to the review, which goes on where it stopped.
     Never the officer who recorded the finding: four eyes."""
-    if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
-        raise PermissionDenied
+    _ensure_customs_supervisor(actor)
     if not reason.strip():
         raise ValidationError({"reason": "Say why the goods are seized or released."})
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)

@@ -22,3 +22,8 @@ class FieldsBuiltOnceMixin:
 
 class ModelSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     pass
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    # Why a step is taken (a cancellation, a rule set sent back, a proposal rejected).
+    reason = serializers.CharField(max_length=1000)

@@ -20,6 +20,7 @@ from clearance.services import (
 )
 from core.idempotency import idempotent
 from core.pagination import CappedPageNumberPagination
+from core.serializers import ReasonInputSerializer
 from declarations.filters import DeclarationFilter
 from declarations.models import Declaration, Lane
 from declarations.selectors import (
@@ -39,7 +40,6 @@ from declarations.serializers import (
     DocumentOutputSerializer,
     ItemInputSerializer,
     PaymentOrderOutputSerializer,
-    ReasonInputSerializer,
 )
 from declarations.services import (
     declaration_create,

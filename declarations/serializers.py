@@ -52,10 +52,6 @@ class AmendInputSerializer(DeclarationInputSerializer):
         fields = [*DeclarationInputSerializer.Meta.fields, "reason"]
 
 
-class ReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
-
-
 class PaymentOrderOutputSerializer(serializers.Serializer):
     """A payment order: what to pay, and where (the bank cites `reference`)."""
 

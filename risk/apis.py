@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clearance.services import declaration_route_manually
+from core.serializers import ReasonInputSerializer
 from declarations.models import Declaration, Lane
 from risk.criteria import REGISTRY
 from risk.jobs import risk_job_create
@@ -26,7 +27,6 @@ from risk.selectors import (
 )
 from risk.serializers import (
     ConfigAuditEntryOutputSerializer,
-    ConfigReasonInputSerializer,
     CriterionOutputSerializer,
     JobOutputSerializer,
     ModelVersionOutputSerializer,
@@ -129,12 +129,12 @@ class RuleSetApproveApi(APIView):
 class RuleSetSendBackApi(APIView):
     @extend_schema(
         summary="Send a submitted rule set back to draft with a `reason`",
-        request=ConfigReasonInputSerializer,
+        request=ReasonInputSerializer,
         responses=RuleSetOutputSerializer,
     )
     def post(self, request, pk: int):
         rule_set = get_rule_set_for_user(user=request.user, pk=pk)
-        serializer = ConfigReasonInputSerializer(data=request.data)
+        serializer = ReasonInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         rule_set = rule_set_send_back(
             actor=request.user, rule_set=rule_set, **serializer.validated_data
@@ -230,12 +230,12 @@ class RiskSettingsApproveApi(APIView):
 class RiskSettingsRejectApi(APIView):
     @extend_schema(
         summary="Reject (or, its author, withdraw) a proposed change, with a `reason`",
-        request=ConfigReasonInputSerializer,
+        request=ReasonInputSerializer,
         responses=RiskSettingsProposalOutputSerializer,
     )
     def post(self, request, pk: int):
         proposal = get_object_or_404(settings_proposal_list(user=request.user), pk=pk)
-        serializer = ConfigReasonInputSerializer(data=request.data)
+        serializer = ReasonInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         proposal = risk_settings_reject(
             actor=request.user, proposal=proposal, **serializer.validated_data

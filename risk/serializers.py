@@ -79,10 +79,6 @@ class RuleSetOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ConfigReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
-
-
 class RuleSetInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True)
     based_on = serializers.PrimaryKeyRelatedField(
