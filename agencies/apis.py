@@ -318,6 +318,11 @@ class LaneProposalRefuseApi(APIView):
         return Response(s.LaneProposalOutputSerializer(proposal).data)
 
 
+def _query_serializer(user):
+    """Traders read who asked as an agency, officers as a colleague."""
+    return s.QueryDeclarantOutputSerializer if user.is_trader else s.QueryOutputSerializer
+
+
 class QueryListApi(APIView):
     @extend_schema(
         summary="Queries on your declarations (trader) or from your agency (officer)",
@@ -330,13 +335,15 @@ class QueryListApi(APIView):
         if request.query_params.get("open") in ("1", "true"):
             queryset = queryset.filter(answered_at__isnull=True)
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(s.QueryOutputSerializer(page, many=True).data)
+        serializer = _query_serializer(request.user)
+        return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 class QueryDetailApi(APIView):
     @extend_schema(summary="One query", responses=s.QueryOutputSerializer)
     def get(self, request, pk: int):
-        return Response(s.QueryOutputSerializer(get_query_for_user(user=request.user, pk=pk)).data)
+        query = get_query_for_user(user=request.user, pk=pk)
+        return Response(_query_serializer(request.user)(query).data)
 
 
 class QueryAnswerApi(APIView):
@@ -350,4 +357,5 @@ class QueryAnswerApi(APIView):
         serializer = s.AnswerInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         query_answer(query_id=query.pk, actor=request.user, **serializer.validated_data)
-        return Response(s.QueryOutputSerializer(get_query_for_user(user=request.user, pk=pk)).data)
+        query = get_query_for_user(user=request.user, pk=pk)
+        return Response(_query_serializer(request.user)(query).data)

@@ -258,11 +258,14 @@ def get_review_for_user(*, user, pk, with_details: bool = False) -> Review:
 
 
 def review_decisions(*, review: Review) -> QuerySet[Review]:
-    """Every agency's review of the same declaration: where the others stand."""
-    return (
-        Review.objects.filter(declaration_id=review.declaration_id)
-        .select_related("agency", "decided_by")
-        .order_by("-agency__is_customs", "agency__name")
+    """The reviews of the same declaration that this review's agency may see: customs,
+    which releases the goods, sees where every agency stands; another agency sees its
+    own review only, not which other agencies look at the declaration."""
+    reviews = Review.objects.filter(declaration_id=review.declaration_id)
+    if not review.agency.is_customs:
+        reviews = reviews.filter(agency_id=review.agency_id)
+    return reviews.select_related("agency", "decided_by").order_by(
+        "-agency__is_customs", "agency__name"
     )
 
 
@@ -288,7 +291,11 @@ def query_list(*, user) -> QuerySet[Query]:
     from declarations.selectors import declaration_list
 
     queryset = Query.objects.select_related(
-        "review", "review__agency", "review__declaration", "asked_by", "answered_by"
+        "review",
+        "review__agency",
+        "review__declaration",
+        "asked_by__agency",
+        "answered_by__agency",
     )
     if user.is_trader:
         return queryset.filter(review__declaration__in=declaration_list(user=user).values("pk"))
@@ -309,10 +316,10 @@ def jurisdiction_rule_list() -> QuerySet[JurisdictionRule]:
 DECLARATION_WIDE_REASONS = {"lane", "none", "random", "manual", "floor"}
 
 
-def lane_reasons(declaration, *, keep=None) -> list[str]:
+def lane_reasons(declaration, *, keep=None, words=None) -> list[str]:
     """Why the declaration's lane is what it is now: the latest lane change first (who
     changed it, from what, and why), then the reasons of the decision it changed
-    (those `keep` accepts, if given)."""
+    (those `keep` accepts, if given, each in `words(reason)` if given)."""
     changes = [
         f"lane {o.from_lane} → {o.to_lane}, changed by {o.changed_by.username} on "
         f"{timezone.localtime(o.changed_at):%Y-%m-%d %H:%M}: {o.reason}"
@@ -323,7 +330,11 @@ def lane_reasons(declaration, *, keep=None) -> list[str]:
     decision = getattr(declaration, "lane_decision", None)
     if decision is None:
         return changes
-    texts = [reason["text"] for reason in decision.reasons if keep is None or keep(reason)]
+    texts = [
+        words(reason) if words else reason["text"]
+        for reason in decision.reasons
+        if keep is None or keep(reason)
+    ]
     if changes:
         texts = [f"first decision, {decision.lane} lane: {text}" for text in texts]
     return changes + texts
@@ -345,7 +356,20 @@ def risk_reasons_for_review(review, slice_lines) -> list[str]:
             reason.get("kind") in DECLARATION_WIDE_REASONS
             or bool(lines & set(reason.get("items") or []))
         ),
+        words=_slice_words,
     )
+
+
+def _slice_words(reason: dict) -> str:
+    """A declaration-wide reason as another agency reads it: the lane it led to, not the
+    total score, the thresholds or the random selection rates, which are customs'
+    targeting."""
+    kind = reason.get("kind")
+    if kind == "lane":
+        return reason["text"].split(":", 1)[0]
+    if kind == "random":
+        return f"selected at random, lane {reason.get('force_lane', '')}".strip()
+    return reason["text"]
 
 
 # --- Permits ---------------------------------------------------------------

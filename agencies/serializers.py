@@ -52,6 +52,24 @@ class QueryOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class QueryDeclarantOutputSerializer(QueryOutputSerializer):
+    """A query as the declarant reads it: asked by an agency, not by a named officer."""
+
+    asked_by = serializers.SerializerMethodField()
+    answered_by = serializers.SerializerMethodField()
+
+    def get_asked_by(self, query) -> str:
+        return self._name(query.asked_by, query)
+
+    def get_answered_by(self, query) -> str | None:
+        return self._name(query.answered_by, query) if query.answered_by_id else None
+
+    def _name(self, user, query) -> str:
+        from declarations.selectors import name_for_declarant
+
+        return name_for_declarant(user, company_id=query.review.declaration.company_id)
+
+
 class InspectionOutputSerializer(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.username", default=None)
     items = serializers.SlugRelatedField(slug_field="line_no", many=True, read_only=True)

@@ -165,7 +165,7 @@ def review_page(request, pk: int):
         "decisions": review_decisions(review=review),
         "history": trader_history(review=review),
         "blockers": (
-            release_blockers(declaration)
+            release_blockers(declaration, seen_by=review.agency)
             if declaration.may_become(declaration.Status.ASSESSED)
             else []
         ),

@@ -898,11 +898,18 @@ def _tell_customs_supervisors(declaration, *, verb: str, text: str, url: str) ->
 # ---- Assessment, payment, release ----------------------------------------------------------
 
 
-def release_blockers(declaration) -> list[str]:
-    """What still stands between a declaration and the release of its goods."""
+def release_blockers(declaration, *, seen_by=None) -> list[str]:
+    """What still stands between a declaration and the release of its goods.
+
+    `seen_by`: an agency other than customs reads only what concerns its own review,
+    not which other agencies look at the declaration.
+    """
+    reviews = declaration.reviews.select_related("agency")
+    if seen_by is not None and not seen_by.is_customs:
+        reviews = reviews.filter(agency_id=seen_by.pk)
     blockers = [
         f"{review.agency.name} has not approved"
-        for review in declaration.reviews.select_related("agency")
+        for review in reviews
         if review.status != Review.Status.APPROVED
     ]
     if not declaration.reviews.exists():

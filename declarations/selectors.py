@@ -97,18 +97,24 @@ def declarant_history(declaration) -> list[HistoryEntry]:
     """The declaration's history as its declarant reads it: each step's notice, and who
     took it (a colleague by name, an agency by its name, or the platform). The
     officers' reasons and data behind the steps are not in it."""
-    entries = []
-    for event in declaration.events.all():
-        if not event.notice:
-            continue
-        actor = event.actor
-        if actor is None:
-            by = "Single Window"
-        elif actor.company_id == declaration.company_id:
-            by = actor.get_full_name() or actor.username
-        elif actor.agency_id is not None:
-            by = actor.agency.name
-        else:
-            by = "Administration"
-        entries.append(HistoryEntry(at=event.at, text=event.notice, by=by))
-    return entries
+    return [
+        HistoryEntry(
+            at=event.at,
+            text=event.notice,
+            by=name_for_declarant(event.actor, company_id=declaration.company_id),
+        )
+        for event in declaration.events.all()
+        if event.notice
+    ]
+
+
+def name_for_declarant(actor, *, company_id: int) -> str:
+    """Who took a step, as the declarant reads it: a colleague by name, an officer by
+    their agency (never the officer's own name), the platform as itself."""
+    if actor is None:
+        return "Single Window"
+    if actor.company_id == company_id:
+        return actor.get_full_name() or actor.username
+    if actor.agency_id is not None:
+        return actor.agency.name
+    return "Administration"

@@ -28,7 +28,7 @@ def payment_list(*, user) -> QuerySet[Payment]:
 def get_receipt_for_user(*, user, reference: str) -> Payment:
     """A confirmed payment the user may see, or 404 (an order not yet paid has no receipt)."""
     return get_object_or_404(
-        payment_list(user=user).select_related("confirmed_by"),
+        payment_list(user=user),
         reference=reference,
         status=Payment.Status.CONFIRMED,
     )

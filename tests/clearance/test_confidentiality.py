@@ -122,6 +122,30 @@ def test_the_declarants_api_holds_no_targeting(cast, api, worked):
     assert any("Lane changed" in text for text in told)
 
 
+def test_the_declarant_reads_agencies_not_officers_names(cast, api, login, worked):
+    """Who asked and who decided is an agency to the declarant; officers' user names
+    (a handle on a person) stay inside the administration."""
+    officers = {cast.customs_officer.username, "supervisor_2"}
+    client = api.as_user(cast.trader_a)
+    queries = client.get("/api/v1/queries/").json()["results"]
+    assert [(q["asked_by"], q["answered_by"]) for q in queries] == [
+        ("Customs", cast.trader_a.get_full_name() or cast.trader_a.username)
+    ]
+    one = client.get(f"/api/v1/queries/{queries[0]['id']}/").json()
+    assert one["asked_by"] == "Customs"
+    bodies = [
+        json.dumps(queries),
+        json.dumps(client.get(f"/api/v1/declarations/{worked.pk}/").json()),
+        login(cast.trader_a).get(f"/declarations/{worked.pk}/").content.decode(),
+    ]
+    for body in bodies:
+        for username in officers:
+            assert username not in body
+    # The officer who asked still reads a colleague's name.
+    staff = api.as_user(cast.customs_officer).get("/api/v1/queries/").json()["results"]
+    assert staff[0]["asked_by"] == cast.customs_officer.username
+
+
 def test_the_declarants_pages_hold_no_targeting(cast, login, worked):
     browser = login(cast.trader_a)
     for url in (f"/declarations/{worked.pk}/", "/declarations/", "/notifications/"):

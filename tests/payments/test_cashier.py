@@ -4,6 +4,7 @@ clearance step as the bank; nobody else may."""
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import User
 from declarations.models import Declaration, Payment
@@ -42,6 +43,11 @@ def test_the_cashier_finds_the_order_and_records_the_payment(cast, login, cashie
     assert f"receipt {payment.receipt_number}" in response.content.decode()
     assert Declaration.objects.get(pk=order.declaration_id).status == "released"
     assert "Record payment received" not in response.content.decode()
+    # The declarant's receipt names the office that took the money, not the cashier.
+    receipt = login(cast.trader_a).get(reverse("payments:receipt", args=[payment.reference]))
+    assert receipt.status_code == 200
+    assert "Paid through</dt><dd>Customs cashier</dd>" in receipt.content.decode()
+    assert f"({cashier.get_full_name() or cashier.username})" not in receipt.content.decode()
 
 
 def test_the_amount_received_must_match_the_order(login, cashier, order):
