@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,36 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
 
+def _load_reference_data_if_gone() -> None:
+    """Load the reference data when its tables are empty, committed on a connection of
+    its own: a test's transaction (the `db` fixture's) would roll it back, and the
+    next test would load it again."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from demo.rates import exchange_rates_publish_today
+    from reference.models import ExchangeRate, HsCode
+
+    failure = []
+
+    def load():
+        try:
+            if not HsCode.objects.exists():
+                call_command("load_reference_data", verbosity=0)
+            if not ExchangeRate.objects.filter(valid_from=timezone.localdate()).exists():
+                exchange_rates_publish_today()
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=load)  # Django's connections are per thread
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 @pytest.fixture(autouse=True)
 def reference_data(request):
     """HS codes, units, offices, rates and tariff for every test that uses the database.
@@ -47,17 +78,9 @@ def reference_data(request):
         request.fixturenames
     )
     if uses_db:
-        from django.core.management import call_command
-
-        from demo.rates import exchange_rates_publish_today
-        from reference.models import ExchangeRate, HsCode
-
         request.getfixturevalue("django_db_setup")
         with request.getfixturevalue("django_db_blocker").unblock():
-            if not HsCode.objects.exists():
-                call_command("load_reference_data", verbosity=0)
-            if not ExchangeRate.objects.filter(valid_from=timezone.localdate()).exists():
-                exchange_rates_publish_today()
+            _load_reference_data_if_gone()
     yield
     clear_caches()
 
