@@ -1,6 +1,6 @@
 import asyncio
 import threading
-from email import message_from_bytes
+from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -9,7 +9,7 @@ from accounts.models import User
 
 # The agencies' declaration-under-review fixture, shared with these tests.
 from tests.agencies.conftest import reviewed  # noqa: F401
-from tests.risk.conftest import free_port
+from tests.risk.conftest import free_port, no_random_selection  # noqa: F401
 
 
 class SmtpSink:
@@ -48,7 +48,7 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):
         hold, self._hold = self._hold, None  # only the next message is held
-        message = message_from_bytes(envelope.original_content)
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
         if hold == "after_accept":
             self.messages.append(message)
         if hold:
