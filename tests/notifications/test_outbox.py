@@ -148,3 +148,12 @@ def test_e_mailing_a_step_costs_the_same_statements_for_any_number_of_recipients
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
     assert OutboxMessage.objects.count() == len(few) + len(many)
+
+
+def test_beat_sweeps_the_outbox(settings):
+    from singlewindow.celery import app
+
+    app.loader.import_default_modules()
+    swept = [job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert "notifications.tasks.sweep_outbox" in swept
+    assert "notifications.tasks.sweep_outbox" in app.tasks
