@@ -54,7 +54,7 @@ class Message:
 @transaction.atomic
 def notify_many(*, messages: list[Message]) -> list[Notification]:
     """Store one notification per recipient of each message, in one statement, and
-    its e-mail in the outbox.
+    their e-mails in the outbox.
 
     Called in the transaction of the step being told about: the notification and
     its e-mail commit with it or not at all, and are read (sent) once the step is
@@ -80,7 +80,7 @@ def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> 
 
 def notification_emails_add(*, notifications: list[Notification]) -> list[OutboxMessage]:
     """Put the e-mail of each notification whose recipient has an address in the
-    outbox, in the caller's transaction (two statements for any number).
+    outbox, in the caller's transaction (the same statements for any number).
 
     Only while EMAIL_HOST is configured: a platform that starts e-mailing later
     does not send a backlog of old news. The address is the one the user had
