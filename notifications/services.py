@@ -3,11 +3,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import Notification
+from notifications.models import Notification, OutboxMessage
+from notifications.outbox import outbox_messages_add
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,11 @@ class Message:
 @transaction.atomic
 def notify_many(*, messages: list[Message]) -> list[Notification]:
     """Store one notification per recipient of each message, in one statement, and
-    queue the e-mails after commit.
+    their e-mails in the outbox.
 
-    Called in the transaction of the step being told about: the notification
-    commits with it or not at all, and is read once the step is visible.
+    Called in the transaction of the step being told about: the notification and
+    its e-mail commit with it or not at all, and are read (sent) once the step is
+    visible. Nothing is sent from here: the outbox delivers after the commit.
     """
     now = timezone.now()
     created = Notification.objects.bulk_create(
@@ -69,10 +70,7 @@ def notify_many(*, messages: list[Message]) -> list[Notification]:
         for pk in dict.fromkeys(message.recipient_ids)
     )  # fmt: skip
     if settings.EMAIL_HOST and created:
-        from notifications.tasks import send_notification_email
-
-        for notification in created:
-            send_notification_email.delay_on_commit(notification.pk)
+        notification_emails_add(notifications=created)
     return created
 
 
@@ -80,28 +78,35 @@ def notify(*, recipient_ids: list[int], verb: str, text: str, url: str = "") -> 
     return notify_many(messages=[Message(recipient_ids, verb, text, url)])
 
 
-def notification_email_send(*, notification_id: int) -> bool:
-    """Send the e-mail of one notification once; a second run finds it sent."""
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
+def notification_emails_add(*, notifications: list[Notification]) -> list[OutboxMessage]:
+    """Put the e-mail of each notification whose recipient has an address in the
+    outbox, in the caller's transaction (the same statements for any number).
+
+    Only while EMAIL_HOST is configured: a platform that starts e-mailing later
+    does not send a backlog of old news. The address is the one the user had
+    when the step happened.
+    """
+    User = get_user_model()
+    addresses = dict(
+        User.objects.filter(pk__in={n.recipient_id for n in notifications})
+        .exclude(email="")
+        .values_list("pk", "email")
     )
-    if not claimed:
-        return False
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
-    if not notification.recipient.email:
-        return False
-    try:
-        send_mail(
-            subject=f"Single Window: {notification.text[:80]}",
-            message=f"{notification.text}\n\n{notification.url}",
-            from_email=None,
-            recipient_list=[notification.recipient.email],
-        )
-    except Exception:
-        # Let the task retry: the claim is released so a later run sends it.
-        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
-        raise
-    return True
+    return outbox_messages_add(
+        messages=[
+            OutboxMessage(
+                channel=OutboxMessage.Channel.EMAIL,
+                notification=notification,
+                payload={
+                    "to": addresses[notification.recipient_id],
+                    "subject": f"Single Window: {notification.text[:80]}",
+                    "body": f"{notification.text}\n\n{notification.url}",
+                },
+            )
+            for notification in notifications
+            if notification.recipient_id in addresses
+        ]
+    )
 
 
 def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:

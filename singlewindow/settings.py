@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.retrain_risk_model",
         "schedule": float(os.environ.get("RISK_RETRAIN_SECONDS", str(60 * 60 * 24 * 7))),
     },
+    "notifications-sweep-outbox": {
+        "task": "notifications.tasks.sweep_outbox",
+        "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30")),
+    },
 }
 
 # E-mail for notifications: sent only when EMAIL_HOST is configured.
@@ -265,6 +269,13 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Single Window <noreply@localhost>")
+# Seconds one SMTP operation may hang; well under the outbox lease below.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# The outbox (notifications.outbox): how long a delivery holds a message before
+# another may take it over (its worker died), and the first retry delay, doubled
+# after each failure up to an hour.
+OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", "30"))
 
 # The administration running the platform: imports arrive here, duties are in its currency.
 NATIONAL_COUNTRY = os.environ.get("NATIONAL_COUNTRY", "KR")

@@ -1,12 +1,11 @@
 """Traders hear of decisions, queries and releases; officers of new work."""
 
 import pytest
-from django.core import mail
 from django.db import transaction
 
 from clearance.services import review_approve, review_query
 from notifications.models import Notification
-from notifications.services import notification_email_send, notifications_mark_read, notify
+from notifications.services import notifications_mark_read, notify
 from tests.agencies.conftest import review_of
 
 pytestmark = pytest.mark.django_db
@@ -75,13 +74,3 @@ def test_the_badge_and_the_page(cast, login):
     assert "IM-1: goods released" in browser.get("/notifications/").content.decode()
     browser.post("/notifications/read/")
     assert "unread" not in browser.get("/notifications/badge/").content.decode()
-
-
-def test_email_is_sent_once_when_a_mail_host_is_configured(cast, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    cast.trader_a.email = "trader@example.com"
-    cast.trader_a.save(update_fields=["email"])
-    (notification,) = notify(recipient_ids=[cast.trader_a.pk], verb="released", text="Released")
-    assert notification_email_send(notification_id=notification.pk) is True
-    assert notification_email_send(notification_id=notification.pk) is False
-    assert [m.to for m in mail.outbox] == [["trader@example.com"]]
