@@ -335,6 +335,7 @@ class ScoringBatch:
         self._rules_failed = False
         self._probes = None
         self._model_errors: dict[int, Exception] = {}
+        self._detail_model: dict = {}
         mark = time.perf_counter()
         self.model_label, self.scores, self.model_fault = "", {}, ""
         if self.thresholds.model_enabled:
