@@ -79,6 +79,7 @@ from risk.services import (
     ScoringBatch,
     lane_decision_manual,
     scoring_failure_count,
+    scoring_faults_update,
 )
 from risk.training import training_records_from_inspections
 
@@ -178,7 +179,10 @@ def declarations_assess_risk(*, declaration_ids: list[int], more: int = 0) -> li
     leave one decision); then one model call and one transaction decide them
     all. A declaration whose scoring fails, or all of them if deciding them
     together fails, is then decided in a transaction of its own, so that a
-    bad declaration is counted (and in the end held) alone.
+    bad declaration is counted (and in the end held) alone. A systemic fault
+    (the model or a live rule failing for every declaration) is no
+    declaration's: they are decided by a fallback and the fault is recorded
+    once (risk.services.ScoringBatch, scoring_faults_update).
     """
     try:
         decisions, undecided = _assess_together(declaration_ids=declaration_ids, more=more)
@@ -226,7 +230,9 @@ def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[Lan
         except Exception:
             logger.exception("scoring declaration %s failed", declaration.pk)
             undecided.append(declaration.pk)
-    return (_record_decisions(batch, decided) if decided else []), undecided
+    records = _record_decisions(batch, decided) if decided else []
+    scoring_faults_update(batch=batch)
+    return records, undecided
 
 
 def _assess_alone(declaration_id: int) -> LaneDecision | None:
@@ -242,7 +248,9 @@ def _assess_alone(declaration_id: int) -> LaneDecision | None:
             batch = ScoringBatch(declarations)
             floor = _floors(declarations).get(declaration_id)
             decided = [(declarations[0], *_decide_timed(batch, declarations[0], floor))]
-            return _record_decisions(batch, decided)[0]
+            record = _record_decisions(batch, decided)[0]
+            scoring_faults_update(batch=batch)
+            return record
     except OperationalError:
         raise
     except Exception as exc:

@@ -107,6 +107,8 @@ class LaneDecisionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.DictField())
     rule_set_version = serializers.CharField()
     model_version = serializers.CharField()
+    # "rules_only" or "default_lane" when a systemic scoring fault decided it short.
+    fallback = serializers.CharField()
     decided_at = serializers.DateTimeField()
 
 

@@ -9,6 +9,7 @@ from risk.models import (
     RiskSettings,
     RiskSettingsProposal,
     RuleSet,
+    ScoringFault,
     SelectivityRule,
     TrainingRecord,
 )
@@ -117,9 +118,18 @@ class RuleSetAdmin(ReadOnlyAdmin):
 # Written by scoring, training and imports; the admin only shows them.
 @admin.register(LaneDecision)
 class LaneDecisionAdmin(ReadOnlyAdmin):
-    list_display = ["declaration", "lane", "score", "rule_set_version", "decided_at", "duration_ms"]
-    list_filter = ["lane"]
+    list_display = [
+        "declaration", "lane", "score", "rule_set_version", "fallback", "decided_at", "duration_ms",
+    ]  # fmt: skip
+    list_filter = ["lane", "fallback"]
     raw_id_fields = ["declaration"]
+
+
+# Opened and closed by scoring itself (risk.services.scoring_faults_update).
+@admin.register(ScoringFault)
+class ScoringFaultAdmin(ReadOnlyAdmin):
+    list_display = ["opened_at", "kind", "error", "fallbacks", "closed_at"]
+    list_filter = ["kind"]
 
 
 @admin.register(ModelVersion)

@@ -107,6 +107,7 @@ class RiskSettingsForm(forms.ModelForm):
             "expected_red_share",
             "model_enabled",
             "model_weight",
+            "fallback_lane",
         ]
 
     def _post_clean(self):

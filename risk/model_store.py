@@ -2,11 +2,16 @@
 
 Checking is one indexed query for the live version's id; the artifact (tens
 of MB) is read and unpickled only when that id differs from the one held.
+A version that would not load is not read again for RISK_MODEL_RETRY_SECONDS:
+until then asking for it raises the same error at once (ModelUnavailable).
 """
 
 import hashlib
 import logging
 import threading
+import time
+
+from django.conf import settings
 
 from risk.models import ModelVersion
 
@@ -14,10 +19,23 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _held: dict = {"pk": None, "label": "", "model": None}
+# The version that last failed to load, when, and why.
+_failed: dict = {"pk": None, "at": 0.0, "error": ""}
+
+
+class ModelUnavailable(Exception):
+    """The live model version cannot be loaded: a fault of every declaration alike."""
+
+    def __init__(self, label: str, error: str):
+        super().__init__(f"model {label} will not load: {error}")
+        self.label = label
 
 
 def live_model():
-    """(label, model) of the live version, or ("", None) when there is none."""
+    """(label, model) of the live version, or ("", None) when there is none.
+
+    Raises ModelUnavailable when the live version will not load.
+    """
     live = (
         ModelVersion.objects.filter(status=ModelVersion.Status.LIVE)
         .values_list("pk", "version")
@@ -28,10 +46,21 @@ def live_model():
     pk, version = live
     if _held["pk"] == pk:
         return _held["label"], _held["model"]
+    label = f"m{version}"
     with _lock:
         if _held["pk"] != pk:
-            _held.update(pk=pk, label=f"m{version}", model=load_version(pk))
-            logger.info("loaded risk model m%s", version)
+            retry_at = _failed["at"] + settings.RISK_MODEL_RETRY_SECONDS
+            if _failed["pk"] == pk and time.monotonic() < retry_at:
+                raise ModelUnavailable(label, _failed["error"])
+            try:
+                model = load_version(pk)
+            except Exception as exc:
+                _failed.update(pk=pk, at=time.monotonic(), error=f"{type(exc).__name__}: {exc}")
+                logger.exception("risk model %s will not load", label)
+                raise ModelUnavailable(label, _failed["error"]) from exc
+            _failed.update(pk=None, at=0.0, error="")
+            _held.update(pk=pk, label=label, model=model)
+            logger.info("loaded risk model %s", label)
     return _held["label"], _held["model"]
 
 

@@ -12,6 +12,13 @@ from declarations.models import Lane
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
+class FallbackLane(models.TextChoices):
+    """The lanes a declaration may get when its rules cannot be evaluated: never green."""
+
+    YELLOW = Lane.YELLOW.value, Lane.YELLOW.label
+    RED = Lane.RED.value, Lane.RED.label
+
+
 class RiskSettings(models.Model):
     """Platform-wide thresholds, random-selection rates and capacity shares (one row)."""
 
@@ -50,6 +57,14 @@ class RiskSettings(models.Model):
         validators=[MaxValueValidator(1000)],
         help_text="Points the model adds at probability 1 (scaled linearly).",
     )
+    # A systemic fault of the rules (a live rule no declaration can be evaluated
+    # against) routes here, at least, until it is fixed: never green.
+    fallback_lane = models.CharField(
+        max_length=8,
+        choices=FallbackLane,
+        default=FallbackLane.RED,
+        help_text="Lane, at least, while the live rules cannot be evaluated.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -59,6 +74,10 @@ class RiskSettings(models.Model):
                 name="yellow_below_red", condition=Q(yellow_from__lt=models.F("red_from"))
             ),
             models.CheckConstraint(name="risk_settings_singleton", condition=Q(pk=1)),
+            models.CheckConstraint(
+                name="fallback_lane_never_green",
+                condition=Q(fallback_lane__in=FallbackLane.values),
+            ),
             models.CheckConstraint(
                 name="expected_shares_at_most_100",
                 condition=Q(
@@ -294,6 +313,13 @@ class SelectivityRule(models.Model):
         return f"rule {self.pk}: {self.name}"
 
 
+class Fallback(models.TextChoices):
+    """How a lane decision was taken short of the full path, while a fault lasted."""
+
+    RULES_ONLY = "rules_only", "Rules alone (the model failed)"
+    DEFAULT_LANE = "default_lane", "Fallback lane (the rules failed)"
+
+
 class LaneDecision(models.Model):
     """The one lane decision of a declaration, with the reasons behind it."""
 
@@ -307,6 +333,10 @@ class LaneDecision(models.Model):
     model_version = models.CharField(max_length=32, blank=True)
     model_probability = models.FloatField(null=True, blank=True)
     randomly_selected = models.CharField(max_length=8, choices=Lane, blank=True)
+    # Set when a systemic fault left scoring short of its full path (see ScoringFault).
+    fallback = models.CharField(
+        max_length=16, choices=Fallback, blank=True, default="", db_default=""
+    )
     # Who chose the lane by hand (a held declaration routed by an officer or analyst).
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -332,6 +362,43 @@ class ScoringFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declaration_id}: {self.attempts} failures"
+
+
+class ScoringFault(models.Model):
+    """An episode of a systemic scoring fault: the live model will not load or predict,
+    or a live rule cannot be evaluated for any declaration.
+
+    Open from the first batch that meets it until a batch scores fully again;
+    one open episode of each kind at a time (the partial unique index is what
+    makes "tell the administrators once" hold across workers).
+    """
+
+    class Kind(models.TextChoices):
+        MODEL = "model", "Model"
+        RULES = "rules", "Rules"
+
+    kind = models.CharField(max_length=8, choices=Kind)
+    error = models.TextField()
+    # What failed: the model version, or the rule set version and its failing rules.
+    detail = models.JSONField(default=dict, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Declarations decided by a fallback during the episode.
+    fallbacks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_scoring_fault_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "open" if self.closed_at is None else "closed"
+        return f"{self.kind} fault {self.pk} ({state})"
 
 
 class TrainingRecord(models.Model):

@@ -70,7 +70,10 @@ def compile_rule(rule) -> CompiledRule:
     )
     conditions = rule_conditions(rule)
     for condition in conditions:
-        criterion = REGISTRY[condition["field"]]
+        criterion = REGISTRY.get(condition["field"])
+        if criterion is None:
+            # A stored rule naming a criterion the code no longer has.
+            raise LookupError(f"criterion {condition['field']!r} does not exist")
         target = compiled.items if criterion.level == "item" else compiled.header
         target.append((criterion, condition["op"], condition["value"]))
     compiled.text = " ".join(condition_text(c) for c in conditions)
@@ -84,27 +87,50 @@ class Assessment:
     reasons: list[dict] = field(default_factory=list)
 
 
-def apply_rules(rules, header: dict, items: list[dict], *, at: datetime | None = None):
+class Unreadable:
+    """A fact whose criterion raised when it was read; a rule that tests it fails."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _holds(op: str, actual, expected) -> bool:
+    if isinstance(actual, Unreadable):
+        raise actual.error
+    return holds(op, actual, expected)
+
+
+def error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def apply_rules(
+    rules,
+    header: dict,
+    items: list[dict],
+    *,
+    at: datetime | None = None,
+    failures: dict[int, str] | None = None,
+):
     """Fire every rule whose criteria hold; `header` and `items` are facts by criterion name.
 
     Item criteria must all hold on one same item; the reason names those items.
+    A rule that raises raises, unless `failures` is given: then it is skipped
+    and its error kept there by rule pk, for the caller to judge.
     """
     assessment = Assessment()
     for rule in rules:
         if not rule.valid_at(at):
             continue
-        if not all(holds(op, header.get(c.name), value) for c, op, value in rule.header):
+        try:
+            matched = _matches(rule, header, items)
+        except Exception as exc:
+            if failures is None:
+                raise
+            failures[rule.pk] = error_text(exc)
             continue
-        if rule.items:
-            matched = [
-                item["line_no"]
-                for item in items
-                if all(holds(op, item.get(c.name), value) for c, op, value in rule.items)
-            ]
-            if not matched:
-                continue
-        else:
-            matched = []
+        if matched is None:
+            continue
         assessment.score += rule.score
         assessment.forced_lane = stricter(assessment.forced_lane, rule.force_lane)
         effect = f"lane {rule.force_lane}" if rule.force_lane else f"{rule.score:+d}"
@@ -121,6 +147,20 @@ def apply_rules(rules, header: dict, items: list[dict], *, at: datetime | None =
             }
         )
     return assessment
+
+
+def _matches(rule, header: dict, items: list[dict]) -> list | None:
+    """None when the rule does not fire, else the item lines it fired on."""
+    if not all(_holds(op, header.get(c.name), value) for c, op, value in rule.header):
+        return None
+    if not rule.items:
+        return []
+    matched = [
+        item["line_no"]
+        for item in items
+        if all(_holds(op, item.get(c.name), value) for c, op, value in rule.items)
+    ]
+    return matched or None
 
 
 def random_lane(draw: float, *, yellow_rate: float, red_rate: float) -> str:
@@ -177,6 +217,17 @@ class Decision:
     score: int
     reasons: list[dict]
     randomly_selected: str
+    fallback: str = ""
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What a systemic fault left out of a decision: its kind (LaneDecision.fallback),
+    the lane the declaration gets at least ("" when the rules alone decide) and why."""
+
+    kind: str
+    lane: str
+    reasons: tuple[dict, ...]
 
 
 @dataclass(frozen=True)
@@ -197,11 +248,13 @@ def decide(
     model_reason_: dict | None,
     thresholds,
     floor: Floor | None = None,
+    fallback: Fallback | None = None,
 ) -> Decision:
     """Combine the three steps: rules' forced lane, else the score; random selection raises.
 
     With a `floor`, there is no new draw (`random_draw` is None): the replaced
     declaration's random selection stands, and the lane never falls below its.
+    With a `fallback`, the lane never falls below the fallback's either.
     """
     yellow_rate = float(thresholds.random_yellow_rate)
     red_rate = float(thresholds.random_red_rate)
@@ -226,9 +279,23 @@ def decide(
     if floored:
         lane = floor.lane
         reasons.append({"kind": "floor", "force_lane": floor.lane, "text": floor.text})
+    fell_back = (
+        fallback is not None
+        and bool(fallback.lane)
+        and LANE_SEVERITY[fallback.lane] > LANE_SEVERITY[lane]
+    )
+    if fell_back:
+        lane = fallback.lane
+    if fallback is not None:
+        reasons.extend(fallback.reasons)
     if not reasons:
         reasons.append({"kind": "none", "text": "no rule fired"})
-    if rules.forced_lane:
+    if fell_back:
+        reasons.append(
+            {"kind": "lane", "text": f"lane {lane}: the fallback lane while the rules cannot "
+             f"be evaluated, score {score} not used"}
+        )  # fmt: skip
+    elif rules.forced_lane:
         reasons.append(
             {"kind": "lane", "text": f"lane {lane}: forced by rule, score {score} not used"}
         )
@@ -245,7 +312,13 @@ def decide(
                 f"red from {thresholds.red_from})",
             }
         )
-    return Decision(lane=lane, score=score, reasons=reasons, randomly_selected=picked)
+    return Decision(
+        lane=lane,
+        score=score,
+        reasons=reasons,
+        randomly_selected=picked,
+        fallback=fallback.kind if fallback else "",
+    )
 
 
 def new_draw() -> float:

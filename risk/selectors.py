@@ -10,6 +10,7 @@ from risk.models import (
     RiskJob,
     RiskSettingsProposal,
     RuleSet,
+    ScoringFault,
     SelectivityRule,
 )
 
@@ -58,3 +59,9 @@ def settings_proposal_list(*, user) -> QuerySet[RiskSettingsProposal]:
 def config_audit_list(*, user) -> QuerySet[ConfigAuditEntry]:
     ensure_analyst(user)
     return ConfigAuditEntry.objects.select_related("proposed_by", "decided_by")
+
+
+def scoring_fault_list(*, user) -> QuerySet[ScoringFault]:
+    """Systemic scoring faults, open ones first, then the latest."""
+    ensure_analyst(user)
+    return ScoringFault.objects.order_by("-closed_at", "-opened_at")

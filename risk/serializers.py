@@ -98,6 +98,7 @@ class RiskSettingsSerializer(serializers.ModelSerializer):
             "expected_red_share",
             "model_enabled",
             "model_weight",
+            "fallback_lane",
             "updated_at",
         ]
         read_only_fields = ["updated_at"]

@@ -3,27 +3,33 @@ scoring of declarations (decisions computed here, applied by clearance.services)
 
 import logging
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Avg, Count, Max
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Avg, Count, F, Max
+from django.urls import reverse
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
 from declarations.models import Declaration, Item, Lane
+from notifications.services import Message, notify_many, recipients_with_roles
 from risk import scoring
 from risk.criteria import REGISTRY, clean_condition
-from risk.model_store import live_model
+from risk.model_store import ModelUnavailable, live_model
 from risk.models import (
     ConfigAuditEntry,
+    Fallback,
+    FallbackLane,
     LaneDecision,
     ReferencePrice,
     RiskSettings,
     RiskSettingsProposal,
     RuleSet,
     ScoringFailure,
+    ScoringFault,
     SelectivityRule,
     TrainingRecord,
     live_rule_set_id,
@@ -35,6 +41,10 @@ logger = logging.getLogger(__name__)
 MAX_SCORING_ATTEMPTS = 3
 # The model's reason names its strongest features from this fraud likelihood up.
 MODEL_EXPLAIN_FROM = 0.1
+
+
+class RuleEvaluationError(Exception):
+    """A live rule raised on one declaration, and not on others: the declaration's fault."""
 
 
 def _ensure_analyst(actor) -> None:
@@ -110,14 +120,24 @@ class ScoringContext:
         return self._prices[key]
 
 
+def _read(name: str, obj, context):
+    try:
+        return REGISTRY[name].read(obj, context)
+    except DatabaseError:
+        raise  # the transaction is lost: a passing outage, not the criterion's fault
+    except Exception as exc:
+        # The rules that test this fact fail; the others still count (apply_rules).
+        return scoring.Unreadable(exc)
+
+
 def declaration_facts(declaration, items, rules) -> tuple[dict, list[dict]]:
     """Header and item facts, by criterion name, for the criteria the rules use."""
     context = ScoringContext(declaration, items)
     header_names = {c.name for rule in rules for c, _, _ in rule.header}
     item_names = {c.name for rule in rules for c, _, _ in rule.items}
-    header = {name: REGISTRY[name].read(declaration, context) for name in header_names}
+    header = {name: _read(name, declaration, context) for name in header_names}
     item_facts = [
-        {"line_no": item.line_no, **{n: REGISTRY[n].read(item, context) for n in item_names}}
+        {"line_no": item.line_no, **{n: _read(n, item, context) for n in item_names}}
         for item in items
     ]
     return header, item_facts
@@ -170,13 +190,14 @@ def declaration_item_records(declaration, items) -> list[dict]:
     ]
 
 
-def model_scores(declarations: list, items_of: dict, *, weight: int):
+def model_scores(declarations: list, items_of: dict, *, weight: int, live=None):
     """(label, {declaration id: (probability, reason)}) from the live model, in one batch.
 
     Features are computed once for every item of every declaration; the
     riskiest item of each declaration gives its probability and explanation.
+    `live` is the (label, model) already loaded, if the caller has it.
     """
-    label, model = live_model()
+    label, model = live or live_model()
     if model is None or not declarations:
         return "", {}
     from risk.ml.model import describe
@@ -236,11 +257,50 @@ def model_scores(declarations: list, items_of: dict, *, weight: int):
     return label, scores
 
 
-def _live_rules() -> tuple[str, list[scoring.CompiledRule]]:
-    rule_set_id = live_rule_set_id()
-    version = RuleSet.objects.values_list("version", flat=True).get(pk=rule_set_id)
-    rules = SelectivityRule.objects.filter(rule_set_id=rule_set_id, active=True)
-    return f"v{version}", [scoring.compile_rule(rule) for rule in rules]
+def _live_rules() -> tuple[str, list[scoring.CompiledRule], dict[int, str]]:
+    """The live rule set's version, its rules compiled, and the errors of those that
+    will not compile (a criterion the code no longer has), by rule pk."""
+    live = RuleSet.objects.filter(status=RuleSet.Status.LIVE).values_list("pk", "version").first()
+    if live is None:
+        rule_set_id = live_rule_set_id()
+        live = (rule_set_id, RuleSet.objects.values_list("version", flat=True).get(pk=rule_set_id))
+    rule_set_id, version = live
+    compiled, broken = [], {}
+    for rule in SelectivityRule.objects.filter(rule_set_id=rule_set_id, active=True):
+        try:
+            compiled.append(scoring.compile_rule(rule))
+        except Exception as exc:
+            broken[rule.pk] = scoring.error_text(exc)
+    return f"v{version}", compiled, broken
+
+
+# A rule or the model that fails on a declaration fails it alone, unless it also
+# fails on every one of these others (the rest of the batch, else the latest
+# lodged): then the fault is systemic, the rule's or the model's.
+PROBE_DECLARATIONS = 3
+
+
+def _probe_declarations(exclude: list[int]) -> tuple[list, dict[int, list]]:
+    """The latest lodged declarations but `exclude`, with their items (two queries)."""
+    others = list(
+        Declaration.objects.filter(submitted_at__isnull=False)
+        .exclude(pk__in=exclude)
+        .select_related("company")
+        .order_by("-pk")[:PROBE_DECLARATIONS]
+    )
+    items_of: dict[int, list] = {d.pk: [] for d in others}
+    for item in Item.objects.filter(declaration_id__in=items_of).order_by("line_no"):
+        items_of[item.declaration_id].append(item)
+    return others, items_of
+
+
+@dataclass
+class FaultMet:
+    """A systemic fault a batch met: what failed, and how many of its decisions fell back."""
+
+    error: str
+    detail: dict
+    fallbacks: int = 0
 
 
 # ---- scoring ---------------------------------------------------------------------------------
@@ -251,31 +311,165 @@ class ScoringBatch:
 
     Decides lanes and builds their decision records; stores nothing. Applying
     the lanes (reviews, status, notices) is the clearance process's
-    (clearance.services.lanes_apply).
+    (clearance.services.lanes_apply), and so is recording the systemic faults
+    the batch met (`faults`, see scoring_faults_update).
+
+    A failure is the declaration's own unless it is systemic: the model will
+    not load, or fails on other declarations too; a rule will not compile, or
+    raises on other declarations too. Then the batch falls back instead of
+    failing: the rules alone without the model, and at least the configured
+    fallback lane without the rules.
     """
 
     def __init__(self, declarations: list):
         started = time.perf_counter()
+        self.declarations = declarations
         self.items_of: dict[int, list] = {d.pk: [] for d in declarations}
         for item in Item.objects.filter(declaration_id__in=self.items_of).order_by("line_no"):
             self.items_of[item.declaration_id].append(item)
         self.thresholds = RiskSettings.current()
-        self.version, self.rules = _live_rules()
+        self.version, self.rules, self.broken_rules = _live_rules()
+        self.open_faults = {f.kind: f for f in ScoringFault.objects.filter(closed_at__isnull=True)}
+        self.faults: dict[str, FaultMet] = {}
+        self._rule_verdicts: dict[int, bool] = {}
+        self._rules_failed = False
+        self._probes = None
+        self._model_errors: dict[int, Exception] = {}
+        self._detail_model: dict = {}
         mark = time.perf_counter()
-        self.model_label, self.scores = "", {}
+        self.model_label, self.scores, self.model_fault = "", {}, ""
         if self.thresholds.model_enabled:
-            self.model_label, self.scores = model_scores(
-                declarations, self.items_of, weight=self.thresholds.model_weight
-            )
+            self._score_with_model()
         self.model_ms = round((time.perf_counter() - mark) * 1000 / len(declarations), 1)
         self.shared_ms = (time.perf_counter() - started) * 1000 / len(declarations)
 
+    # ---- the model
+
+    def _score_with_model(self) -> None:
+        weight = self.thresholds.model_weight
+        try:
+            live = live_model()
+        except ModelUnavailable as exc:
+            self.model_fault = str(exc)
+            self._detail_model = {"model_version": exc.label}
+            return
+        try:
+            self.model_label, self.scores = model_scores(
+                self.declarations, self.items_of, weight=weight, live=live
+            )
+            return
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            batch_error = exc
+        # Which declarations does it fail on? Each alone, then others if it fails on all.
+        failed = {}
+        for declaration in self.declarations if len(self.declarations) > 1 else []:
+            try:
+                self.scores.update(
+                    model_scores([declaration], self.items_of, weight=weight, live=live)[1]
+                )
+            except DatabaseError:
+                raise
+            except Exception as exc:
+                failed[declaration.pk] = exc
+        if len(self.declarations) == 1:
+            failed = {self.declarations[0].pk: batch_error}
+        self.model_label = live[0] if self.scores else ""
+        if len(failed) == len(self.declarations) and (
+            ScoringFault.Kind.MODEL in self.open_faults or self._model_fails_elsewhere(live)
+        ):
+            first = next(iter(failed.values()))
+            self.model_fault = f"model {live[0]} cannot score: {scoring.error_text(first)}"
+            self._detail_model = {"model_version": live[0]}
+        else:
+            self._model_errors = failed
+
+    def _model_fails_elsewhere(self, live) -> bool:
+        others, items_of = self._probe()
+        if not others:
+            return False
+        try:
+            model_scores(others, items_of, weight=self.thresholds.model_weight, live=live)
+        except DatabaseError:
+            raise
+        except Exception:
+            return True
+        return False
+
+    def _probe(self):
+        if self._probes is None:
+            self._probes = _probe_declarations([d.pk for d in self.declarations])
+        return self._probes
+
+    # ---- the rules
+
+    def _rule_fails_elsewhere(self, rule_pk: int, declaration) -> bool:
+        """Whether a rule that failed on `declaration` fails on the others as well:
+        the rest of the batch, else the latest lodged declarations."""
+        if rule_pk not in self._rule_verdicts:
+            episode = self.open_faults.get(ScoringFault.Kind.RULES)
+            if episode is not None and rule_pk in episode.detail.get("rules", ()):
+                self._rule_verdicts[rule_pk] = True
+            else:
+                rule = next(r for r in self.rules if r.pk == rule_pk)
+                others = [d for d in self.declarations if d.pk != declaration.pk]
+                items_of = self.items_of
+                if not others:
+                    others, items_of = self._probe()
+                self._rule_verdicts[rule_pk] = bool(others) and all(
+                    self._rule_fails_on(rule, other, items_of[other.pk]) for other in others
+                )
+        return self._rule_verdicts[rule_pk]
+
+    @staticmethod
+    def _rule_fails_on(rule, declaration, items) -> bool:
+        failures: dict[int, str] = {}
+        header, item_facts = declaration_facts(declaration, items, [rule])
+        scoring.apply_rules([rule], header, item_facts, failures=failures)
+        return bool(failures)
+
+    def rules_recovered(self) -> bool:
+        """Whether the open rules fault is over: no rule failed in this batch, and the
+        rules it named are no longer live or now evaluate on the latest declarations."""
+        if self._rules_failed or self.broken_rules:
+            return False
+        episode = self.open_faults[ScoringFault.Kind.RULES]
+        named = set(episode.detail.get("rules", ()))
+        still_live = [r for r in self.rules if r.pk in named]
+        others, items_of = self._probe() if still_live else ([], {})
+        return not any(
+            self._rule_fails_on(rule, other, items_of[other.pk])
+            for rule in still_live
+            for other in others
+        )
+
+    def model_recovered(self) -> bool:
+        """Whether the model, if switched on and live, scored this batch."""
+        return not self.model_fault and (not self._model_errors or bool(self.scores))
+
+    # ---- deciding
+
+    def _met(self, kind: str, error: str, detail: dict) -> None:
+        met = self.faults.setdefault(kind, FaultMet(error=error, detail=detail))
+        met.fallbacks += 1
+
     def decide(self, declaration, floor: scoring.Floor | None = None) -> scoring.Decision:
+        if declaration.pk in self._model_errors:
+            raise self._model_errors[declaration.pk]
         probability, reason = self.scores.get(declaration.pk, (None, None))
         header, item_facts = declaration_facts(
             declaration, self.items_of[declaration.pk], self.rules
         )
-        assessment = scoring.apply_rules(self.rules, header, item_facts, at=timezone.now())
+        failures: dict[int, str] = {}
+        assessment = scoring.apply_rules(
+            self.rules, header, item_facts, at=timezone.now(), failures=failures
+        )
+        self._rules_failed = self._rules_failed or bool(failures)
+        own = [pk for pk in failures if not self._rule_fails_elsewhere(pk, declaration)]
+        if own:
+            # This declaration's data, not the rule: counted, retried, then held.
+            raise RuleEvaluationError(f"rule {own[0]}: {failures[own[0]]}")
         return scoring.decide(
             rules=assessment,
             # An amended or refiled declaration keeps the draw of the one it
@@ -285,7 +479,36 @@ class ScoringBatch:
             model_reason_=reason,
             thresholds=self.thresholds,
             floor=floor,
+            fallback=self._fallback({**self.broken_rules, **failures}),
         )
+
+    def _fallback(self, broken: dict[int, str]) -> scoring.Fallback | None:
+        reasons = []
+        kind, lane = "", ""
+        if self.model_fault:
+            kind = Fallback.RULES_ONLY
+            reasons.append(
+                {"kind": "fallback", "text": f"{self.model_fault}; decided by the rules alone"}
+            )
+            self._met(ScoringFault.Kind.MODEL, self.model_fault, self._detail_model)
+        if broken:
+            kind, lane = Fallback.DEFAULT_LANE, self.thresholds.fallback_lane
+            errors = "; ".join(f"rule {pk}: {error}" for pk, error in sorted(broken.items()))
+            reasons.append(
+                {
+                    "kind": "fallback",
+                    "rules": sorted(broken),
+                    "force_lane": lane,
+                    "text": f"rules of set {self.version} cannot be evaluated ({errors}); "
+                    f"lane at least {lane}, the configured fallback",
+                }
+            )
+            self._met(
+                ScoringFault.Kind.RULES,
+                f"rule set {self.version}: {errors}",
+                {"rule_set_version": self.version, "rules": sorted(broken)},
+            )
+        return scoring.Fallback(kind=kind, lane=lane, reasons=tuple(reasons)) if kind else None
 
     def record(self, declaration, decision: scoring.Decision, timings: dict) -> LaneDecision:
         """The decision as stored; the caller completes `timings` and the duration once
@@ -299,6 +522,7 @@ class ScoringBatch:
             model_version=self.model_label,
             model_probability=self.scores.get(declaration.pk, (None, None))[0],
             randomly_selected=decision.randomly_selected,
+            fallback=decision.fallback,
             timings=timings,
             decided_at=timezone.now(),
             duration_ms=0,
@@ -352,6 +576,85 @@ def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
     ).exists()
 
 
+# ---- systemic faults -------------------------------------------------------------------------
+
+FAULT_WATCHERS = ["admin", "analyst"]
+
+
+def scoring_faults_update(*, batch: ScoringBatch) -> None:
+    """Record the systemic faults a batch met, in its transaction: open an episode for a
+    fault met first (administrators and analysts are told once, whichever worker meets
+    it first), count its fallbacks, and close the episodes the batch shows are over."""
+    for kind, met in batch.faults.items():
+        episode = batch.open_faults.get(kind) or _scoring_fault_open(kind=kind, met=met)
+        ScoringFault.objects.filter(pk=episode.pk).update(fallbacks=F("fallbacks") + met.fallbacks)
+    for kind, episode in batch.open_faults.items():
+        if kind in batch.faults:
+            continue
+        over = (
+            batch.model_recovered()
+            if kind == ScoringFault.Kind.MODEL
+            else (batch.rules_recovered())
+        )
+        if over:
+            _scoring_fault_close(episode)
+
+
+def _scoring_fault_open(*, kind: str, met: FaultMet) -> ScoringFault:
+    episode = ScoringFault(
+        kind=kind, error=met.error[:2000], detail=met.detail, opened_at=timezone.now()
+    )
+    episode.full_clean(validate_constraints=False)
+    try:
+        # Another worker may be opening the same episode: the partial unique index
+        # makes this insert wait for it, then fail, and that worker tells.
+        with transaction.atomic():
+            episode.save()
+    except IntegrityError:
+        return ScoringFault.objects.get(kind=kind, closed_at__isnull=True)
+    fallback = (
+        "declarations are routed by the rules alone"
+        if kind == ScoringFault.Kind.MODEL
+        else f"declarations get at least the {RiskSettings.current().fallback_lane} lane"
+    )
+    _tell_fault_watchers(
+        verb="scoring fault",
+        text=f"Risk scoring fault ({kind}): {met.error}. Until it is fixed {fallback}; "
+        "nothing is held for it.",
+    )
+    logger.error("systemic scoring fault opened: %s", met.error)
+    return episode
+
+
+def _scoring_fault_close(episode: ScoringFault) -> None:
+    # A conditional update: of two workers that see it over, one closes and tells.
+    closed = ScoringFault.objects.filter(pk=episode.pk, closed_at__isnull=True).update(
+        closed_at=timezone.now()
+    )
+    if not closed:
+        return
+    fallbacks = ScoringFault.objects.values_list("fallbacks", flat=True).get(pk=episode.pk)
+    _tell_fault_watchers(
+        verb="scoring recovered",
+        text=f"Risk scoring works again ({episode.kind}): {fallbacks} declarations were "
+        f"decided by a fallback since {timezone.localtime(episode.opened_at):%Y-%m-%d %H:%M}.",
+    )
+    logger.warning("systemic scoring fault %s closed", episode.pk)
+
+
+def _tell_fault_watchers(*, verb: str, text: str) -> None:
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=recipients_with_roles(roles=FAULT_WATCHERS),
+                verb=verb,
+                text=text,
+                url=reverse("risk:home"),
+            )
+        ]
+    )
+
+
 # ---- settings --------------------------------------------------------------------------------
 
 SETTINGS_FIELDS = (
@@ -363,6 +666,7 @@ SETTINGS_FIELDS = (
     "expected_red_share",
     "model_enabled",
     "model_weight",
+    "fallback_lane",
 )
 
 
@@ -376,6 +680,11 @@ def _settings_values(settings_: RiskSettings) -> dict:
 
 
 def _clean_settings(candidate: RiskSettings) -> None:
+    if candidate.fallback_lane not in FallbackLane.values:
+        raise ValidationError(
+            {"fallback_lane": "The fallback lane is yellow or red: a scoring fault never "
+             "routes a declaration green."}
+        )  # fmt: skip
     candidate.full_clean(validate_unique=False, validate_constraints=False)
     if candidate.yellow_from >= candidate.red_from:
         raise ValidationError({"yellow_from": "Yellow must start below red."})

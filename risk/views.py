@@ -22,6 +22,7 @@ from risk.selectors import (
     job_list,
     model_version_list,
     rule_set_list,
+    scoring_fault_list,
     settings_proposal_list,
 )
 from risk.services import (
@@ -76,6 +77,7 @@ def risk_home_page(request):
             .filter(status=ModelVersion.Status.LIVE)
             .first(),
             "jobs": job_list(user=request.user)[:10],
+            "faults": scoring_fault_list(user=request.user)[:5],
         },
     )
 

@@ -305,6 +305,8 @@ RISK_SWEEP_AFTER_SECONDS = int(os.environ.get("RISK_SWEEP_AFTER_SECONDS", "120")
 RISK_RETRY_SECONDS = float(os.environ.get("RISK_RETRY_SECONDS", "5"))
 # A scoring message also scores up to this many other waiting declarations in one model call.
 RISK_BATCH_SIZE = int(os.environ.get("RISK_BATCH_SIZE", "32"))
+# A live model that would not load is tried again after this many seconds (each worker).
+RISK_MODEL_RETRY_SECONDS = float(os.environ.get("RISK_MODEL_RETRY_SECONDS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -236,6 +236,7 @@ def test_analysts_propose_and_approve_settings_on_the_page(cast, login):
         "expected_red_share": "5.00",
         "model_enabled": "on",
         "model_weight": "100",
+        "fallback_lane": "red",
     }
     client = login(cast.analyst)
     missing_reason = client.post("/risk/settings/", values)

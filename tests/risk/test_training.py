@@ -40,8 +40,10 @@ def kcs_sample(tmp_path) -> Path:
 @pytest.fixture
 def forget_loaded_model():
     model_store._held.update(pk=None, label="", model=None)
+    model_store._failed.update(pk=None, at=0.0, error="")
     yield
     model_store._held.update(pk=None, label="", model=None)
+    model_store._failed.update(pk=None, at=0.0, error="")
 
 
 def test_kcs_import_is_idempotent_and_derives_reference_prices(kcs_sample):
@@ -140,7 +142,7 @@ def test_a_tampered_artifact_is_refused(kcs_sample, forget_loaded_model):
     kcs_import(paths=[kcs_sample])
     version = model_train(rounds=10)
     ModelVersion.objects.filter(pk=version.pk).update(artifact=b"not the model")
-    with pytest.raises(ValueError, match="SHA-256"):
+    with pytest.raises(model_store.ModelUnavailable, match="SHA-256"):
         model_store.live_model()
 
 
