@@ -101,8 +101,9 @@ TEMPLATES = [
 # Two roles on one database. DATABASE_URL is the application's role: it reads and
 # writes rows (only inserts and reads the audit tables) and owns nothing, so it
 # cannot alter or disable the audit triggers. MIGRATION_DATABASE_URL is the
-# owner's, used only by `migrate --database migrate` and `db_grant_app_role`;
-# unset, it is DATABASE_URL (one role for everything, as in the test suite).
+# owner's: `migrate` runs with it as DATABASE_URL, and `db_grant_app_role` uses
+# it as the `owner` alias; unset, it is DATABASE_URL (one role for everything,
+# as in the test suite).
 _DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/singlewindow")
 DATABASES = {
     "default": dj_database_url.parse(
@@ -110,10 +111,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     ),
-    "migrate": dj_database_url.parse(os.environ.get("MIGRATION_DATABASE_URL") or _DATABASE_URL),
+    "owner": dj_database_url.parse(os.environ.get("MIGRATION_DATABASE_URL") or _DATABASE_URL),
 }
 # The same database: tests create it once, and the owner's alias points at it.
-DATABASES["migrate"]["TEST"] = {"MIRROR": "default"}
+DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 for _alias in DATABASES:
     if DATABASES[_alias]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL and MIGRATION_DATABASE_URL must be PostgreSQL")

@@ -31,8 +31,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--database",
-            default="migrate",
-            help="The owner's connection (default: the `migrate` alias, MIGRATION_DATABASE_URL).",
+            default="owner",
+            help="The owner's connection (default: the `owner` alias, MIGRATION_DATABASE_URL).",
         )
         parser.add_argument("--role", help="The application's role (default: DATABASE_URL's user).")
         parser.add_argument(
@@ -89,10 +89,11 @@ class Command(BaseCommand):
             ]
             for statement in statements:
                 cursor.execute(statement)
-        self.stdout.write(
-            f"Role {role!r} may read and write the rows of {database_name!r}; "
-            f"insert and read only: {', '.join(append_only) or 'no append-only table'}."
-        )
+        if options["verbosity"]:
+            self.stdout.write(
+                f"Role {role!r} may read and write the rows of {database_name!r}; "
+                f"insert and read only: {', '.join(append_only) or 'no append-only table'}."
+            )
 
     def _ensure_role(self, cursor, database, role, password):
         name = connections[database].ops.quote_name(role)
