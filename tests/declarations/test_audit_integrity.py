@@ -271,3 +271,26 @@ def test_filing_scoring_and_anchoring_work_under_the_application_role(
     ]
     assert list(settings.AUDIT_ANCHOR_DIR.glob("*.json"))
     call_command("audit_verify")
+
+
+def test_a_rotated_key_still_verifies_older_entries_until_it_is_dropped(cast, settings):
+    settings.AUDIT_HMAC_KEYS = "k1:first-key-0123456789abcdef0123456789"
+    declaration = make_declaration(actor=cast.trader_a, invoice_number="INV-AUDIT-ROTATE")
+    settings.AUDIT_HMAC_KEYS = (
+        "k2:second-key-0123456789abcdef012345678,k1:first-key-0123456789abcdef0123456789"
+    )
+    declaration_transition(
+        declaration_id=declaration.pk,
+        to_status=Declaration.Status.SUBMITTED,
+        actor=cast.trader_a,
+        changes={"submitted_at": timezone.now()},
+    )
+    assert list(declaration.events.order_by("seq").values_list("key_id", flat=True)) == ["k1", "k2"]
+    call_command("audit_verify")
+
+    settings.AUDIT_HMAC_KEYS = "k2:second-key-0123456789abcdef012345678"
+    with pytest.raises(
+        CommandError,
+        match=rf"declaration {declaration.pk}, entry #1\): hashed with key 'k1', which",
+    ):
+        call_command("audit_verify")
