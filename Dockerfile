@@ -14,11 +14,12 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY . .
 # Static files are collected at build time with the production storage
-# (hashed names); the key is a throwaway used by this step only.
-RUN SECRET_KEY=collectstatic-only DEBUG=false STATIC_ROOT=/app/staticfiles \
-    python manage.py collectstatic --no-input -v 0 \
+# (hashed names); the keys are throwaways used by this step only.
+RUN SECRET_KEY=collectstatic-only AUDIT_HMAC_KEYS=build:collectstatic-only DEBUG=false \
+    STATIC_ROOT=/app/staticfiles python manage.py collectstatic --no-input -v 0 \
     && useradd --system --uid 1000 --home /app singlewindow \
-    && mkdir -p /app/var /app/media && chown -R singlewindow /app/var /app/media
+    && mkdir -p /app/var /app/media /app/audit-anchors \
+    && chown -R singlewindow /app/var /app/media /app/audit-anchors
 
 USER singlewindow
 ENV STATIC_ROOT=/app/staticfiles MEDIA_ROOT=/app/media

@@ -123,6 +123,7 @@ def main() -> None:
         # Production mode, as a real deployment runs (DEBUG keeps every query in memory).
         "DEBUG": "false",
         "SECRET_KEY": uuid.uuid4().hex * 2,
+        "AUDIT_HMAC_KEYS": f"bench:{uuid.uuid4().hex}",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",

@@ -8,18 +8,52 @@ them may call it.
 """
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC
+from functools import cache
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
 
 
+@cache
+def _parse_keys(spec: str) -> dict[str, bytes]:
+    keys = {}
+    for part in spec.split(","):
+        key_id, sep, secret = part.strip().partition(":")
+        if not sep or not key_id or not secret or len(key_id) > 16:
+            raise ImproperlyConfigured(
+                "AUDIT_HMAC_KEYS must be 'id:key,id:key' (ids of at most 16 characters)"
+            )
+        keys[key_id] = secret.encode()
+    return keys
+
+
+def audit_keys() -> dict[str, bytes]:
+    """The HMAC keys by id, the one that signs new entries first."""
+    return _parse_keys(settings.AUDIT_HMAC_KEYS)
+
+
+class UnknownKey(Exception):
+    pass
+
+
 def event_hash(event) -> str:
-    """The SHA-256 of an audit entry's content, including the previous entry's hash."""
+    """HMAC-SHA256, under the key the entry names, of its content and the previous hash.
+
+    The key is outside the database: someone who can rewrite the table can
+    recompute a plain hash chain, not this one.
+    """
+    try:
+        key = audit_keys()[event.key_id]
+    except KeyError:
+        raise UnknownKey(event.key_id) from None
     payload = {
         "declaration": event.declaration_id,
         "seq": event.seq,
@@ -31,13 +65,12 @@ def event_hash(event) -> str:
         "reason": event.reason,
         "data": event.data,
         "prev": event.prev_hash,
+        "key": event.key_id,
     }
-    # Entries written before declarants were shown notices have none; their
-    # hashes stay as they were.
     if event.notice:
         payload["notice"] = event.notice
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,7 +94,16 @@ def chain_verify(events) -> ChainBreak | None:
             return ChainBreak(
                 event.pk, event.declaration_id, event.seq, "does not follow the previous entry"
             )
-        if event_hash(event) != event.hash:
+        try:
+            expected = event_hash(event)
+        except UnknownKey:
+            return ChainBreak(
+                event.pk,
+                event.declaration_id,
+                event.seq,
+                f"hashed with key {event.key_id!r}, which AUDIT_HMAC_KEYS does not hold",
+            )
+        if not hmac.compare_digest(expected, event.hash):
             return ChainBreak(
                 event.pk, event.declaration_id, event.seq, "content does not match its hash"
             )
@@ -119,9 +161,10 @@ def audit_append(events: list, *, first: bool = False) -> list:
             .distinct("declaration_id")
             .values_list("declaration_id", "seq", "hash")
         }
+    key_id = next(iter(audit_keys()))
     for event in events:
         seq, prev_hash = heads.get(event.declaration_id, (0, GENESIS_HASH))
-        event.seq, event.prev_hash = seq + 1, prev_hash
+        event.seq, event.prev_hash, event.key_id = seq + 1, prev_hash, key_id
         event.hash = event_hash(event)
         heads[event.declaration_id] = (event.seq, event.hash)
     return DeclarationEvent.objects.bulk_create(events)

@@ -497,7 +497,11 @@ class DeclarationEvent(models.Model):
 
     Each entry stores the hash of the previous entry of the same declaration,
     so the chain is extended under the declaration's row lock and filing never
-    serialises on a global lock. A database trigger refuses UPDATE and DELETE.
+    serialises on a global lock. The hash is an HMAC under the key `key_id`
+    names (settings.AUDIT_HMAC_KEYS), which the database does not hold, so
+    whoever can write the table still cannot recompute a chain. The
+    application's role may only insert and read; a trigger refuses UPDATE and
+    DELETE to everyone else.
     """
 
     declaration = models.ForeignKey(Declaration, on_delete=models.PROTECT, related_name="events")
@@ -516,6 +520,7 @@ class DeclarationEvent(models.Model):
     notice = models.CharField(max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
 
     class Meta:
         ordering = ["declaration", "seq"]
@@ -525,6 +530,27 @@ class DeclarationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declaration_id}#{self.seq} {self.action}"
+
+
+class AuditAnchor(models.Model):
+    """A copy of one anchor published into settings.AUDIT_ANCHOR_DIR.
+
+    The anchor is the digest of every audit chain's head and of the
+    configuration audit log at one moment, signed with a key outside the
+    database. The file is the copy that counts; this row is for convenience,
+    append-only like the trail.
+    """
+
+    published_at = models.DateTimeField()
+    digest = models.CharField(max_length=64, unique=True)
+    # The signed document exactly as written to the file (declarations.audit).
+    document = models.TextField()
+
+    class Meta:
+        ordering = ["published_at"]
+
+    def __str__(self) -> str:
+        return f"anchor {self.published_at:%Y-%m-%d %H:%M} {self.digest[:12]}"
 
 
 class DeclarationUserObjectPermission(UserObjectPermissionBase):

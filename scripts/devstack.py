@@ -125,6 +125,41 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
 
 
+def as_owner(env: dict) -> dict:
+    """The environment of a command the tables' owner runs (migrate)."""
+    return {**env, "DATABASE_URL": env.get("MIGRATION_DATABASE_URL") or env["DATABASE_URL"]}
+
+
+def least_privilege_role(env: dict) -> None:
+    """After migrate: run the platform as the application's role, which cannot
+    alter tables or rewrite the audit trail (db_grant_app_role).
+
+    With the embedded PostgreSQL, its superuser becomes MIGRATION_DATABASE_URL
+    (the owner) and DATABASE_URL a role `singlewindow_app` made here. A given
+    MIGRATION_DATABASE_URL is used as it is; a DATABASE_URL given alone is one
+    role for everything, left so.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not env.get("MIGRATION_DATABASE_URL"):
+        if os.environ.get("DATABASE_URL"):
+            return
+        path = VAR / "db-app-password"
+        if not path.exists():
+            import secrets
+
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        owner = urlsplit(env["DATABASE_URL"])
+        host = owner.netloc.rsplit("@", 1)[-1]
+        env["MIGRATION_DATABASE_URL"] = env["DATABASE_URL"]
+        env["DATABASE_URL"] = urlunsplit(
+            owner._replace(netloc=f"singlewindow_app:{path.read_text().strip()}@{host}")
+        )
+    log("Granting the application's database role (least privilege)")
+    manage(env, "db_grant_app_role", "-v", "0")
+
+
 DEMO_LOGINS = [
     ("trader (Hanbit Trading, AEO)", "trader_a"),
     ("trader (Pacific Rim Imports)", "trader_b"),
@@ -179,7 +214,8 @@ def start() -> int:
             bank_port = free_port(int(os.environ.get("SANDBOX_BANK_PORT", "8100")))
             env["PAYMENT_BANK_URL"] = f"http://127.0.0.1:{bank_port}/pay"
         log("Applying migrations")
-        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(as_owner(env), "migrate", "--no-input", "-v", "0")
+        least_privilege_role(env)
         manage(env, "collectstatic", "--no-input", "-v", "0")
         log("Loading reference data and demo data")
         manage(env, "load_reference_data")

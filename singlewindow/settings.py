@@ -5,6 +5,7 @@ the platform runs in production mode and refuses to start without a real
 SECRET_KEY; `manage.py check --deploy --fail-level WARNING` passes in that mode.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -97,15 +98,26 @@ TEMPLATES = [
     },
 ]
 
+# Two roles on one database. DATABASE_URL is the application's role: it reads and
+# writes rows (only inserts and reads the audit tables) and owns nothing, so it
+# cannot alter or disable the audit triggers. MIGRATION_DATABASE_URL is the
+# owner's: `migrate` runs with it as DATABASE_URL, and `db_grant_app_role` uses
+# it as the `owner` alias; unset, it is DATABASE_URL (one role for everything,
+# as in the test suite).
+_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/singlewindow")
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/singlewindow"),
+        _DATABASE_URL,
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
-    )
+    ),
+    "owner": dj_database_url.parse(os.environ.get("MIGRATION_DATABASE_URL") or _DATABASE_URL),
 }
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
+# The same database: tests create it once, and the owner's alias points at it.
+DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
+for _alias in DATABASES:
+    if DATABASES[_alias]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL and MIGRATION_DATABASE_URL must be PostgreSQL")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -252,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clearance.tasks.sweep_unscored_declarations",
         "schedule": 60.0,
     },
+    # A signed digest of every audit chain's head, kept outside the database.
+    "declarations-publish-audit-anchor": {
+        "task": "declarations.tasks.publish_audit_anchor",
+        "schedule": float(os.environ.get("AUDIT_ANCHOR_SECONDS", str(60 * 60 * 24))),
+    },
     "risk-retrain-model": {
         "task": "risk.tasks.retrain_risk_model",
         "schedule": float(os.environ.get("RISK_RETRAIN_SECONDS", str(60 * 60 * 24 * 7))),
@@ -293,6 +310,28 @@ PAYMENT_NOTIFICATION_SECRET = os.environ.get("PAYMENT_NOTIFICATION_SECRET", "")
 PAYMENT_NOTIFICATION_TOLERANCE_SECONDS = int(
     os.environ.get("PAYMENT_NOTIFICATION_TOLERANCE_SECONDS", "300")
 )
+# The audit trail. Entries are hashed with HMAC-SHA256 under a key the database
+# does not hold: AUDIT_HMAC_KEYS is "id:key,id:key", the first one signs new
+# entries and the others still verify older ones (rotation). Anchors, a signed
+# digest of every chain's head, are published daily into AUDIT_ANCHOR_DIR with
+# the Ed25519 private key in the PEM file AUDIT_SIGNING_KEY (needed by the
+# workers only); `audit_verify` checks them with the public key AUDIT_VERIFY_KEY
+# (a PEM file; default: derived from the private key).
+AUDIT_HMAC_KEYS = os.environ.get("AUDIT_HMAC_KEYS", "")
+if not AUDIT_HMAC_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEYS must be set when DEBUG is false")
+    AUDIT_HMAC_KEYS = "dev:" + hashlib.sha256(f"audit-hmac:{SECRET_KEY}".encode()).hexdigest()
+AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
+# Development only: without AUDIT_SIGNING_KEY, anchors are signed with a key derived from this.
+AUDIT_DEV_SIGNING_SEED = (
+    hashlib.sha256(f"audit-signing:{SECRET_KEY}".encode()).hexdigest()
+    if DEBUG and not AUDIT_SIGNING_KEY
+    else ""
+)
+AUDIT_VERIFY_KEY = os.environ.get("AUDIT_VERIFY_KEY", "")
+AUDIT_ANCHOR_DIR = Path(os.environ.get("AUDIT_ANCHOR_DIR", BASE_DIR / "var" / "audit-anchors"))
+
 # Reference tables are cached in each process for this long (seconds).
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
 # Uploaded documents: PDF, PNG or JPEG, checked by content, at most this size.

@@ -92,6 +92,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def audit_anchor_dir(settings, tmp_path):
+    # A test's anchors stay with it, and a `./dev start` in this checkout leaves its own
+    # anchors (var/audit-anchors) out of the tests' `audit_verify`.
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "audit-anchors"
+
+
+@pytest.fixture(autouse=True)
 def payment_bank(settings):
     # The bank the tests' notifications come from; no bank page unless a test starts one.
     settings.PAYMENT_NOTIFICATION_SECRET = BANK_SECRET
