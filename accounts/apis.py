@@ -28,6 +28,20 @@ class LoginRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class TokenObtainInputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="to tell tokens apart"
+    )
+
+
+class TokenIssuedOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    token = serializers.CharField(help_text="the key; shown only this once")
+    expires_at = serializers.DateTimeField()
+
+
 class TokenObtainApi(APIView):
     """A new token for a username and password. Each call issues another token (one
     per program or device); it expires after API_TOKEN_TTL. Failed tries count
@@ -37,21 +51,11 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-        name = serializers.CharField(
-            max_length=100, required=False, allow_blank=True, help_text="to tell tokens apart"
-        )
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        token = serializers.CharField(help_text="the key; shown only this once")
-        expires_at = serializers.DateTimeField()
-
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, auth=[])
+    @extend_schema(
+        request=TokenObtainInputSerializer, responses={200: TokenIssuedOutputSerializer}, auth=[]
+    )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = TokenObtainInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # The Django request, not DRF's: django-axes marks a locked-out login on
         # it, and its middleware answers for that mark (accounts.lockout).
@@ -64,11 +68,8 @@ class TokenObtainApi(APIView):
             raise serializers.ValidationError("Unable to log in with provided credentials.")
         name = data.validated_data.get("name") or request.META.get("HTTP_USER_AGENT", "")[:100]
         token, key = api_token_issue(user=user, name=name)
-        return Response(
-            self.OutputSerializer(
-                {"id": token.pk, "token": key, "expires_at": token.expires_at}
-            ).data
-        )
+        issued = {"id": token.pk, "token": key, "expires_at": token.expires_at}
+        return Response(TokenIssuedOutputSerializer(issued).data)
 
 
 class TokenOutputSerializer(serializers.ModelSerializer):
