@@ -1,25 +1,46 @@
-from django.contrib import admin
+from copy import copy
+from functools import partial
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 
-from accounts.models import Company, User
+from accounts.models import ApiToken, Company, User
 from accounts.services import (
     COMPANY_CHANGEABLE,
     USER_CHANGEABLE,
+    api_token_revoke,
     company_create,
     company_update,
     user_create,
+    user_login_unlock,
+    user_password_set,
     user_update,
 )
 from core.admin import ReadOnlyAdmin, ServiceAdmin
+
+
+class ServicePasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password page, saving through the service (which ends the
+    user's API tokens)."""
+
+    def __init__(self, user, *args, actor, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.actor = actor
+
+    def save(self, commit=True):
+        password = (
+            self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        )
+        return user_password_set(user=self.user, password=password, actor=self.actor)
 
 
 @admin.register(User)
 class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
     """Users are created and changed through the services, which keep group membership
     and admin access in step with the role, company and agency. Passwords are changed
-    on Django's own password page."""
+    on Django's own password page, saved by the service."""
 
     add_form = UserCreationForm
     add_fieldsets = [
@@ -65,6 +86,32 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
     list_display = ["username", "get_full_name", "role", "company", "agency", "is_active"]
     list_filter = ["role", "agency", "is_active"]
     list_select_related = ["company", "agency"]
+    actions = ["unlock_login", "revoke_api_tokens"]
+
+    def user_change_password(self, request, id, form_url=""):
+        # The form needs the administrator for the service; a copy of this shared
+        # admin carries it for this request only.
+        this_request = copy(self)
+        this_request.change_password_form = partial(ServicePasswordChangeForm, actor=request.user)
+        return UserAdmin.user_change_password(this_request, request, id, form_url)
+
+    @admin.action(description="Unlock the login (after too many failed attempts)")
+    def unlock_login(self, request, queryset):
+        for user in queryset:
+            user_login_unlock(user=user, actor=request.user)
+        count = len(queryset)
+        self.message_user(
+            request,
+            f"Unlocked the login of {count} user{'s' if count != 1 else ''}.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Revoke every API token")
+    def revoke_api_tokens(self, request, queryset):
+        tokens = ApiToken.objects.filter(user__in=queryset).select_related("user")
+        for token in tokens:
+            api_token_revoke(token=token, actor=request.user)
+        self.message_user(request, f"Revoked {len(tokens)} API tokens.", messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -124,3 +171,24 @@ admin.site.unregister(Group)
 class GroupAdmin(ReadOnlyAdmin):
     search_fields = ["name"]
     ordering = ["name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are issued by logging in to the API; administrators see and revoke them
+    (the key itself is never stored)."""
+
+    list_display = ["prefix", "user", "name", "created_at", "expires_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "prefix", "name"]
+    fields = ["user", "prefix", "name", "created_at", "expires_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request, obj):
+        api_token_revoke(token=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            api_token_revoke(token=token, actor=request.user)

@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -110,3 +112,39 @@ class User(AbstractUser):
     @property
     def is_platform_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class ApiToken(models.Model):
+    """A key for the API, one per login (each program or device its own).
+
+    Only a SHA-256 digest of the key is kept: the key itself is shown once, when
+    it is issued. A token ends at `expires_at`, when its owner or an
+    administrator revokes it (the row is deleted) and when the owner's password
+    changes: `password_fingerprint` is that of the password the token was issued
+    under, so even a password set outside the services ends it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    # The key's first characters, for its owner to tell their tokens apart.
+    prefix = models.CharField(max_length=8)
+    name = models.CharField(max_length=100, blank=True)
+    password_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        # The key is 160 random bits: a plain hash is enough, no salt or stretching.
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @staticmethod
+    def fingerprint_of(user: User) -> str:
+        return hashlib.sha256(user.password.encode()).hexdigest()

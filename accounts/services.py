@@ -5,11 +5,17 @@ Object permissions are granted to the group of a company or an agency
 services keep it in step with the user's company or agency.
 """
 
+import secrets
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Company, User
+from accounts.models import ApiToken, Company, User
 from agencies.models import Agency
 
 # tax_id is not here: it is fixed once the company exists, its group is named after it.
@@ -108,3 +114,63 @@ def user_update(*, user: User, actor, **fields) -> User:
     user.groups.remove(*(before - after))
     user.groups.add(*after)
     return user
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str | None, actor) -> User:
+    """Give the user a new password (None: no password login at all), by themselves
+    or an administrator: every API token they hold ends with the old one.
+
+    Works on the instance given, so that the page changing one's own password
+    can keep its session with the new hash.
+    """
+    if actor != user:
+        _ensure_platform_admin(actor)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        password_validation.validate_password(password, user)
+        user.set_password(password)
+    user.save(update_fields=["password"])
+    user.api_tokens.all().delete()
+    return user
+
+
+def user_login_unlock(*, user: User, actor) -> int:
+    """Lift the lockout of a user's account after failed logins; returns how many
+    records of failures were cleared. An address locked out for failures against
+    several accounts is unlocked on the admin's access attempts page."""
+    _ensure_platform_admin(actor)
+    return AxesProxyHandler.reset_attempts(username=user.username)
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new API token for a user who has just proved their password; returns the
+    token and its key, which is shown this once and stored only as a digest."""
+    key = secrets.token_hex(20)
+    token = ApiToken(
+        user=user,
+        digest=ApiToken.digest_of(key),
+        prefix=key[:8],
+        name=name,
+        password_fingerprint=ApiToken.fingerprint_of(user),
+        expires_at=timezone.now() + settings.API_TOKEN_TTL,
+    )
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor) -> None:
+    """End a token, by its owner or an administrator."""
+    if actor != token.user:
+        _ensure_platform_admin(actor)
+    token.delete()
+
+
+def api_tokens_delete_expired() -> int:
+    """Remove the rows of tokens past their expiry (they no longer authenticate)."""
+    count, _ = ApiToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return count

@@ -141,8 +141,8 @@ def main() -> None:
         subprocess.run([*manage, *command], env=env, check=True)
     token = subprocess.run(
         [*manage, "shell", "-c",
-         "from rest_framework.authtoken.models import Token; from accounts.models import User; "
-         "print(Token.objects.get_or_create(user=User.objects.get(username='trader_a'))[0].key)"],
+         "from accounts.services import api_token_issue; from accounts.models import User; "
+         "print(api_token_issue(user=User.objects.get(username='trader_a'))[1])"],
         env=env, check=True, capture_output=True, text=True,
     ).stdout.strip().splitlines()[-1]  # fmt: skip
 

@@ -77,9 +77,9 @@ def main() -> None:
     django.setup()
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import User
+    from accounts.services import api_token_issue
     from agencies.selectors import QueueFilters, _agency_scope, _filtered, review_queue
 
     rng = random.Random(1)
@@ -91,8 +91,8 @@ def main() -> None:
         user = User.objects.get(username=username)
         browser = Client(HTTP_HOST="localhost")
         browser.force_login(user)
-        token, _ = Token.objects.get_or_create(user=user)
-        api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = api_token_issue(user=user)
+        api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {key}")
         for label, client, base in (
             ("page", browser, "/queue/"),
             ("api", api, "/api/v1/reviews/"),

@@ -1,8 +1,7 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import ObtainAuthToken
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="token"),
+    path("", include("accounts.api_urls")),
     path("", include("declarations.api_urls")),
     path("", include("agencies.api_urls")),
     path("", include("notifications.api_urls")),

@@ -7,6 +7,7 @@ SECRET_KEY; `manage.py check --deploy --fail-level WARNING` passes in that mode.
 
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,7 +51,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -78,6 +79,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a login refused for too many failures into the lockout answer
+    # (accounts.lockout.lockout_response); last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "singlewindow.urls"
@@ -131,6 +135,9 @@ CACHES = {
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every login of a locked-out account or address, the right
+    # password included, before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -140,6 +147,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login lockout and API tokens --------------------------------------------
+# Client addresses: the proxies in front of the platform append to
+# X-Forwarded-For; the address the outermost trusted one saw is the client's.
+# Without a proxy X-Forwarded-For is whatever the client wrote and is ignored.
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get("TRUSTED_PROXY_COUNT", "1" if env_bool("BEHIND_TLS_PROXY", False) else "0")
+)
+# django-axes, recording in the database: failed logins on the login page, the
+# admin login and POST /api/v1/auth/token/ lock out the account and, separately,
+# the address after AUTH_FAILURE_LIMIT failures within AUTH_LOCKOUT_MINUTES;
+# the lockout lasts that long from the last try, or until an administrator unlocks.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("AUTH_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AUTH_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# Not reset by a success: one's own account's login would otherwise wipe the
+# failures the same address made against others.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# POST /api/v1/auth/token/ also answers 429 past this rate per client address.
+LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "30/minute")
+# API tokens live this long; a password change ends them all.
+API_TOKEN_TTL = timedelta(hours=int(os.environ.get("API_TOKEN_TTL_HOURS", "24")))
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -196,6 +229,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Client addresses for throttling, as for the login lockout.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -268,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
     "declarations-publish-audit-anchor": {
         "task": "declarations.tasks.publish_audit_anchor",
         "schedule": float(os.environ.get("AUDIT_ANCHOR_SECONDS", str(60 * 60 * 24))),
+    },
+    "accounts-delete-expired-api-tokens": {
+        "task": "accounts.tasks.delete_expired_api_tokens",
+        "schedule": 60.0 * 60,
     },
     "risk-retrain-model": {
         "task": "risk.tasks.retrain_risk_model",

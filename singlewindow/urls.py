@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as account_views
 from core.views import health, home
 
 urlpatterns = [
@@ -14,6 +15,13 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password-change"),
+    path("accounts/tokens/", account_views.api_tokens, name="api-tokens"),
+    path(
+        "accounts/tokens/<int:pk>/revoke/",
+        account_views.api_token_revoke_view,
+        name="api-token-revoke",
+    ),
     path("declarations/", include("declarations.urls")),
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),

@@ -159,26 +159,44 @@ def cast(db) -> Cast:
 @pytest.fixture
 def api():
     """An API client; `api.as_user(user)` authenticates with a real token."""
-    from rest_framework.authtoken.models import Token
+    from accounts.services import api_token_issue
 
     client = APIClient()
 
     def as_user(user):
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = api_token_issue(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     client.as_user = as_user
     return client
 
 
+def login_request():
+    """The request a test client's login is made with: django-axes counts logins per
+    address and refuses to judge one without a request."""
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/accounts/login/")
+
+
 @pytest.fixture
 def login(client):
     def as_user(user):
-        assert client.login(username=user.username, password=PASSWORD)
+        assert client.login(request=login_request(), username=user.username, password=PASSWORD)
         return client
 
     return as_user
+
+
+@pytest.fixture(autouse=True)
+def login_throttle_reset():
+    """Every test starts with a fresh allowance of logins at the token endpoint: the
+    throttle counts in Redis, which outlives a test's database transaction (the
+    lockout's records are rows and roll back with it)."""
+    from django.core.cache import cache
+
+    cache.delete("throttle_login_127.0.0.1")
 
 
 def _test_database_url() -> str:

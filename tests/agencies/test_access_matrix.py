@@ -18,8 +18,10 @@ from collections.abc import Callable
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.services import api_token_issue
 from clearance.services import review_query
 from tests.agencies.conftest import MEAT, ORANGES, review_of
+from tests.conftest import login_request
 from tests.factories import make_declaration
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,8 @@ OBJECT_ROUTES: dict[str, str] = {
     "agencies:jurisdiction-edit": "jurisdiction_rule",
     "agencies:jurisdiction-delete": "jurisdiction_rule",
     "payments:receipt": "payment",
+    "api:token-revoke": "api_token",
+    "api-token-revoke": "api_token",
 }
 
 # Routes that take no object id and need no login.
@@ -186,6 +190,8 @@ def world(cast, reviewed):
         "payment_a": payment_of(of_a),
         "payment_b": payment_of(of_b),
         "lane_proposal": lane_proposal_of(of_a, cast.supervisor),
+        "api_token_a": api_token_issue(user=cast.trader_a)[0],
+        "api_token_b": api_token_issue(user=cast.trader_b)[0],
         **risk_objects(cast),
     }
 
@@ -327,6 +333,12 @@ def foreign_lane_proposal(cast, world, user):
     return {"pk": world["lane_proposal"].pk}
 
 
+def foreign_api_token(cast, world, user):
+    # A token is its owner's alone: administrators end others' in the Django admin.
+    owner_b = user == cast.trader_a
+    return {"pk": world["api_token_b" if owner_b else "api_token_a"].pk}
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -347,6 +359,7 @@ FOREIGN: dict[str, Callable] = {
     "risk_job": analysts_only("risk_job"),
     "settings_proposal": analysts_only("settings_proposal"),
     "lane_proposal": foreign_lane_proposal,
+    "api_token": foreign_api_token,
 }
 
 
@@ -383,7 +396,7 @@ def test_objects_of_another_company_or_agency_answer_404(cast, world, api, clien
             caller = api.as_user(user)
         else:
             client.logout()
-            assert client.login(username=user.username, password=PASSWORD)
+            assert client.login(request=login_request(), username=user.username, password=PASSWORD)
             caller = client
         problems += refused(caller, url, is_api)
         checked += 1
@@ -436,7 +449,7 @@ def test_the_django_admin_is_closed_to_everyone_but_administrators(cast, client,
     from tests.factories import PASSWORD
 
     user = getattr(cast, role)
-    assert client.login(username=user.username, password=PASSWORD)
+    assert client.login(request=login_request(), username=user.username, password=PASSWORD)
     for url in ("/admin/", "/admin/agencies/review/", "/admin/agencies/jurisdictionrule/"):
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url

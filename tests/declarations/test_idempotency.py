@@ -76,10 +76,11 @@ def test_a_retried_submit_lodges_once(cast, api, django_capture_on_commit_callba
 
 def post_twice_at_once(user, body: dict, **headers) -> list:
     """The same filing sent by two clients of the user at the same moment."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token = Token.objects.create(user=user).key
+    from accounts.services import api_token_issue
+
+    _, token = api_token_issue(user=user)
     responses, barrier = [], threading.Barrier(2)
 
     def send():

@@ -18,8 +18,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from redis import Redis
-from rest_framework.authtoken.models import Token
 
+from accounts.services import api_token_issue
 from agencies.models import Agency, Review
 from declarations.models import Declaration
 from declarations.services import declaration_transition
@@ -202,7 +202,7 @@ print(json.dumps(out))
 
 def test_with_redis_down_the_submission_stands_and_the_sweeper_routes_it(cast):
     draft = make_declaration(actor=cast.trader_a, invoice_number="INV-REL-DOWN")
-    token = Token.objects.create(user=cast.trader_a)
+    _, token = api_token_issue(user=cast.trader_a)
     dead = f"redis://127.0.0.1:{_closed_port()}/0"
     env = {
         **os.environ,
@@ -212,7 +212,7 @@ def test_with_redis_down_the_submission_stands_and_the_sweeper_routes_it(cast):
     }
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", SUBMIT_WITHOUT_BROKER, token.key, str(draft.pk)],
+        [sys.executable, "-c", SUBMIT_WITHOUT_BROKER, token, str(draft.pk)],
         cwd=ROOT,
         env=env,
         capture_output=True,

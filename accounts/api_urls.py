@@ -1,0 +1,9 @@
+from django.urls import path
+
+from accounts import apis
+
+urlpatterns = [
+    path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
+    path("auth/tokens/", apis.TokenListApi.as_view(), name="token-list"),
+    path("auth/tokens/<int:pk>/", apis.TokenRevokeApi.as_view(), name="token-revoke"),
+]
