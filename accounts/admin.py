@@ -1,14 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import Group
+from django.shortcuts import redirect
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Company, User
+from accounts.forms import SecurityPolicyForm
+from accounts.models import Company, SecurityPolicy, SecurityPolicyChange, User
 from accounts.services import (
     COMPANY_CHANGEABLE,
     USER_CHANGEABLE,
     company_create,
     company_update,
+    second_factor_reset,
+    security_policy_update,
     user_create,
     user_update,
 )
@@ -65,6 +71,14 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
     list_display = ["username", "get_full_name", "role", "company", "agency", "is_active"]
     list_filter = ["role", "agency", "is_active"]
     list_select_related = ["company", "agency"]
+    actions = ["reset_second_factor"]
+
+    @admin.action(description="Reset the second factor (lost phone and recovery codes)")
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            second_factor_reset(user=user, actor=request.user)
+            self.log_change(request, user, "Second factor reset.")
+        messages.success(request, f"Second factor reset for {len(queryset)} user(s).")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -124,3 +138,43 @@ admin.site.unregister(Group)
 class GroupAdmin(ReadOnlyAdmin):
     search_fields = ["name"]
     ordering = ["name"]
+
+
+@admin.register(SecurityPolicy)
+class SecurityPolicyAdmin(ServiceAdmin):
+    """The one policy row, changed through the service, which keeps who changed it."""
+
+    form = SecurityPolicyForm
+    fields = ["second_factor_roles", "reason", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row (made by migration 0005): the list is that row's page.
+        return redirect("admin:accounts_securitypolicy_change", 1)
+
+    def save_model(self, request, obj, form, change):
+        policy = security_policy_update(
+            second_factor_roles=form.cleaned_data["second_factor_roles"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )
+        self.adopt(obj, policy)
+
+
+@admin.register(SecurityPolicyChange)
+class SecurityPolicyChangeAdmin(ReadOnlyAdmin):
+    list_display = ["at", "changed_by", "before", "after", "reason"]
+    list_select_related = ["changed_by"]
+
+
+# Devices and their secrets are made by their owners on the Second factor page; an
+# administrator only resets them (the users' action above).
+for model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

@@ -1,8 +1,9 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import ObtainAuthToken
+
+from accounts.apis import TokenObtainApi
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="token"),
+    path("auth/token/", TokenObtainApi.as_view(), name="token"),
     path("", include("declarations.api_urls")),
     path("", include("agencies.api_urls")),
     path("", include("notifications.api_urls")),

@@ -14,6 +14,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("declarations/", include("declarations.urls")),
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),
