@@ -4,13 +4,9 @@ from accounts.models import SECOND_FACTOR_ROLES, SecurityPolicy
 
 
 class SecondFactorCodeForm(forms.Form):
-    otp = forms.CharField(
-        max_length=32,
-        label="Code",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
-        ),
-    )
+    """A code of the authenticator app, or a recovery code (the templates draw the input)."""
+
+    otp = forms.CharField(max_length=32, label="Code")
 
 
 class SecurityPolicyForm(forms.ModelForm):
