@@ -5,14 +5,20 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
+from django.shortcuts import redirect
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, Company, User
+from accounts.forms import SecurityPolicyForm
+from accounts.models import ApiToken, Company, SecurityPolicy, SecurityPolicyChange, User
 from accounts.services import (
     COMPANY_CHANGEABLE,
     USER_CHANGEABLE,
     api_token_revoke,
     company_create,
     company_update,
+    second_factor_reset,
+    security_policy_update,
     user_create,
     user_login_unlock,
     user_password_set,
@@ -86,7 +92,7 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
     list_display = ["username", "get_full_name", "role", "company", "agency", "is_active"]
     list_filter = ["role", "agency", "is_active"]
     list_select_related = ["company", "agency"]
-    actions = ["unlock_login", "revoke_api_tokens"]
+    actions = ["unlock_login", "revoke_api_tokens", "reset_second_factor"]
 
     def user_change_password(self, request, id, form_url=""):
         # The form needs the administrator for the service; a copy of this shared
@@ -112,6 +118,13 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
         for token in tokens:
             api_token_revoke(token=token, actor=request.user)
         self.message_user(request, f"Revoked {len(tokens)} API tokens.", messages.SUCCESS)
+
+    @admin.action(description="Reset the second factor (lost phone and recovery codes)")
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            second_factor_reset(user=user, actor=request.user)
+            self.log_change(request, user, "Second factor reset.")
+        messages.success(request, f"Second factor reset for {len(queryset)} user(s).")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -192,3 +205,43 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     def delete_queryset(self, request, queryset):
         for token in queryset.select_related("user"):
             api_token_revoke(token=token, actor=request.user)
+
+
+@admin.register(SecurityPolicy)
+class SecurityPolicyAdmin(ServiceAdmin):
+    """The one policy row, changed through the service, which keeps who changed it."""
+
+    form = SecurityPolicyForm
+    fields = ["second_factor_roles", "reason", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row (made by migration 0006): the list is that row's page.
+        return redirect("admin:accounts_securitypolicy_change", 1)
+
+    def save_model(self, request, obj, form, change):
+        policy = security_policy_update(
+            second_factor_roles=form.cleaned_data["second_factor_roles"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )
+        self.adopt(obj, policy)
+
+
+@admin.register(SecurityPolicyChange)
+class SecurityPolicyChangeAdmin(ReadOnlyAdmin):
+    list_display = ["at", "changed_by", "before", "after", "reason"]
+    list_select_related = ["changed_by"]
+
+
+# Devices and their secrets are made by their owners on the Second factor page; an
+# administrator only resets them (the users' action above).
+for model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -11,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiToken
 from accounts.selectors import api_token_list, get_api_token_for_owner
-from accounts.services import api_token_issue, api_token_revoke
+from accounts.services import api_token_issue, api_token_revoke, second_factor_check
 
 
 class LoginRateThrottle(SimpleRateThrottle):
@@ -34,6 +36,13 @@ class TokenObtainInputSerializer(serializers.Serializer):
     name = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="to tell tokens apart"
     )
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="for a user with a second factor: a code of the authenticator app, "
+        "or a recovery code",
+    )
 
 
 class TokenIssuedOutputSerializer(serializers.Serializer):
@@ -43,9 +52,11 @@ class TokenIssuedOutputSerializer(serializers.Serializer):
 
 
 class TokenObtainApi(APIView):
-    """A new token for a username and password. Each call issues another token (one
-    per program or device); it expires after API_TOKEN_TTL. Failed tries count
-    towards the login lockout (429 with a `detail` naming the wait)."""
+    """A new token for a username and password, and `otp` for a user with a second
+    factor (calls made with the token afterwards need no code). Each call issues
+    another token (one per program or device); it expires after API_TOKEN_TTL.
+    Failed tries, wrong codes included, count towards the login lockout (429 with
+    a `detail` naming the wait)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -66,6 +77,16 @@ class TokenObtainApi(APIView):
         )
         if user is None:
             raise serializers.ValidationError("Unable to log in with provided credentials.")
+        try:
+            second_factor_check(user=user, code=data.validated_data["otp"])
+        except ValidationError:
+            # A wrong code is a failed login, for the lockout to count.
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": user.get_username()},
+                request=request._request,
+            )
+            raise
         name = data.validated_data.get("name") or request.META.get("HTTP_USER_AGENT", "")[:100]
         token, key = api_token_issue(user=user, name=name)
         issued = {"id": token.pk, "token": key, "expires_at": token.expires_at}

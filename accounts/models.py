@@ -1,6 +1,8 @@
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -148,3 +150,56 @@ class ApiToken(models.Model):
     @staticmethod
     def fingerprint_of(user: User) -> str:
         return hashlib.sha256(user.password.encode()).hexdigest()
+
+
+# Roles that may use a second factor, and that an administrator may require it of.
+SECOND_FACTOR_ROLES = (
+    User.Role.OFFICER,
+    User.Role.SUPERVISOR,
+    User.Role.ANALYST,
+    User.Role.CASHIER,
+    User.Role.ADMIN,
+)
+
+
+class SecurityPolicy(models.Model):
+    """The platform's security settings: one row (id 1), changed by administrators."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    second_factor_roles = ArrayField(
+        models.CharField(max_length=16, choices=[(r.value, r.label) for r in SECOND_FACTOR_ROLES]),
+        default=list,
+        blank=True,
+        help_text="Users of these roles must confirm each login with a second factor; "
+        "those without one are sent to set it up after their password.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "security policy"
+        constraints = [models.CheckConstraint(name="one_security_policy", condition=Q(id=1))]
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+
+class SecurityPolicyChange(models.Model):
+    """Who changed the security policy, when, from what to what and why.
+
+    Append-only: the database refuses UPDATE and DELETE (migration
+    0006_security_policy_row_and_append_only_changes).
+    """
+
+    at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} security policy changed by {self.changed_by}"

@@ -11,11 +11,26 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, Company, User
+from accounts.models import (
+    SECOND_FACTOR_ROLES,
+    ApiToken,
+    Company,
+    SecurityPolicy,
+    SecurityPolicyChange,
+    User,
+)
+from accounts.selectors import (
+    second_factor_allowed,
+    second_factor_enrolled,
+    second_factor_required,
+)
 from agencies.models import Agency
 
 # tax_id is not here: it is fixed once the company exists, its group is named after it.
@@ -174,3 +189,188 @@ def api_tokens_delete_expired() -> int:
     """Remove the rows of tokens past their expiry (they no longer authenticate)."""
     count, _ = ApiToken.objects.filter(expires_at__lte=timezone.now()).delete()
     return count
+
+
+# --- Second factor -----------------------------------------------------------
+#
+# An authenticator app (TOTP) and, with it, single-use recovery codes. A code is
+# checked in its own small transaction that is committed whatever follows:
+# django-otp counts wrong codes on the device (and makes the next try wait),
+# and a used recovery code is deleted, and neither may be rolled back by the
+# refusal raised afterwards.
+
+RECOVERY_CODE_COUNT = 10
+WRONG_CODE = "This code is not right, or was used already."
+
+
+def _normalise_code(code: str) -> str:
+    return "".join((code or "").split()).lower()
+
+
+def _device_accepting(*, user: User, code: str, recovery: bool = True) -> Device:
+    """The user's device that accepts the code, or a refusal on the field `otp`.
+
+    Six digits are the app's code, anything else a recovery code, so a
+    recovery code does not count as a wrong code of the app (nor the reverse).
+    """
+    code = _normalise_code(code)
+    if not code:
+        raise ValidationError({"otp": "Enter the code from your authenticator app."})
+    is_app_code = code.isdigit() and len(code) == 6
+    if not is_app_code and not recovery:
+        raise ValidationError({"otp": "Enter the 6-digit code from your authenticator app."})
+    model = TOTPDevice if is_app_code else StaticDevice
+    with transaction.atomic():
+        device = model.objects.devices_for_user(user, confirmed=True).select_for_update().first()
+        if device is not None and device.verify_token(code):
+            return device
+    if device is not None:
+        allowed, why = device.verify_is_allowed()
+        if not allowed and why and why.get("locked_until"):
+            wait = max(1, int((why["locked_until"] - timezone.now()).total_seconds()) + 1)
+            raise ValidationError({"otp": f"Too many wrong codes: try again in {wait} seconds."})
+    raise ValidationError({"otp": WRONG_CODE})
+
+
+def second_factor_verify(*, user: User, code: str) -> Device:
+    """The second step of a login: the app's code or a recovery code (which is burnt)."""
+    return _device_accepting(user=user, code=code)
+
+
+def second_factor_check(*, user: User, code: str) -> None:
+    """What the token endpoint asks after the password: nothing of a user without a
+    second factor (unless their role requires one), a valid code of one who has it."""
+    if second_factor_enrolled(user):
+        second_factor_verify(user=user, code=code)
+    elif second_factor_required(user):
+        raise ValidationError(
+            {"otp": "Your role requires a second factor: set it up on the website first."}
+        )
+
+
+def _ensure_may_use_second_factor(actor: User) -> None:
+    if not second_factor_allowed(actor):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def second_factor_enrol_start(*, actor: User) -> TOTPDevice:
+    """The authenticator app being set up: its secret stays the same until confirmed."""
+    _ensure_may_use_second_factor(actor)
+    if second_factor_enrolled(actor):
+        raise ValidationError({"otp": "Your second factor is set up already."})
+    device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice(user=actor, name="Authenticator app", confirmed=False)
+        device.full_clean()
+        device.save()
+    return device
+
+
+def _recovery_codes_replace(user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def second_factor_enrol_confirm(*, code: str, actor: User) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the app with a code it shows; returns it and the recovery codes,
+    which are shown this once."""
+    _ensure_may_use_second_factor(actor)
+    code = _normalise_code(code)
+    with transaction.atomic():
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(user=actor, confirmed=False)
+            .order_by("pk")
+            .first()
+        )
+        accepted = device is not None and code.isdigit() and device.verify_token(code)
+    if device is None:
+        raise ValidationError({"otp": "Start the setup again: no app is waiting for a code."})
+    if not accepted:
+        raise ValidationError({"otp": WRONG_CODE})
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        return device, _recovery_codes_replace(actor)
+
+
+def recovery_codes_regenerate(*, code: str, actor: User) -> tuple[Device, list[str]]:
+    """New recovery codes for a code of the app; the old ones stop working.
+    Returns the app, which now verifies the session (a session verified by an
+    old recovery code would lose it), and the codes, shown this once."""
+    device = _device_accepting(user=actor, code=code, recovery=False)
+    with transaction.atomic():
+        return device, _recovery_codes_replace(actor)
+
+
+def second_factor_disable(*, code: str, actor: User) -> None:
+    """Remove the app and the recovery codes, for a current code; refused to a role
+    that requires a second factor."""
+    if second_factor_required(actor):
+        raise ValidationError(
+            {"otp": "Your role requires a second factor: it cannot be turned off."}
+        )
+    _device_accepting(user=actor, code=code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=actor).delete()
+        StaticDevice.objects.filter(user=actor).delete()
+
+
+@transaction.atomic
+def second_factor_reset(*, user: User, actor: User) -> None:
+    """An administrator removes a user's second factor (a lost phone and lost codes);
+    the user sets it up again at the next login if their role requires it."""
+    if not actor.is_platform_admin:
+        raise PermissionDenied
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def security_policy_update(
+    *, second_factor_roles: list[str], reason: str = "", actor: User
+) -> SecurityPolicy:
+    """Administrators choose the roles that must use a second factor.
+
+    Requiring it of a role applies at once (to each login from then on).
+    Releasing a role lowers the bar, so it needs a reason; both are kept in the
+    append-only change log. One administrator suffices: an administrator can
+    already create users and set their passwords alone, so a second one here
+    would not stop a dishonest one, while the log names who did it.
+    """
+    if not actor.is_platform_admin:
+        raise PermissionDenied
+    allowed = {role.value for role in SECOND_FACTOR_ROLES}
+    unknown = set(second_factor_roles) - allowed
+    if unknown:
+        raise ValidationError(
+            {"second_factor_roles": f"Not a staff role: {', '.join(sorted(unknown))}."}
+        )
+    # The row exists since migration 0006; a flushed test database lacks it.
+    policy, _ = SecurityPolicy.objects.select_for_update().get_or_create(pk=1)
+    before = list(policy.second_factor_roles)
+    after = [role.value for role in SECOND_FACTOR_ROLES if role.value in second_factor_roles]
+    released = set(before) - set(after)
+    if released and not reason.strip():
+        raise ValidationError(
+            {"reason": "Say why the second factor is no longer required of "
+             f"{', '.join(sorted(released))}."}
+        )  # fmt: skip
+    if set(after) == set(before):
+        return policy
+    policy.second_factor_roles = after
+    policy.full_clean()
+    policy.save()
+    SecurityPolicyChange.objects.create(
+        at=timezone.now(),
+        changed_by=actor,
+        before={"second_factor_roles": before},
+        after={"second_factor_roles": after},
+        reason=reason.strip(),
+    )
+    return policy

@@ -22,6 +22,7 @@ urlpatterns = [
         account_views.api_token_revoke_view,
         name="api-token-revoke",
     ),
+    path("accounts/", include("accounts.urls")),
     path("declarations/", include("declarations.urls")),
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),

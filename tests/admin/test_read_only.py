@@ -22,6 +22,7 @@ READ_ONLY = [
     "notifications/notification",
     "agencies/review",
     "auth/group",
+    "accounts/securitypolicychange",
 ]
 
 
