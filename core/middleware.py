@@ -1,7 +1,10 @@
 """Request-wide handling that is no view's business."""
 
 import logging
+from urllib.parse import urlsplit
 
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
@@ -46,3 +49,40 @@ def database_unavailable_response(request) -> HttpResponse:
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware; form-action also allows the payer's bank when one is set.
+
+    Paying posts a form to the platform, which redirects the browser to
+    PAYMENT_BANK_URL; browsers hold that redirect to the page's form-action.
+    The bank is read per request, as the setting may change without a restart
+    of this code (tests point it at a sandbox bank they start).
+    """
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        bank = _origin(settings.PAYMENT_BANK_URL)
+        if bank and not report_only:
+            parts.update = {**(parts.update or {})}
+            parts.update["form-action"] = [*parts.update.get("form-action", []), bank]
+        return parts
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not (parts.scheme and parts.netloc):
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class PermissionsPolicyMiddleware:
+    """Permissions-Policy: the platform uses no powerful browser feature, so none is allowed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

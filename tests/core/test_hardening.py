@@ -169,3 +169,40 @@ def test_secure_cookies_sets_both_cookie_flags_in_production(env, secure):
     assert result.returncode == 0, result.stderr[-2000:]
     expected = list(secure) if isinstance(secure, tuple) else [secure, secure]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+@pytest.mark.django_db
+def test_pages_and_the_api_carry_the_security_headers(cast, api, login, settings):
+    settings.PAYMENT_BANK_URL = "https://pay.bank.example/checkout?merchant=sw"
+    answers = {
+        "login page": api.get("/accounts/login/"),
+        "signed-in page": login(cast.trader_a).get("/declarations/"),
+        "API": api.as_user(cast.trader_a).get("/api/v1/declarations/"),
+        "API error": api.get("/api/v1/declarations/", HTTP_AUTHORIZATION="Token wrong"),
+    }
+    for name, response in answers.items():
+        assert response.status_code in (200, 401), name
+        policy = dict(
+            directive.strip().split(" ", 1)
+            for directive in response["Content-Security-Policy"].split(";")
+        )
+        assert policy["default-src"] == "'self'", name
+        assert policy["script-src"] == "'self'", name
+        assert policy["style-src"] == "'self'", name
+        assert policy["object-src"] == "'none'", name
+        assert policy["frame-ancestors"] == "'none'", name
+        assert policy["base-uri"] == "'self'", name
+        # Paying redirects the browser's form post to the bank.
+        assert policy["form-action"] == "'self' https://pay.bank.example", name
+        assert response["Referrer-Policy"] == "same-origin", name
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin", name
+        assert response["X-Content-Type-Options"] == "nosniff", name
+        assert "camera=()" in response["Permissions-Policy"], name
+        assert "geolocation=()" in response["Permissions-Policy"], name
+
+
+@pytest.mark.django_db
+def test_without_a_bank_forms_post_only_to_the_platform(api, settings):
+    settings.PAYMENT_BANK_URL = ""
+    policy = api.get("/accounts/login/")["Content-Security-Policy"]
+    assert "form-action 'self';" in policy + ";"
