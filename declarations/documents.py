@@ -8,7 +8,6 @@ refused with a message on the `file` field.
 """
 
 import logging
-import warnings
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -79,25 +78,25 @@ def _check_pdf(upload) -> None:
 def _check_image(upload, content_type: str) -> None:
     expected = PILLOW_FORMATS[content_type]
     unreadable = f"The file is not a readable {expected} image."
+    too_large = f"The image has more than {Image.MAX_IMAGE_PIXELS:,} pixels."
     try:
-        with warnings.catch_warnings():
-            # Above Image.MAX_IMAGE_PIXELS Pillow only warns (it raises at twice
-            # that): refuse from the limit on, before any pixel is decoded.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(upload, formats=[expected]) as image:
-                width, height = image.size
-                image.verify()
-            upload.seek(0)
-            with Image.open(upload, formats=[expected]) as image:
-                image.load()
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        limit = Image.MAX_IMAGE_PIXELS
-        raise _refused(f"The image has more than {limit:,} pixels.") from None
+        with Image.open(upload, formats=[expected]) as image:
+            # Pillow only warns from MAX_IMAGE_PIXELS (it raises at twice that);
+            # the size is known from the header, before any pixel is decoded.
+            # (Not warnings.catch_warnings: it is not thread-safe.)
+            if image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise _refused(too_large)
+            if image.width * image.height == 0:
+                raise _refused(unreadable)
+            image.verify()
+        upload.seek(0)
+        with Image.open(upload, formats=[expected]) as image:
+            image.load()
+    except Image.DecompressionBombError:
+        raise _refused(too_large) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         logger.info("refused an unreadable image %r: %s", upload.name, exc)
         raise _refused(unreadable) from None
-    if width * height == 0:
-        raise _refused(unreadable)
 
 
 def _refused(message: str) -> ValidationError:

@@ -100,6 +100,7 @@ def test_a_file_that_is_not_what_it_claims_is_refused_naming_the_field(
     assert Document.objects.count() == 0
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_a_decompression_bomb_is_refused(cast, api):
     # 100 million pixels in 32 kB: past Pillow's MAX_IMAGE_PIXELS (89 million).
     bomb = image_bytes("PNG", size=(10_000, 10_000), mode="1")
@@ -108,6 +109,25 @@ def test_a_decompression_bomb_is_refused(cast, api):
     assert response.status_code == 400
     assert "more than 89,478,485 pixels" in response.json()["fields"]["file"][0]
     assert Document.objects.count() == 0
+
+
+def test_a_large_scan_written_to_disk_while_uploaded_is_accepted(cast, api):
+    # Past Django's FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) the upload is a temporary file.
+    import io
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1600, 1600), os.urandom(1600 * 1600 * 3)).save(
+        out, format="JPEG", quality=95
+    )
+    scan = out.getvalue()
+    assert len(scan) > 2_621_440
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(api.as_user(cast.trader_a), declaration, scan, name="scan.jpg")
+    assert response.status_code == 201, response.json()
+    assert response.json()["sha256"] == hashlib.sha256(scan).hexdigest()
 
 
 def test_the_page_shows_why_a_file_was_refused(cast, login):
