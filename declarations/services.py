@@ -19,6 +19,7 @@ from django.utils import timezone
 from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
+from declarations.documents import document_content_type
 from declarations.duties import assess_duties
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
 from declarations.notices import STATUS_NOTICES, declarants_tell
@@ -637,33 +638,12 @@ def payment_transition(
     return payment
 
 
-# The formats accepted, recognised by their first bytes, never by their name.
-SIGNATURES = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    for signature, content_type in SIGNATURES.items():
-        if head.startswith(signature):
-            return content_type
-    return None
-
-
 @transaction.atomic
 def document_upload(
     *, actor, declaration: Declaration, kind: str, upload, item_line_no: int | None = None
 ) -> Document:
     """Attach a PDF, PNG or JPEG to the declaration or to one of its items."""
     ensure_declarant(actor, declaration)
-    declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if not declaration.accepts_documents:
-        raise InvalidTransition(
-            f"Documents cannot be added to a {declaration.get_status_display().lower()} "
-            "declaration."
-        )
     limit = settings.DOCUMENT_MAX_BYTES
     if upload.size == 0:
         raise ValidationError({"file": "The file is empty."})
@@ -671,15 +651,17 @@ def document_upload(
         raise ValidationError(
             {"file": f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes."}
         )
+    # Parsing a large PDF takes a while: done before the declaration's row is locked.
+    content_type = document_content_type(upload)
     digest = hashlib.sha256()
-    head = b""
     for chunk in upload.chunks():
-        if len(head) < 16:
-            head += chunk[:16]
         digest.update(chunk)
-    content_type = sniff_content_type(head)
-    if content_type is None:
-        raise ValidationError({"file": "Only PDF, PNG and JPEG files are accepted."})
+    declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    if not declaration.accepts_documents:
+        raise InvalidTransition(
+            f"Documents cannot be added to a {declaration.get_status_display().lower()} "
+            "declaration."
+        )
     item = None
     if item_line_no is not None:
         item = declaration.items.filter(line_no=item_line_no).first()

@@ -2,12 +2,12 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clearance.services import BankNotification, payment_confirm
+from core.parsers import JSONParser
 from declarations.models import Payment
 from payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 

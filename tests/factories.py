@@ -303,3 +303,30 @@ def lane_lower(*, declaration_id: int, lane: str, actor, reason: str, approver=N
         declaration_id=declaration_id, lane=lane, actor=actor, reason=reason
     )
     return lane_change_approve(proposal_id=proposal.pk, actor=approver or second_supervisor(actor))
+
+
+def pdf_bytes(*, pages: int = 1, password: str | None = None) -> bytes:
+    """A real PDF of blank A4 pages, written by pypdf (optionally encrypted)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if password is not None:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def image_bytes(image_format: str = "PNG", *, size=(16, 16), mode: str = "RGB") -> bytes:
+    """A real image, drawn by Pillow, in PNG or JPEG."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new(mode, size, "white").save(out, format=image_format)
+    return out.getvalue()

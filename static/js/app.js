@@ -1,3 +1,12 @@
+// No inline script, on* attribute or eval runs under the Content-Security-Policy:
+// page behaviour is here, bound by id or data- attribute.
+
+// "Add item" asks for the row after the last one the formset counts.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.elt.id !== "add-item") return;
+  event.detail.parameters.index = document.getElementById("id_items-TOTAL_FORMS").value;
+});
+
 // Keep the item formset's TOTAL_FORMS in step with rows added by htmx.
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target.id !== "items") return;
@@ -13,4 +22,9 @@ document.addEventListener("htmx:xhr:progress", (event) => {
   if (!bar || !event.detail.lengthComputable) return;
   bar.hidden = false;
   bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+});
+
+// Print buttons (the payment receipt).
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
 });

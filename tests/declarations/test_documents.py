@@ -4,13 +4,20 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from declarations.models import Declaration, Document
-from tests.factories import item_data, make_declaration, open_reviews, permit_citations
+from tests.factories import (
+    image_bytes,
+    item_data,
+    make_declaration,
+    open_reviews,
+    pdf_bytes,
+    permit_citations,
+)
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PDF = pdf_bytes()
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +59,85 @@ def test_the_type_is_judged_by_the_bytes_not_the_name(cast, api):
     )
     assert response.status_code == 400
     assert "Only PDF, PNG and JPEG" in response.json()["fields"]["file"][0]
+    assert Document.objects.count() == 0
+
+
+HTML_BEHIND_PDF_MAGIC = (
+    b"%PDF-1.7\n<html><body><script>alert(document.cookie)</script></body></html>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (HTML_BEHIND_PDF_MAGIC, "invoice.pdf", "begins like a PDF but is not a readable PDF"),
+        (PDF[: len(PDF) // 2], "invoice.pdf", "begins like a PDF but is not a readable PDF"),
+        (pdf_bytes(password="s3cret"), "invoice.pdf", "The PDF is encrypted"),
+        (pdf_bytes(pages=0), "invoice.pdf", "The PDF has no pages"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "scan.png", "not a readable PNG image"),
+        (JPEG[: len(JPEG) // 2], "scan.jpg", "not a readable JPEG image"),
+        (PNG, "invoice.pdf", "named invoice.pdf but is a PNG image"),
+        (PDF, "scan.jpeg", "named scan.jpeg but is a PDF"),
+    ],
+    ids=[
+        "html-behind-pdf-magic",
+        "truncated-pdf",
+        "encrypted-pdf",
+        "pdf-without-pages",
+        "png-header-only",
+        "truncated-jpeg",
+        "png-named-pdf",
+        "pdf-named-jpeg",
+    ],
+)
+def test_a_file_that_is_not_what_it_claims_is_refused_naming_the_field(
+    cast, api, content, name, message
+):
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(api.as_user(cast.trader_a), declaration, content, name=name)
+    assert response.status_code == 400
+    assert message in response.json()["fields"]["file"][0]
+    assert Document.objects.count() == 0
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_a_decompression_bomb_is_refused(cast, api):
+    # 100 million pixels in 32 kB: past Pillow's MAX_IMAGE_PIXELS (89 million).
+    bomb = image_bytes("PNG", size=(10_000, 10_000), mode="1")
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(api.as_user(cast.trader_a), declaration, bomb, name="scan.png")
+    assert response.status_code == 400
+    assert "more than 89,478,485 pixels" in response.json()["fields"]["file"][0]
+    assert Document.objects.count() == 0
+
+
+def test_a_large_scan_written_to_disk_while_uploaded_is_accepted(cast, api):
+    # Past Django's FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) the upload is a temporary file.
+    import io
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1600, 1600), os.urandom(1600 * 1600 * 3)).save(
+        out, format="JPEG", quality=95
+    )
+    scan = out.getvalue()
+    assert len(scan) > 2_621_440
+    declaration = make_declaration(actor=cast.trader_a)
+    response = upload(api.as_user(cast.trader_a), declaration, scan, name="scan.jpg")
+    assert response.status_code == 201, response.json()
+    assert response.json()["sha256"] == hashlib.sha256(scan).hexdigest()
+
+
+def test_the_page_shows_why_a_file_was_refused(cast, login):
+    declaration = make_declaration(actor=cast.trader_a)
+    page = login(cast.trader_a).post(
+        f"/declarations/{declaration.pk}/documents/",
+        {"kind": "invoice", "file": SimpleUploadedFile("invoice.pdf", HTML_BEHIND_PDF_MAGIC)},
+        follow=True,
+    )
+    assert "not a readable PDF" in page.content.decode()
     assert Document.objects.count() == 0
 
 

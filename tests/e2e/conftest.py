@@ -40,9 +40,17 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
+    # Whatever the Content-Security-Policy blocked (Chromium logs each refusal)
+    # fails the test: a journey must not lean on an inline script or eval.
+    refused = []
+    context.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and refused.append(message.text),
+    )
     page = context.new_page()
     yield page
     context.close()
+    assert refused == [], refused
 
 
 def free_port() -> int:

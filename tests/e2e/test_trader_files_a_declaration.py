@@ -5,12 +5,12 @@ from playwright.sync_api import expect
 
 from declarations.models import Declaration
 from risk.models import LaneDecision
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, pdf_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# The smallest valid PDF a reader opens: what matters is that it is a PDF by its bytes.
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# A real one-page PDF: uploads are opened and checked, not only sniffed.
+PDF = pdf_bytes()
 
 
 def log_in(page, base_url: str, username: str) -> None:

@@ -30,7 +30,7 @@ def test_the_declarant_reads_and_prints_the_receipt(cast, login, paid):
         paid.bank_reference,
         paid.declaration.reference,
         f"{paid.amount:,.0f} KRW",
-        "window.print()",
+        "data-print",  # the Print button, wired by static/js/app.js
     ):
         assert shown in text
     assert "lane" not in text.lower() and "score" not in text.lower()
