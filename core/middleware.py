@@ -30,6 +30,13 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # The middleware after this one (the second factor's) reads the session and
+        # the user: read them here, where a failure can still be answered (Django
+        # turns an exception of a later middleware into its 500 before we see it).
+        try:
+            request.user.is_authenticated  # noqa: B018 - loads the session and the user
+        except (OperationalError, InterfaceError) as exception:
+            return self.process_exception(request, exception)
         return self.get_response(request)
 
     def process_exception(self, request, exception):
@@ -42,11 +49,10 @@ class DatabaseUnavailableMiddleware:
 
 
 def server_error(request):
-    """handler500: what Django answers for an exception no view caught.
+    """handler500: what Django answers, in production, for an exception nothing caught.
 
-    The database going down is seen first where the session or the user is
-    read, often in a middleware (the second factor's), outside the reach of
-    DatabaseUnavailableMiddleware.process_exception: that is a 503 too.
+    A database failure outside DatabaseUnavailableMiddleware's reach (in a
+    middleware before it, or after the response) is a 503 too.
     """
     exception = sys.exc_info()[1]
     if isinstance(exception, OperationalError | InterfaceError):

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Answers 503 while the database is down; reads the user before anything else does.
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -92,7 +94,6 @@ MIDDLEWARE = [
     # Turns a login refused for too many failures into the lockout answer
     # (accounts.lockout.lockout_response); last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
-    "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "singlewindow.urls"

@@ -22,6 +22,7 @@ PRODUCTION = {
     "SECRET_KEY": "x7!kQ2#vN9$wL4^pR8&zT1*bY6(cM3)fH5_jD0+gSe4@uA9%iO2=qW8~nX",
     "ALLOWED_HOSTS": "127.0.0.1",
     "SECURE_SSL_REDIRECT": "false",
+    "AUDIT_HMAC_KEYS": "k1:9Zt4-vQm2RkX8yLw3sPa6NdH1cJf5GbE",
 }
 
 
