@@ -62,6 +62,9 @@ def _agency_reviews(*, user) -> QuerySet[Review]:
     )
 
 
+MAX_AGE_DAYS = 36_500
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     status: str = "active"  # "active", "all" or a Review.Status value
@@ -80,7 +83,8 @@ class QueueFilters:
         if lane not in ("red", "yellow", "green"):
             lane = ""
         try:
-            age = int(params.get("age") or "")
+            # Past a century nothing waits; a larger number would overflow the date.
+            age = min(int(params.get("age") or ""), MAX_AGE_DAYS)
         except ValueError:
             age = None
         hs = "".join(ch for ch in params.get("hs", "") if ch.isdigit())[:10]

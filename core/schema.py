@@ -126,16 +126,19 @@ class AutoSchema(SpectacularAutoSchema):
             and bool(permissions)
             and not any(isinstance(p, AllowAny) for p in permissions)
         )
+        writes = restricted and self.method in UNSAFE_METHODS
         codes = []
-        if self._get_request_body() or self._has_query_parameters():
+        # Services check what they are asked against the object's state too, and
+        # answer 400 naming the field even when there is no body.
+        if writes or self._get_request_body() or self._has_query_parameters():
             codes.append("400")
         if authenticated:
             codes.append("401")
-        if restricted and self.method in UNSAFE_METHODS:
+        if writes:
             codes.append("403")
         if restricted or self.path_has_parameters():
             codes.append("404")
-        if restricted and self.method in UNSAFE_METHODS:
+        if writes:
             codes.append("409")
         if self._has_idempotency_key():
             codes.append("422")

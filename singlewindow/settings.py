@@ -207,6 +207,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # `<int:pk>` matches digits only: a negative id is no route at all.
+    "PATH_CONVERTER_OVERRIDES": {"int": {"type": "integer", "minimum": 0}},
     "ENUM_NAME_OVERRIDES": {
         "DeclarationStatus": "declarations.models.Declaration.Status",
         "ReviewStatus": "agencies.models.Review.Status",

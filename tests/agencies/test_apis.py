@@ -240,3 +240,12 @@ def test_a_queue_longer_than_the_count_cap_says_so_and_pages_on(
     assert rows == [declaration.pk for declaration in declarations[:4]]
     page = login(cast.customs_officer).get("/queue/?page_size=10").content.decode()
     assert "More than 3 reviews match" in page
+
+
+def test_a_queue_age_beyond_the_calendar_is_no_server_error(cast, api, reviewed):
+    # Found by schemathesis (tests/core/test_schema.py): `age` went straight into a
+    # timedelta, and a huge number overflowed it (500).
+    reviewed()
+    client = api.as_user(cast.food_officer)
+    response = client.get("/api/v1/reviews/", {"age": "99999999999"})
+    assert (response.status_code, response.json()["results"]) == (200, [])
