@@ -288,8 +288,11 @@ class LaneProposalListApi(APIView):
     def get(self, request):
         paginator = self.pagination_class()
         proposals = lane_proposal_list(user=request.user).order_by("-proposed_at", "-pk")
-        if request.query_params.get("status", "proposed") != "all":
-            proposals = proposals.filter(status=request.query_params.get("status", "proposed"))
+        wanted = request.query_params.get("status", "proposed")
+        if wanted not in ("all", *LaneChangeProposal.Status.values):
+            proposals = proposals.none()
+        elif wanted != "all":
+            proposals = proposals.filter(status=wanted)
         page = paginator.paginate_queryset(proposals, request, view=self)
         return paginator.get_paginated_response(
             s.LaneProposalOutputSerializer(page, many=True).data

@@ -93,7 +93,7 @@ class QueueFilters:
             lane=lane,
             min_age_days=age if age and age > 0 else None,
             hs_prefix=hs,
-            trader=(params.get("trader") or "").strip()[:100],
+            trader=(params.get("trader") or "").replace("\x00", "").strip()[:100],
             mine=params.get("mine") in ("1", "true", "on"),
         )
 
@@ -365,7 +365,8 @@ def permit_list(*, user, q: str = "", status: str = "") -> QuerySet[Permit]:
         queryset = queryset.filter(holder_id=user.company_id)
     else:
         return queryset.none()
-    q = q.strip()[:100]
+    # NUL is in no stored text, and PostgreSQL refuses it in a query.
+    q = q.replace("\x00", "").strip()[:100]
     if q:
         queryset = queryset.filter(
             Q(number__icontains=q)

@@ -4,6 +4,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 from redis import Redis
 
 from singlewindow.celery import app as celery_app
@@ -22,6 +23,14 @@ def home(request):
     if user.is_platform_admin:
         return redirect("admin:index")
     return redirect("declarations:list")
+
+
+def not_found(request, exception):
+    """An address under /api/ that no route matches answers as the API's own 404s
+    do (JSON with a `detail`); a client reading JSON never gets an HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
 
 
 def _check_database() -> str:
