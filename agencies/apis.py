@@ -74,13 +74,15 @@ def review_detail_data(*, user, pk) -> dict:
 
 
 class ReviewListApi(APIView):
+    pagination_class = QueuePagination
+
     @extend_schema(
         summary="The agency's review queue (red first, then oldest)",
         parameters=QUEUE_PARAMETERS,
         responses=s.ReviewListOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = QueuePagination()
+        paginator = self.pagination_class()
         filters = QueueFilters.from_params(request.query_params)
         pages = ReviewQueuePages(user=request.user, filters=filters)
         page = paginator.paginate_queryset(pages, request, view=self)
@@ -221,6 +223,8 @@ def _permit_serializer(user):
 
 
 class PermitListApi(APIView):
+    pagination_class = CappedPageNumberPagination
+
     @extend_schema(
         summary="Permits your agency issued (officer) or issued to your company (trader)",
         parameters=[
@@ -230,7 +234,7 @@ class PermitListApi(APIView):
         responses=s.PermitOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = CappedPageNumberPagination()
+        paginator = self.pagination_class()
         permits = permit_list(
             user=request.user,
             q=request.query_params.get("q", ""),
@@ -274,16 +278,21 @@ class PermitRevokeApi(APIView):
 
 
 class LaneProposalListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         summary="Proposals to lower a lane (customs supervisors), waiting ones by default",
         parameters=[OpenApiParameter("status", str, description="proposed (default) or all")],
         responses=s.LaneProposalOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         proposals = lane_proposal_list(user=request.user).order_by("-proposed_at", "-pk")
-        if request.query_params.get("status", "proposed") != "all":
-            proposals = proposals.filter(status=request.query_params.get("status", "proposed"))
+        wanted = request.query_params.get("status", "proposed")
+        if wanted not in ("all", *LaneChangeProposal.Status.values):
+            proposals = proposals.none()
+        elif wanted != "all":
+            proposals = proposals.filter(status=wanted)
         page = paginator.paginate_queryset(proposals, request, view=self)
         return paginator.get_paginated_response(
             s.LaneProposalOutputSerializer(page, many=True).data
@@ -324,13 +333,15 @@ def _query_serializer(user):
 
 
 class QueryListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         summary="Queries on your declarations (trader) or from your agency (officer)",
         parameters=[OpenApiParameter("open", bool, description="only unanswered queries")],
         responses=s.QueryOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         queryset = query_list(user=request.user).order_by("-asked_at", "-pk")
         if request.query_params.get("open") in ("1", "true"):
             queryset = queryset.filter(answered_at__isnull=True)

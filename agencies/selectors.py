@@ -62,6 +62,9 @@ def _agency_reviews(*, user) -> QuerySet[Review]:
     )
 
 
+MAX_AGE_DAYS = 36_500
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     status: str = "active"  # "active", "all" or a Review.Status value
@@ -80,7 +83,8 @@ class QueueFilters:
         if lane not in ("red", "yellow", "green"):
             lane = ""
         try:
-            age = int(params.get("age") or "")
+            # Past a century nothing waits; a larger number would overflow the date.
+            age = min(int(params.get("age") or ""), MAX_AGE_DAYS)
         except ValueError:
             age = None
         hs = "".join(ch for ch in params.get("hs", "") if ch.isdigit())[:10]
@@ -89,7 +93,7 @@ class QueueFilters:
             lane=lane,
             min_age_days=age if age and age > 0 else None,
             hs_prefix=hs,
-            trader=(params.get("trader") or "").strip()[:100],
+            trader=(params.get("trader") or "").replace("\x00", "").strip()[:100],
             mine=params.get("mine") in ("1", "true", "on"),
         )
 
@@ -385,7 +389,8 @@ def permit_list(*, user, q: str = "", status: str = "") -> QuerySet[Permit]:
         queryset = queryset.filter(holder_id=user.company_id)
     else:
         return queryset.none()
-    q = q.strip()[:100]
+    # NUL is in no stored text, and PostgreSQL refuses it in a query.
+    q = q.replace("\x00", "").strip()[:100]
     if q:
         queryset = queryset.filter(
             Q(number__icontains=q)

@@ -1,7 +1,6 @@
 """Request-wide handling that is no view's business."""
 
 import logging
-import sys
 from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -46,20 +45,6 @@ class DatabaseUnavailableMiddleware:
             "database unavailable during %s %s: %s", request.method, request.path, exception
         )
         return database_unavailable_response(request)
-
-
-def server_error(request):
-    """handler500: what Django answers, in production, for an exception nothing caught.
-
-    A database failure outside DatabaseUnavailableMiddleware's reach (in a
-    middleware before it, or after the response) is a 503 too.
-    """
-    exception = sys.exc_info()[1]
-    if isinstance(exception, OperationalError | InterfaceError):
-        return database_unavailable_response(request)
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Server error."}, status=500)
-    return HttpResponse(loader.render_to_string("500.html"), status=500)
 
 
 def database_unavailable_response(request) -> HttpResponse:

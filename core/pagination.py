@@ -46,4 +46,5 @@ class CappedPageNumberPagination(PageNumberPagination):
             "type": "boolean",
             "description": f"True when more than {COUNT_CAP} rows match: count stops there.",
         }
+        response["required"] = [*response["required"], "count_is_capped"]
         return response

@@ -1,11 +1,15 @@
 import logging
+import sys
 
-from django.db import connection
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template import loader
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 from redis import Redis
 
+from core.middleware import database_unavailable_response
 from singlewindow.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -22,6 +26,28 @@ def home(request):
     if user.is_platform_admin:
         return redirect("admin:index")
     return redirect("declarations:list")
+
+
+def not_found(request, exception):
+    """An address under /api/ that no route matches answers as the API's own 404s
+    do (JSON with a `detail`); a client reading JSON never gets an HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: what Django answers, in production, for an exception nothing caught.
+
+    A database failure outside DatabaseUnavailableMiddleware's reach (in a
+    middleware before it, or after the response) is a 503 too.
+    """
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return database_unavailable_response(request)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return HttpResponse(loader.render_to_string("500.html"), status=500)
 
 
 def _check_database() -> str:

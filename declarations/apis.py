@@ -89,7 +89,7 @@ def split_input(data: dict) -> tuple[dict, list[dict]]:
 
 
 class DeclarationListCreateApi(APIView):
-    Pagination = CappedPageNumberPagination
+    pagination_class = CappedPageNumberPagination
 
     @extend_schema(
         summary="List declarations",
@@ -118,7 +118,7 @@ class DeclarationListCreateApi(APIView):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError(filtered.errors)
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(filtered.qs, request, view=self)
         return paginator.get_paginated_response(
             DeclarationListOutputSerializer(page, many=True).data

@@ -20,12 +20,23 @@ class NotificationListApi(APIView):
         page_size_query_param = "page_size"
         max_page_size = 200
 
+        def get_paginated_response_schema(self, schema):
+            response = super().get_paginated_response_schema(schema)
+            response["properties"]["unread"] = {
+                "type": "integer",
+                "description": "How many of your notifications are unread.",
+            }
+            response["required"] = [*response["required"], "unread"]
+            return response
+
+    pagination_class = Pagination
+
     @extend_schema(
         summary="Your notifications, newest first",
         responses=NotificationOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         queryset = notification_list(user=request.user)
         if request.query_params.get("unread") in ("1", "true"):
             queryset = queryset.filter(read_at__isnull=True)

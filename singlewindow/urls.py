@@ -39,4 +39,5 @@ urlpatterns = [
     ),
 ]
 
-handler500 = "core.middleware.server_error"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
