@@ -5,11 +5,15 @@ Redis), with the transport and options the settings give the workers.
 """
 
 import contextlib
+import os
+import subprocess
+import sys
 import time
 
 from django.conf import settings
 from kombu import Connection, Exchange, Queue
 
+from tests.conftest import ROOT
 from tests.risk.conftest import own_redis
 
 
@@ -74,3 +78,28 @@ def test_a_channel_holding_unacked_messages_closes_after_the_broker_died_and_los
             assert sorted(body["n"] for body in redelivered) == [0, 1]
         finally:
             again.release()
+
+
+SCHEDULE = (
+    "from django.conf import settings; "
+    "print(settings.CELERY_BEAT_SCHEDULE['clearance-sweep-unscored']['schedule'])"
+)
+
+
+def _sweep_schedule(**env) -> float:
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "singlewindow.settings", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {SCHEDULE}"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout.strip())
+
+
+def test_the_sweeper_runs_at_half_the_age_it_waits_for_and_at_most_every_10_seconds():
+    assert _sweep_schedule(RISK_SWEEP_AFTER_SECONDS="600") == 300
+    assert _sweep_schedule(RISK_SWEEP_AFTER_SECONDS="120") == 60
+    assert _sweep_schedule(RISK_SWEEP_AFTER_SECONDS="4") == 10

@@ -7,6 +7,7 @@ shared test worker or the machine's Redis.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,10 +28,12 @@ from risk.models import LaneDecision, ScoringFailure, live_rule_set_id
 from tests.conftest import ROOT, _test_database_url, wait_for
 from tests.factories import item_data, make_declaration
 from tests.risk.conftest import (
+    delete_queue,
     kill_group,
     own_redis,
     own_worker,
     publisher,
+    rabbitmq_or_skip,
     send_score,
 )
 
@@ -330,3 +333,85 @@ def test_redis_killed_while_a_loaded_worker_holds_unacked_tasks_recovers_by_itse
             blocker.close()
     for declaration_id in ids:
         assert_scored_once(declaration_id)
+
+
+# ---- RabbitMQ, the production broker: the machine's server, queues of our own ------------------
+
+
+def test_on_rabbitmq_a_worker_sigkilled_mid_task_is_redelivered_at_once(cast):
+    """RabbitMQ gives the message back as soon as the dead worker's connection closes:
+    no visibility timeout, no mutex to clear."""
+    broker = rabbitmq_or_skip()
+    queue = queue_name()
+    declaration_id = lodged(cast)
+    blocker = _block_the_decision_insert(declaration_id)
+    try:
+        with own_worker(queue=queue, broker_url=broker) as worker:
+            send_score(publisher(broker), queue, declaration_id)
+            wait_for(_worker_waiting_on_lock, timeout=30)
+            kill_group(worker)
+        blocker.rollback()
+        with own_worker(queue=queue, broker_url=broker):
+            wait_for(lambda: decisions(declaration_id), timeout=60)
+    finally:
+        blocker.close()
+        delete_queue(broker, queue)
+    assert_scored_once(declaration_id)
+
+
+def _rabbitmq_connections_of(process) -> list[str]:
+    """RabbitMQ's ids of the connections of this worker (found by their local ports)."""
+    ports = {
+        c.laddr.port
+        for c in psutil.Process(process.pid).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == 5672
+    }
+    listed = subprocess.run(
+        ["rabbitmqctl", "--quiet", "list_connections", "pid", "peer_port"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    ids = []
+    for line in listed.splitlines():
+        pid, _, port = line.rpartition("\t")
+        if port.strip().isdigit() and int(port) in ports:
+            ids.append(pid)
+    return ids
+
+
+def test_on_rabbitmq_a_dropped_connection_redelivers_and_the_worker_carries_on(cast):
+    broker = rabbitmq_or_skip()
+    if not shutil.which("rabbitmqctl"):
+        pytest.skip("rabbitmqctl is needed to close the worker's connection")
+    queue = queue_name()
+    declaration_id, later = lodged(cast), lodged(cast)
+    blocker = _block_the_decision_insert(declaration_id)
+    try:
+        with own_worker(queue=queue, broker_url=broker) as worker:
+            send_score(publisher(broker), queue, declaration_id)
+            wait_for(_worker_waiting_on_lock, timeout=30)
+            # The broker drops the worker's connections (only this worker's; closing
+            # one may make the worker drop the others before we get to them).
+            closed = [
+                subprocess.run(
+                    ["rabbitmqctl", "--quiet", "close_connection", pid, "test: dropped"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                for pid in wait_for(lambda: _rabbitmq_connections_of(worker), timeout=10)
+            ]
+            assert any(result.returncode == 0 for result in closed), closed
+            blocker.rollback()
+            wait_for(lambda: decisions(declaration_id), timeout=60)
+            # The worker reconnected and consumes: a new message is scored too.
+            send_score(publisher(broker), queue, later)
+            wait_for(lambda: decisions(later), timeout=60)
+            assert worker.poll() is None
+    finally:
+        blocker.close()
+        delete_queue(broker, queue)
+    assert_scored_once(declaration_id)
+    assert_scored_once(later)
