@@ -1,6 +1,7 @@
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -57,8 +58,6 @@ def _check_database() -> str:
 
 
 def _check_redis() -> str:
-    from django.conf import settings
-
     client = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
         client.ping()
@@ -67,21 +66,46 @@ def _check_redis() -> str:
     return "ok"
 
 
+def _check_broker() -> str:
+    with _broker_connection() as connection:
+        connection.ensure_connection(max_retries=1, timeout=1)
+    return "ok"
+
+
+def _broker_connection():
+    # A connection of its own, not one from the pool: after a broker restart a
+    # pooled one is dead until used once, and health must not report that.
+    return celery_app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=1)
+
+
 def _check_workers() -> str:
-    replies = celery_app.control.ping(timeout=1.0)
-    if not replies:
-        raise RuntimeError("no worker answered")
-    return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})"
+    """Some worker consumes the queue the platform sends its tasks to."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    with _broker_connection() as connection:
+        replies = (
+            celery_app.control.inspect(connection=connection, timeout=1.0).active_queues() or {}
+        )
+    consuming = [name for name, queues in replies.items() if queue in {q["name"] for q in queues}]
+    if not consuming:
+        raise RuntimeError(
+            f"no worker consumes queue {queue!r} ({len(replies)} other worker(s) answered)"
+        )
+    return f"ok ({len(consuming)} worker{'s' if len(consuming) != 1 else ''} on {queue})"
 
 
 @never_cache
 def health(request):
     """200 with the state of each part, or 503 naming the part that is down."""
-    checks = {"database": _check_database, "redis": _check_redis, "workers": _check_workers}
+    checks = {"database": _check_database, "redis": _check_redis}
+    broker = "redis"
+    if settings.CELERY_BROKER_URL != settings.REDIS_URL:
+        checks["broker"] = _check_broker
+        broker = "broker"
+    checks["workers"] = _check_workers
     state, healthy = {}, True
     for name, check in checks.items():
-        if name == "workers" and state.get("redis") != "ok":
-            state[name] = "unknown (redis is down)"
+        if name == "workers" and state.get(broker) != "ok":
+            state[name] = f"unknown ({broker} is down)"
             healthy = False
             continue
         try:

@@ -195,6 +195,106 @@ def stop_on_signal(signum, frame):
     raise KeyboardInterrupt
 
 
+class Supervisor:
+    """Keeps the platform's processes running, as compose's restart policy does.
+
+    A process that exits is started again after a pause that doubles with each
+    crash in a row (from `backoff` up to `max_backoff` seconds) and starts over
+    once it has stayed up for `stable_after` seconds. A process that keeps
+    dying (`max_crashes` exits, each within `stable_after` of its start) is
+    given up on, and then everything stops: something needs a person.
+    Each process runs in its own process group, so stopping one stops its children.
+    """
+
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        *,
+        env: dict,
+        logdir: Path,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        stable_after: float = 60.0,
+        max_crashes: int = 5,
+    ):
+        self.commands, self.env, self.logdir = commands, env, logdir
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.stable_after, self.max_crashes = stable_after, max_crashes
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.crashes = dict.fromkeys(commands, 0)
+        self.restart_at: dict[str, float] = {}
+        self.gave_up: list[str] = []
+
+    def start_all(self) -> None:
+        for name in self.commands:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        logfile = open(self.logdir / f"{name}.log", "a")  # noqa: SIM115 (kept open for the child)
+        with logfile:
+            self.processes[name] = subprocess.Popen(
+                self.commands[name],
+                env=self.env,
+                cwd=ROOT,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started_at[name] = time.monotonic()
+
+    def check(self) -> bool:
+        """Restart what died and is due; False once a process was given up on."""
+        now = time.monotonic()
+        for name, process in self.processes.items():
+            if name in self.restart_at:
+                if now >= self.restart_at[name]:
+                    del self.restart_at[name]
+                    log(f"Starting {name} again")
+                    self._start(name)
+                continue
+            code = process.poll()
+            if code is None:
+                if now - self.started_at[name] >= self.stable_after:
+                    self.crashes[name] = 0
+                continue
+            if now - self.started_at[name] >= self.stable_after:
+                self.crashes[name] = 0
+            self.crashes[name] += 1
+            if self.crashes[name] >= self.max_crashes:
+                log(
+                    f"{name} exited (code {code}) {self.crashes[name]} times in a row; "
+                    f"giving up, see {self.logdir / (name + '.log')}"
+                )
+                self.gave_up.append(name)
+                return False
+            pause = min(self.backoff * 2 ** (self.crashes[name] - 1), self.max_backoff)
+            log(f"{name} exited (code {code}); starting it again in {pause:g} s")
+            self.restart_at[name] = now + pause
+        return True
+
+    def run(self, interval: float = 0.5) -> int:
+        """Supervise until Ctrl-C (0) or a process that keeps crashing (1)."""
+        try:
+            while self.check():
+                time.sleep(interval)
+            return 1
+        except KeyboardInterrupt:
+            print()
+            return 0
+
+    def stop_all(self, timeout: float = 15) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
 def start() -> int:
     # Ctrl-C, and SIGTERM from a supervisor, stop everything cleanly, even
     # when the launcher was started in the background with SIGINT ignored.
@@ -267,54 +367,36 @@ def start() -> int:
                 "--return-origin",
                 f"http://localhost:{port}",
             ]
-        processes = {}
-        for name, command in commands.items():
-            logfile = open(VAR / "log" / f"{name}.log", "a")  # noqa: SIM115 (kept open for the child)
-            processes[name] = subprocess.Popen(
-                command,
-                env=env,
-                cwd=ROOT,
-                stdout=logfile,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", int(port))) == 0:
-                    break
-            time.sleep(0.1)
-        print()
-        print(f"  Single Window is running at http://127.0.0.1:{port}/")
-        print(
-            f"  API docs: http://127.0.0.1:{port}/api/docs/   health: http://127.0.0.1:{port}/health/"
-        )
-        if sandbox_bank:
-            print(f"  Sandbox bank (takes the demo's payments): {env['PAYMENT_BANK_URL']}")
-        print(f"  Logs: {VAR / 'log'}/{', '.join(f'{name}.log' for name in processes)}")
-        print()
-        print("  Demo logins (password for all: demo12345):")
-        for role, username in DEMO_LOGINS:
-            print(f"    {username:<16} {role}")
-        print()
-        print("  Press Ctrl-C to stop everything.", flush=True)
+        supervisor = Supervisor(commands, env=env, logdir=VAR / "log")
+        code = 0
         try:
-            while all(p.poll() is None for p in processes.values()):
-                time.sleep(0.5)
-            dead = [name for name, p in processes.items() if p.poll() is not None]
-            log(f"{', '.join(dead)} stopped unexpectedly; see {VAR / 'log'}. Stopping the rest.")
-            code = 1
+            supervisor.start_all()
+            for _ in range(100):
+                with socket.socket() as sock:
+                    if sock.connect_ex(("127.0.0.1", int(port))) == 0:
+                        break
+                time.sleep(0.1)
+            print()
+            print(f"  Single Window is running at http://127.0.0.1:{port}/")
+            print(
+                f"  API docs: http://127.0.0.1:{port}/api/docs/   health: http://127.0.0.1:{port}/health/"
+            )
+            if sandbox_bank:
+                print(f"  Sandbox bank (takes the demo's payments): {env['PAYMENT_BANK_URL']}")
+            print(f"  Logs: {VAR / 'log'}/{', '.join(f'{name}.log' for name in commands)}")
+            print()
+            print("  Demo logins (password for all: demo12345):")
+            for role, username in DEMO_LOGINS:
+                print(f"    {username:<16} {role}")
+            print()
+            print("  A process that dies is started again.")
+            print("  Press Ctrl-C to stop everything.", flush=True)
+            code = supervisor.run()
         except KeyboardInterrupt:
             print()
-            code = 0
-        log(f"Stopping {', '.join(processes)}")
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        finally:
+            log(f"Stopping {', '.join(commands)}")
+            supervisor.stop_all()
         log("Stopping embedded services")
     return code
 

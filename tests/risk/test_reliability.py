@@ -7,6 +7,7 @@ shared test worker or the machine's Redis.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,14 +24,16 @@ from accounts.services import api_token_issue
 from agencies.models import Agency, Review
 from declarations.models import Declaration
 from declarations.services import declaration_transition
-from risk.models import LaneDecision, ScoringFailure
+from risk.models import LaneDecision, ScoringFailure, live_rule_set_id
 from tests.conftest import ROOT, _test_database_url, wait_for
 from tests.factories import item_data, make_declaration
 from tests.risk.conftest import (
+    delete_queue,
     kill_group,
     own_redis,
     own_worker,
     publisher,
+    rabbitmq_or_skip,
     send_score,
 )
 
@@ -101,14 +104,18 @@ def _block_the_decision_insert(declaration_id: int):
     return raw
 
 
-def _worker_waiting_on_lock() -> bool:
+def _workers_waiting_on_lock() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query ILIKE %s",
             [f"%INSERT INTO%{LaneDecision._meta.db_table}%"],
         )
-        return cursor.fetchone()[0] > 0
+        return cursor.fetchone()[0]
+
+
+def _worker_waiting_on_lock() -> bool:
+    return _workers_waiting_on_lock() > 0
 
 
 @pytest.mark.parametrize("killed", ["pool process", "whole worker"])
@@ -265,3 +272,146 @@ def test_a_task_that_always_fails_holds_the_declaration_for_manual_review(cast):
     assert held.reason == "risk scoring failed 3 times; held for manual review"
     assert held.actor is None
     assert "DoesNotExist" in held.data["risk_error"]
+
+
+def _answers(broker_url: str, hostname: str) -> bool:
+    try:
+        return bool(publisher(broker_url).control.ping([hostname], timeout=0.5))
+    except Exception:  # our own client's pooled connection may have died with Redis
+        return False
+
+
+def _read(path: str) -> str:
+    with open(path) as log:
+        return log.read()
+
+
+def test_redis_killed_while_a_loaded_worker_holds_unacked_tasks_recovers_by_itself(
+    cast, no_random_selection
+):
+    """The worker outlives the outage and every declaration gets its lane, no hand on it.
+
+    Both pool processes are mid-task (their decision inserts wait on our locks) and
+    more messages wait in the queue when redis-server is SIGKILLed; it comes back on
+    the same port with its append-only file, as the production Redis does.
+    """
+    live_rule_set_id()  # created now, not by two racing tasks
+    queue = queue_name()
+    ids = [lodged(cast) for _ in range(6)]
+    blockers = [_block_the_decision_insert(declaration_id) for declaration_id in ids[:2]]
+    try:
+        with (
+            own_redis(appendonly=True) as redis_server,
+            own_worker(
+                queue=queue, redis_url=redis_server.url, concurrency=2, RISK_BATCH_SIZE=1
+            ) as worker,
+        ):
+            app = publisher(redis_server.url)
+            for declaration_id in ids:
+                send_score(app, queue, declaration_id)
+            wait_for(lambda: _workers_waiting_on_lock() == 2, timeout=30)
+
+            redis_server.stop()
+            # The worker notices, and the two tasks finish while it tries to reconnect:
+            # they cannot be acknowledged.
+            wait_for(lambda: "Cannot connect to" in _read(worker.log_path), timeout=30)
+            for blocker in blockers:
+                blocker.rollback()
+            wait_for(lambda: all(decisions(i) for i in ids[:2]), timeout=30)
+            # Redis stays away for a second attempt to reconnect, then comes back.
+            wait_for(lambda: _read(worker.log_path).count("Cannot connect to") >= 2, timeout=30)
+            redis_server.start()
+
+            wait_for(lambda: all(decisions(i) for i in ids), timeout=90)
+            assert worker.poll() is None, "the worker process died in the outage"
+            # The worker answers control commands again (what /health/ asks).
+            wait_for(lambda: _answers(redis_server.url, worker.hostname), timeout=30)
+            # Redelivered copies of the two tasks that could not be acknowledged run too.
+            wait_for(lambda: not Redis.from_url(redis_server.url).hlen("unacked"), timeout=30)
+    finally:
+        for blocker in blockers:
+            blocker.close()
+    for declaration_id in ids:
+        assert_scored_once(declaration_id)
+
+
+# ---- RabbitMQ, the production broker: the machine's server, queues of our own ------------------
+
+
+def test_on_rabbitmq_a_worker_sigkilled_mid_task_is_redelivered_at_once(cast):
+    """RabbitMQ gives the message back as soon as the dead worker's connection closes:
+    no visibility timeout, no mutex to clear."""
+    broker = rabbitmq_or_skip()
+    queue = queue_name()
+    declaration_id = lodged(cast)
+    blocker = _block_the_decision_insert(declaration_id)
+    try:
+        with own_worker(queue=queue, broker_url=broker) as worker:
+            send_score(publisher(broker), queue, declaration_id)
+            wait_for(_worker_waiting_on_lock, timeout=30)
+            kill_group(worker)
+        blocker.rollback()
+        with own_worker(queue=queue, broker_url=broker):
+            wait_for(lambda: decisions(declaration_id), timeout=60)
+    finally:
+        blocker.close()
+        delete_queue(broker, queue)
+    assert_scored_once(declaration_id)
+
+
+def _rabbitmq_connections_of(process) -> list[str]:
+    """RabbitMQ's ids of the connections of this worker (found by their local ports)."""
+    ports = {
+        c.laddr.port
+        for c in psutil.Process(process.pid).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == 5672
+    }
+    listed = subprocess.run(
+        ["rabbitmqctl", "--quiet", "list_connections", "pid", "peer_port"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    ids = []
+    for line in listed.splitlines():
+        pid, _, port = line.rpartition("\t")
+        if port.strip().isdigit() and int(port) in ports:
+            ids.append(pid)
+    return ids
+
+
+def test_on_rabbitmq_a_dropped_connection_redelivers_and_the_worker_carries_on(cast):
+    broker = rabbitmq_or_skip()
+    if not shutil.which("rabbitmqctl"):
+        pytest.skip("rabbitmqctl is needed to close the worker's connection")
+    queue = queue_name()
+    declaration_id, later = lodged(cast), lodged(cast)
+    blocker = _block_the_decision_insert(declaration_id)
+    try:
+        with own_worker(queue=queue, broker_url=broker) as worker:
+            send_score(publisher(broker), queue, declaration_id)
+            wait_for(_worker_waiting_on_lock, timeout=30)
+            # The broker drops the worker's connections (only this worker's; closing
+            # one may make the worker drop the others before we get to them).
+            closed = [
+                subprocess.run(
+                    ["rabbitmqctl", "--quiet", "close_connection", pid, "test: dropped"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                for pid in wait_for(lambda: _rabbitmq_connections_of(worker), timeout=10)
+            ]
+            assert any(result.returncode == 0 for result in closed), closed
+            blocker.rollback()
+            wait_for(lambda: decisions(declaration_id), timeout=60)
+            # The worker reconnected and consumes: a new message is scored too.
+            send_score(publisher(broker), queue, later)
+            wait_for(lambda: decisions(later), timeout=60)
+            assert worker.poll() is None
+    finally:
+        blocker.close()
+        delete_queue(broker, queue)
+    assert_scored_once(declaration_id)
+    assert_scored_once(later)
