@@ -11,6 +11,7 @@ from django.views.defaults import page_not_found
 from redis import Redis
 
 from core.middleware import database_unavailable_response
+from notifications.selectors import outbox_backlog
 from singlewindow.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ def health(request):
             logger.warning("health check %s failed: %s", name, exc)
             state[name] = f"down: {exc.__class__.__name__}: {exc}"[:200]
             healthy = False
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "checks": state}, status=200 if healthy else 503
-    )
+    body = {"status": "ok" if healthy else "degraded", "checks": state}
+    if state["database"] == "ok":
+        # For monitoring, not for the status: a mail server refusing is no reason to
+        # take the web process out of service.
+        body["outbox"] = outbox_backlog()
+    return JsonResponse(body, status=200 if healthy else 503)

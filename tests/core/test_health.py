@@ -11,6 +11,13 @@ def test_health_reports_every_part_up(client, celery_worker):
     assert checks["database"] == "ok"
     assert checks["redis"] == "ok"
     assert checks["workers"] == f"ok (1 worker on {settings.CELERY_TASK_DEFAULT_QUEUE})"
+    # What the outbox has yet to deliver, for monitoring.
+    assert response.json()["outbox"] == {
+        "pending": 0,
+        "retrying": 0,
+        "failed": 0,
+        "oldest_pending_at": None,
+    }
 
 
 @pytest.mark.django_db

@@ -27,10 +27,22 @@ SWEEP = "notifications.tasks.sweep_outbox"
 
 @pytest.fixture
 def queue():
-    """The queue this process publishes to, emptied of anything earlier tests left."""
+    """The queue this process publishes to, emptied of anything earlier tests left, with
+    the test's own worker its only consumer: the suite's shared worker (tests/conftest.py),
+    which has no mail server, stops consuming it for the test and takes it up again after."""
     name = settings.CELERY_TASK_DEFAULT_QUEUE
     Redis.from_url(settings.REDIS_URL).delete(name)
-    return name
+    control = publisher(settings.REDIS_URL).control
+    consumers = [
+        worker
+        for worker, queues in (control.inspect(timeout=1.0).active_queues() or {}).items()
+        if name in {q["name"] for q in queues}
+    ]
+    for worker in consumers:
+        control.cancel_consumer(name, destination=[worker], reply=True)
+    yield name
+    for worker in consumers:
+        control.add_consumer(name, destination=[worker], reply=True)
 
 
 def sweeping(queue: str, until):
