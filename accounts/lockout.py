@@ -6,9 +6,31 @@ admin login and the API's token endpoint; these two callables are its hooks.
 
 import math
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """django-axes's database handler, with a limit of its own for an address.
+
+    An account is locked after AXES_FAILURE_LIMIT failures; an address only after
+    AUTH_ADDRESS_FAILURE_LIMIT, higher, since a broker's office or an agency's
+    network shows the platform one address for all its users: a few colleagues'
+    typos must not lock them all out, a script guessing across accounts must.
+    axes compares the most failures of any of AXES_LOCKOUT_PARAMETERS (account,
+    address) with one limit, so the address's count is scaled to it.
+    """
+
+    def get_failures(self, request, credentials=None) -> int:
+        account, address = (
+            attempts.aggregate(failures=Sum("failures_since_start"))["failures"] or 0
+            for attempts in self.get_user_attempts(request, credentials)
+        )
+        scaled = address * settings.AXES_FAILURE_LIMIT // settings.AUTH_ADDRESS_FAILURE_LIMIT
+        return max(account, scaled)
 
 
 def client_ip(request: HttpRequest) -> str | None:

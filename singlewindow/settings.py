@@ -168,11 +168,14 @@ TRUSTED_PROXY_COUNT = int(
     os.environ.get("TRUSTED_PROXY_COUNT", "1" if env_bool("BEHIND_TLS_PROXY", False) else "0")
 )
 # django-axes, recording in the database: failed logins on the login page, the
-# admin login and POST /api/v1/auth/token/ lock out the account and, separately,
-# the address after AUTH_FAILURE_LIMIT failures within AUTH_LOCKOUT_MINUTES;
-# the lockout lasts that long from the last try, or until an administrator unlocks.
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# admin login and POST /api/v1/auth/token/ lock out the account after
+# AUTH_FAILURE_LIMIT failures and, separately, the address after
+# AUTH_ADDRESS_FAILURE_LIMIT (an office's users share one) within
+# AUTH_LOCKOUT_MINUTES; the lockout lasts that long from the last try, or until an
+# administrator unlocks.
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AUTH_FAILURE_LIMIT", "5"))
+AUTH_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AUTH_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AUTH_LOCKOUT_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 # Not reset by a success: one's own account's login would otherwise wipe the
