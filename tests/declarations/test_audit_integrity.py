@@ -23,8 +23,8 @@ from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.services import api_token_issue
 from declarations.audit import event_hash
 from declarations.models import AuditAnchor, Declaration, DeclarationEvent
 from declarations.services import declaration_transition
@@ -237,7 +237,7 @@ def test_filing_scoring_and_anchoring_work_under_the_application_role(
     cast, app_database_url, settings
 ):
     queue = f"audit-app-role-{uuid.uuid4().hex[:8]}"
-    token = Token.objects.create(user=cast.trader_a)
+    _, key = api_token_issue(user=cast.trader_a)
     env = {
         **os.environ,
         "DATABASE_URL": app_database_url,
@@ -250,7 +250,7 @@ def test_filing_scoring_and_anchoring_work_under_the_application_role(
         AUDIT_ANCHOR_DIR=str(settings.AUDIT_ANCHOR_DIR),
     ):
         result = subprocess.run(
-            [sys.executable, "-c", FILE_AND_SUBMIT, token.key, json.dumps(api_payload())],
+            [sys.executable, "-c", FILE_AND_SUBMIT, key, json.dumps(api_payload())],
             cwd=ROOT,
             env=env,
             capture_output=True,
