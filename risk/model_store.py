@@ -31,6 +31,14 @@ class ModelUnavailable(Exception):
         self.label = label
 
 
+def forget() -> None:
+    """Drop the model held and the memory of a failed load: the next question reads the
+    live version afresh (tests; a process starting over)."""
+    with _lock:
+        _held.update(pk=None, label="", model=None)
+        _failed.update(pk=None, at=0.0, error="")
+
+
 def live_model():
     """(label, model) of the live version, or ("", None) when there is none.
 

@@ -1,5 +1,6 @@
 """The shared cast and the real Celery worker the flow tests run against."""
 
+import json
 import os
 import subprocess
 import sys
@@ -246,6 +247,22 @@ def celery_worker(django_db_setup, django_db_blocker):
     process.terminate()
     process.wait(30)
     log.close()
+
+
+def run_django_script(script: str, *args: str, env: dict) -> object:
+    """Run `script` (Python that sets Django up itself) in a process of its own, with
+    `env` (a dead broker, another database role...), and return the JSON it printed
+    last. The process must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):

@@ -29,7 +29,7 @@ from declarations.audit import event_hash
 from declarations.models import AuditAnchor, Declaration, DeclarationEvent
 from declarations.services import declaration_transition
 from risk.models import ConfigAuditEntry, LaneDecision
-from tests.conftest import ROOT, _test_database_url, wait_for
+from tests.conftest import ROOT, _test_database_url, run_django_script, wait_for
 from tests.factories import api_payload, make_declaration
 from tests.risk.conftest import own_worker, publisher
 
@@ -249,16 +249,9 @@ def test_filing_scoring_and_anchoring_work_under_the_application_role(
         DATABASE_URL=app_database_url,
         AUDIT_ANCHOR_DIR=str(settings.AUDIT_ANCHOR_DIR),
     ):
-        result = subprocess.run(
-            [sys.executable, "-c", FILE_AND_SUBMIT, key, json.dumps(api_payload())],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        created, submitted, declaration_id = run_django_script(
+            FILE_AND_SUBMIT, key, json.dumps(api_payload()), env=env
         )
-        assert result.returncode == 0, result.stderr[-2000:]
-        created, submitted, declaration_id = json.loads(result.stdout.strip().splitlines()[-1])
         assert (created, submitted) == (201, 202)
         wait_for(lambda: LaneDecision.objects.filter(declaration_id=declaration_id).exists(), 60)
         publisher(settings.REDIS_URL).send_task(

@@ -31,6 +31,17 @@ def no_random_selection(db):
     )
 
 
+@pytest.fixture
+def forget_loaded_model():
+    """The test process's held model (and memory of a failed load) forgotten before and
+    after the test."""
+    from risk import model_store
+
+    model_store.forget()
+    yield
+    model_store.forget()
+
+
 def submitted(actor, items=None, **header):
     """A lodged declaration; scoring is left to the test."""
     declaration = make_declaration(

@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 
 from declarations.models import Declaration
 from notifications.models import Notification
-from risk import model_store
 from risk.models import (
     LaneDecision,
     ModelVersion,
@@ -32,15 +31,6 @@ from tests.factories import api_payload, rule_set_publish, second_analyst
 TIMEOUT = 90
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def forget_loaded_model():
-    model_store._held.update(pk=None, label="", model=None)
-    model_store._failed.update(pk=None, at=0.0, error="")
-    yield
-    model_store._held.update(pk=None, label="", model=None)
-    model_store._failed.update(pk=None, at=0.0, error="")
 
 
 @pytest.fixture

@@ -37,15 +37,6 @@ def kcs_sample(tmp_path) -> Path:
     return sample
 
 
-@pytest.fixture
-def forget_loaded_model():
-    model_store._held.update(pk=None, label="", model=None)
-    model_store._failed.update(pk=None, at=0.0, error="")
-    yield
-    model_store._held.update(pk=None, label="", model=None)
-    model_store._failed.update(pk=None, at=0.0, error="")
-
-
 def test_kcs_import_is_idempotent_and_derives_reference_prices(kcs_sample):
     created = kcs_import(paths=[kcs_sample])
     assert created > 800
