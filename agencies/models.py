@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.models import Proposal
 from core.states import Stateful
 
 hs_prefix_validator = RegexValidator(
@@ -522,7 +523,7 @@ def lowers_scrutiny(from_lane: str, to_lane: str) -> bool:
     return LANE_SCRUTINY.get(to_lane, 0) < LANE_SCRUTINY.get(from_lane, 0)
 
 
-class LaneChangeProposal(Stateful, models.Model):
+class LaneChangeProposal(Stateful, Proposal):
     """A customs supervisor's proposal to lower a declaration's lane.
 
     Lowering scrutiny needs a second customs supervisor: the lane changes only
@@ -550,17 +551,6 @@ class LaneChangeProposal(Stateful, models.Model):
     status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
     from_lane = models.CharField(max_length=8)
     to_lane = models.CharField(max_length=8)
-    reason = models.TextField()
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    proposed_at = models.DateTimeField()
-    # Who approved or refused it; none when it lapsed on its own.
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["proposed_at", "id"]

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from agencies.models import hs_prefix_validator
+from core.models import Proposal
 from core.states import Stateful
 from declarations.models import Lane
 
@@ -168,7 +169,7 @@ def live_rule_set_id() -> int:
     )[0].pk
 
 
-class RiskSettingsProposal(Stateful, models.Model):
+class RiskSettingsProposal(Stateful, Proposal):
     """New thresholds and rates one analyst proposes; they apply once a second approves.
 
     `values` holds every setting as it would be (decimals as strings), so what
@@ -188,16 +189,6 @@ class RiskSettingsProposal(Stateful, models.Model):
 
     status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
     values = models.JSONField()
-    reason = models.TextField()
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    proposed_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-proposed_at", "-id"]
