@@ -51,6 +51,9 @@ class User(AbstractUser):
     agency = models.ForeignKey(
         "agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # The customs offices an agency's officer works at: an officer works the queue
+    # of one office, a supervisor may oversee several.
+    offices = models.ManyToManyField("reference.Office", blank=True, related_name="staff")
 
     class Meta:
         constraints = [

@@ -2,8 +2,12 @@ import pycountry
 from django.core.exceptions import ValidationError
 
 
+def is_country_code(value: str) -> bool:
+    return value == value.upper() and pycountry.countries.get(alpha_2=value) is not None
+
+
 def validate_country_code(value: str) -> None:
-    if pycountry.countries.get(alpha_2=value) is None or value != value.upper():
+    if not is_country_code(value):
         raise ValidationError(
             "%(value)s is not an ISO 3166-1 alpha-2 country code.",
             params={"value": value},

@@ -3,6 +3,8 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -58,6 +60,11 @@ class Declaration(Stateful, models.Model):
         ASSESSED = "assessed", "Assessed"
         PAID = "paid", "Paid"
         RELEASED = "released", "Released"
+        # An export ends when the office of exit confirms the goods left; a
+        # transit movement when the office of destination discharges it.
+        EXITED = "exited", "Exit confirmed"
+        ARRIVED = "arrived", "Arrived at destination"
+        DISCHARGED = "discharged", "Discharged"
         HELD = "held", "Held"
         # What an inspection found may not pass (prohibited or undeclared goods):
         # nothing moves until a customs supervisor releases them to review or
@@ -105,7 +112,12 @@ class Declaration(Stateful, models.Model):
         # supervisor's to release or seize.
         Status.DETAINED: frozenset({Status.UNDER_REVIEW, Status.SEIZED}),
         Status.SEIZED: frozenset(),
-        Status.RELEASED: frozenset(),
+        # Released is the end of an import; an export is released for exit and a
+        # transit movement released under seal at its office of departure.
+        Status.RELEASED: frozenset({Status.EXITED, Status.ARRIVED}),
+        Status.EXITED: frozenset(),
+        Status.ARRIVED: frozenset({Status.DISCHARGED}),
+        Status.DISCHARGED: frozenset(),
         Status.REJECTED: frozenset(),
         Status.CANCELLED: frozenset(),
         Status.AMENDED: frozenset(),
@@ -158,7 +170,22 @@ class Declaration(Stateful, models.Model):
         help_text="When every item has the same origin.",
     )
     country_of_destination = models.CharField(max_length=2, validators=[validate_country_code])
-    office_of_entry = models.CharField(max_length=8, help_text="UN/LOCODE of the customs office")
+    # Customs offices by role, as UN/LOCODEs (reference.Office): an import names
+    # its office of entry; an export its office of departure (where it is
+    # cleared) and of exit; a transit movement its offices of departure and
+    # destination and the route between them.
+    office_of_entry = models.CharField(
+        max_length=8, blank=True, help_text="UN/LOCODE of the customs office"
+    )
+    office_of_exit = models.CharField(max_length=8, blank=True)
+    office_of_departure = models.CharField(max_length=8, blank=True)
+    office_of_destination = models.CharField(max_length=8, blank=True)
+    itinerary = ArrayField(
+        models.CharField(max_length=8),
+        default=list,
+        blank=True,
+        help_text="The route in order: office codes or ISO 3166 country codes.",
+    )
     transport_mode = models.CharField(max_length=1, choices=TransportMode)
     transport_document = models.CharField(max_length=64, help_text="B/L or AWB number")
     invoice_number = models.CharField(max_length=64)
@@ -181,6 +208,12 @@ class Declaration(Stateful, models.Model):
     # what was computed at lodgement.
     additional_due = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     assessed_at = models.DateTimeField(null=True, blank=True)
+    # Seals the office of departure puts on a transit movement's means of
+    # transport; device events name them.
+    seal_numbers = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    # A seal or sensor alert obliges the office of destination to inspect the
+    # goods before it discharges the movement.
+    destination_inspection_required = models.BooleanField(default=False)
 
     # An amendment after lodgement is a new row; the one it replaces is kept.
     version = models.PositiveIntegerField(default=1)
@@ -233,6 +266,8 @@ class Declaration(Stateful, models.Model):
                 opclasses=["int8_ops", "varchar_pattern_ops"],
                 name="declaration_invoice_prefix_idx",
             ),
+            # A device event finds its movement by seal number.
+            GinIndex(fields=["seal_numbers"], name="declaration_seal_idx"),
             # The risk sweeper looks for submitted declarations still without a lane.
             models.Index(
                 fields=["submitted_at"],
@@ -255,6 +290,25 @@ class Declaration(Stateful, models.Model):
     @property
     def lineage_id(self) -> int:
         return self.first_version_id or self.pk
+
+    @property
+    def control_office(self) -> str:
+        """The office whose officers clear the declaration: the office of entry of an
+        import, the office of departure of an export or a transit movement."""
+        if self.type == self.Type.IMPORT:
+            return self.office_of_entry
+        return self.office_of_departure
+
+    @property
+    def offices(self) -> dict[str, str]:
+        """The offices the declaration names, by role."""
+        roles = {
+            "entry": self.office_of_entry,
+            "departure": self.office_of_departure,
+            "exit": self.office_of_exit,
+            "destination": self.office_of_destination,
+        }
+        return {role: code for role, code in roles.items() if code}
 
     @property
     def is_draft(self) -> bool:

@@ -198,7 +198,8 @@ def ensure_declarant(actor, declaration: Declaration) -> None:
 HEADER_FIELDS = (
     "type", "procedure", "importer_name", "importer_tax_id", "exporter_name", "exporter_country",
     "consignor_name", "consignee_name", "country_of_export", "country_of_origin",
-    "country_of_destination", "office_of_entry", "transport_mode", "transport_document",
+    "country_of_destination", "office_of_entry", "office_of_departure", "office_of_exit",
+    "office_of_destination", "itinerary", "transport_mode", "transport_document",
     "invoice_number", "currency", "incoterm", "invoice_total", "freight", "insurance",
     "packages", "gross_mass_kg",
 )  # fmt: skip

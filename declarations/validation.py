@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from agencies.models import JurisdictionRule, permits_by_citation
 from declarations.models import Declaration
+from core.validators import is_country_code
 from reference import lookups
 
 # Beyond these, a value is a typing error, not a consignment.
@@ -60,8 +61,15 @@ def reference_errors(declaration: Declaration, items, permits: list[dict], *, on
     """Codes that must exist and plausible magnitudes. Drafts pass these."""
     errors = Errors()
     d = declaration
-    if d.office_of_entry not in lookups.office_codes():
-        errors.add("office_of_entry", f"{d.office_of_entry} is not a customs office.")
+    offices = lookups.office_codes()
+    for role, code in d.offices.items():
+        if code not in offices:
+            errors.add(f"office_of_{role}", f"{code} is not a customs office.")
+    for index, stop in enumerate(d.itinerary):
+        if stop not in offices and not is_country_code(stop):
+            errors.add(
+                f"itinerary[{index}]", f"{stop} is neither a customs office nor a country code."
+            )
     if lookups.exchange_rate(d.currency, on) is None:
         errors.add("currency", f"There is no exchange rate for {d.currency} on {on}.")
     if d.invoice_total > MAX_VALUE:
@@ -118,6 +126,7 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
     errors = Errors()
     national = settings.NATIONAL_COUNTRY
     d = declaration
+    errors.update(office_errors(d))
     if d.type == Declaration.Type.IMPORT:
         if d.country_of_destination != national:
             errors.add("country_of_destination", f"An import's destination is {national}.")
@@ -186,6 +195,35 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
                     f"The gross mass {d.gross_mass_kg} kg differs from the items' "
                     f"{gross_total} kg.",
                 )
+    return errors
+
+
+# The offices each type of declaration must name (`Declaration.offices` roles).
+REQUIRED_OFFICES = {
+    Declaration.Type.IMPORT: {"entry": "An import names its office of entry."},
+    Declaration.Type.EXPORT: {
+        "departure": "An export names the office where it is cleared (office of departure).",
+        "exit": "An export names the office of exit the goods leave by.",
+    },
+    Declaration.Type.TRANSIT: {
+        "departure": "A transit movement names its office of departure.",
+        "destination": "A transit movement names its office of destination.",
+    },
+}
+
+
+def office_errors(declaration: Declaration) -> Errors:
+    errors = Errors()
+    named = declaration.offices
+    for role, message in REQUIRED_OFFICES[declaration.type].items():
+        if role not in named:
+            errors.add(f"office_of_{role}", message)
+    if (
+        declaration.type == Declaration.Type.TRANSIT
+        and named.get("departure")
+        and named.get("departure") == named.get("destination")
+    ):
+        errors.add("office_of_destination", "A transit movement ends at another office.")
     return errors
 
 

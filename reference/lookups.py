@@ -95,6 +95,24 @@ def duty_rate(hs_code: str, agreement: str = "") -> Decimal | None:
     return None
 
 
+def export_duty_rate(hs_code: str) -> Decimal | None:
+    """The export duty of the longest tariff prefix that levies one, or None: most
+    goods leave free."""
+
+    def load():
+        return dict(
+            TariffRate.objects.filter(agreement__isnull=True, export_rate__isnull=False)
+            .values_list("hs_prefix", "export_rate")
+        )
+
+    table = _cached("export_tariff", load)
+    for length in range(len(hs_code), 1, -1):
+        rate = table.get(hs_code[:length])
+        if rate is not None:
+            return rate
+    return None
+
+
 def agreements() -> dict[str, frozenset[str]]:
     return _cached(
         "agreements",

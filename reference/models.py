@@ -58,6 +58,22 @@ class Office(models.Model):
     country = models.CharField(max_length=2, validators=[validate_country_code])
     kind = models.CharField(max_length=8, choices=Kind)
     active = models.BooleanField(default=True)
+    # Where the office is (WGS 84): the movement map draws the offices, and a
+    # sealed movement's route runs through its offices' positions.
+    latitude = models.DecimalField(
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("90"))],
+    )
+    longitude = models.DecimalField(
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("-180")), MaxValueValidator(Decimal("180"))],
+    )
 
     class Meta:
         ordering = ["code"]
@@ -116,6 +132,16 @@ class TariffRate(models.Model):
         Agreement, null=True, blank=True, on_delete=models.CASCADE, related_name="rates"
     )
     rate = models.DecimalField("duty rate (%)", max_digits=7, decimal_places=3, validators=PERCENT)
+    # Export duty where the national tariff levies one (on the MFN row only):
+    # exports pay this and nothing else.
+    export_rate = models.DecimalField(
+        "export duty rate (%)",
+        max_digits=7,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )
 
     class Meta:
         ordering = ["hs_prefix", "agreement"]
@@ -127,6 +153,10 @@ class TariffRate(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["hs_prefix", "agreement"], name="one_preferential_rate_per_prefix"
+            ),
+            models.CheckConstraint(
+                name="export_rate_on_mfn_row_only",
+                condition=models.Q(agreement__isnull=True) | models.Q(export_rate__isnull=True),
             ),
         ]
 

@@ -184,7 +184,10 @@ def make_declaration(*, actor, items: list[dict] | None = None, **header) -> Dec
 def api_payload(**overrides) -> dict:
     """A JSON body for POST /api/v1/declarations/ (strings, as a client sends them)."""
     items = overrides.pop("items", None) or [item_data()]
-    body = {k: str(v) for k, v in consistent_header(items, **overrides).items()}
+    body = {
+        k: v if isinstance(v, list) else str(v)
+        for k, v in consistent_header(items, **overrides).items()
+    }
     body["items"] = [
         {k: v if k == "permits" else str(v) for k, v in item.items()} for item in items
     ]

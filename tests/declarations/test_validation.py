@@ -72,6 +72,17 @@ def errors_of(response) -> dict:
         ({"importer_tax_id": ""}, "importer_tax_id", "importer's tax id"),
         ({"country_of_destination": "JP"}, "country_of_destination", "destination is KR"),
         ({"type": "EX", "country_of_export": "CN"}, "country_of_export", "leaves from KR"),
+        ({"office_of_entry": ""}, "office_of_entry", "names its office of entry"),
+        ({"type": "EX"}, "office_of_exit", "office of exit"),
+        ({"type": "EX"}, "office_of_departure", "where it is cleared"),
+        ({"type": "TR"}, "office_of_destination", "names its office of destination"),
+        (
+            {"type": "TR", "office_of_departure": "KRPUS", "office_of_destination": "KRPUS"},
+            "office_of_destination",
+            "ends at another office",
+        ),
+        ({"office_of_exit": "KRZZZ"}, "office_of_exit", "not a customs office"),
+        ({"itinerary": ["KRPUS", "QQ"]}, "itinerary[1]", "neither a customs office nor"),
         ({"transport_mode": "9"}, "transport_mode", "not a valid choice"),
         ({"incoterm": "FOO"}, "incoterm", "not a valid choice"),
         (

@@ -49,6 +49,8 @@ class Command(BaseCommand):
             units, update_conflicts=True, unique_fields=["code"], update_fields=["name"]
         )
         for row in read(dir, "offices.csv"):
+            # Positions are optional columns: an administration's older table has none.
+            row = {k: (v or None) if k in ("latitude", "longitude") else v for k, v in row.items()}
             office = Office(**row)
             office.full_clean()
             Office.objects.update_or_create(code=office.code, defaults=row)
@@ -70,7 +72,10 @@ class Command(BaseCommand):
             TariffRate.objects.update_or_create(
                 hs_prefix=row["hs_prefix"],
                 agreement_id=row["agreement"] or None,
-                defaults={"rate": Decimal(row["rate"])},
+                defaults={
+                    "rate": Decimal(row["rate"]),
+                    "export_rate": Decimal(row["export_rate"]) if row.get("export_rate") else None,
+                },
             )
         for row in read(dir, "vat.csv"):
             VatRate.objects.update_or_create(
