@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from agencies.models import JurisdictionRule, permits_by_citation
-from declarations.models import Declaration
 from core.validators import is_country_code
+from declarations.models import Declaration
 from reference import lookups
 
 # Beyond these, a value is a typing error, not a consignment.

@@ -101,8 +101,9 @@ def export_duty_rate(hs_code: str) -> Decimal | None:
 
     def load():
         return dict(
-            TariffRate.objects.filter(agreement__isnull=True, export_rate__isnull=False)
-            .values_list("hs_prefix", "export_rate")
+            TariffRate.objects.filter(
+                agreement__isnull=True, export_rate__isnull=False
+            ).values_list("hs_prefix", "export_rate")
         )
 
     table = _cached("export_tariff", load)
