@@ -1,21 +1,28 @@
 """Customs value, duty and VAT of a declaration, in the national currency.
 
-Customs value follows the transaction-value method on a CIF basis: freight
-and insurance to the place of import are added when the Incoterm leaves them
-to the buyer, and spread over the items in proportion to their invoice value.
+An import's customs value follows the transaction-value method on a CIF
+basis: freight and insurance to the place of import are added when the
+Incoterm leaves them to the buyer, and spread over the items in proportion to
+their invoice value. An export is valued at the invoice (FOB at the border of
+export), pays no import duty and no VAT (exports are zero-rated), and pays an
+export duty only where the tariff levies one. A transit movement pays nothing:
+the import duties and taxes it would owe are at stake, and a guarantee covers
+them until the office of destination discharges it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from declarations.models import Declaration
 from reference import lookups
 
 ADDS_FREIGHT = {"EXW", "FCA", "FAS", "FOB"}
 ADDS_INSURANCE = {"EXW", "FCA", "FAS", "FOB", "CFR", "CPT"}
 HUNDRED = Decimal("100")
+ZERO = Decimal("0")
 # Minor units of the national currency (KRW has none).
 NO_MINOR_UNITS = {"KRW", "JPY", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
 
@@ -40,6 +47,8 @@ class DutyAssessment:
     currency: str
     exchange_rate: Decimal
     items: list[ItemDuty] = field(default_factory=list)
+    # "import", "export" or "transit": what the amounts are.
+    basis: str = "import"
 
     @property
     def customs_value(self) -> Decimal:
@@ -59,6 +68,7 @@ class DutyAssessment:
 
     def as_dict(self) -> dict:
         return {
+            "basis": self.basis,
             "currency": self.currency,
             "exchange_rate": str(self.exchange_rate),
             "customs_value": str(self.customs_value),
@@ -88,7 +98,36 @@ def preference_applies(item) -> bool:
 
 
 def assess_duties(declaration, items, *, on: date) -> DutyAssessment:
-    """Compute the duties; the caller has validated the declaration (rates exist)."""
+    """What the declaration owes; the caller has validated it (rates exist)."""
+    if declaration.type == Declaration.Type.EXPORT:
+        return export_duties(declaration, items, on=on)
+    if declaration.type == Declaration.Type.TRANSIT:
+        at_stake = import_duties(declaration, items, on=on)
+        nothing = {"duty_rate": ZERO, "preferential": False, "duty": ZERO, "vat": ZERO}
+        return replace(
+            at_stake,
+            basis="transit",
+            items=[replace(line, **nothing) for line in at_stake.items],
+        )
+    return import_duties(declaration, items, on=on)
+
+
+def export_duties(declaration, items, *, on: date) -> DutyAssessment:
+    rate = lookups.exchange_rate(declaration.currency, on)
+    assessment = DutyAssessment(
+        currency=settings.NATIONAL_CURRENCY, exchange_rate=rate, basis="export"
+    )
+    for item in items:
+        value = national_money(item.value * rate)
+        duty_rate = lookups.export_duty_rate(item.hs_code) or Decimal("0")
+        duty = national_money(value * duty_rate / HUNDRED)
+        assessment.items.append(ItemDuty(item.line_no, value, duty_rate, False, duty, ZERO))
+    return assessment
+
+
+def import_duties(declaration, items, *, on: date) -> DutyAssessment:
+    """Import duty and VAT, whatever the declaration's type: what an import owes,
+    and what a transit movement's guarantee must cover."""
     rate = lookups.exchange_rate(declaration.currency, on)
     vat_rate = lookups.vat_rate(on)
     total_value = sum((item.value for item in items), Decimal("0"))

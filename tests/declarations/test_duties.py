@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from agencies.models import Review
 from clearance.services import declaration_submit
-from declarations.duties import assess_duties
+from declarations.duties import assess_duties, import_duties
 from declarations.models import Declaration
 from declarations.services import declaration_assess
 from reference.lookups import clear_caches
@@ -19,9 +19,13 @@ from tests.factories import api_payload, make_declaration, route
 pytestmark = pytest.mark.django_db
 
 
-def header(incoterm="FOB", currency="USD", freight="1000", insurance="100"):
+def header(incoterm="FOB", currency="USD", freight="1000", insurance="100", type="IM"):
     return SimpleNamespace(
-        incoterm=incoterm, currency=currency, freight=Decimal(freight), insurance=Decimal(insurance)
+        type=type,
+        incoterm=incoterm,
+        currency=currency,
+        freight=Decimal(freight),
+        insurance=Decimal(insurance),
     )
 
 
@@ -185,3 +189,29 @@ def test_the_day_of_acceptance_is_the_administration_s(
     declaration.refresh_from_db()
     (record,) = declaration_item_records(declaration, list(declaration.items.all()))
     assert (record["date"], record["value"]) == (date(2026, 6, day), 15000 * float(rate))
+
+
+def test_an_export_pays_no_import_duty_or_vat_and_export_duty_only_where_levied():
+    furniture = item(1, "1000", hs_code="940360")
+    logs = item(2, "1000", hs_code="440311")
+    assessment = assess_duties(header("FOB", type="EX"), [furniture, logs], on=ON)
+    assert assessment.basis == "export"
+    # Valued at the invoice (FOB at the border): freight and insurance are not added.
+    assert assessment.items[0].customs_value == Decimal("1385500")
+    assert assessment.items[0].duty == 0
+    # Logs in the rough (HS 4403) carry the tariff's 10 % export duty.
+    assert assessment.items[1].duty_rate == Decimal("10")
+    assert assessment.items[1].duty == Decimal("138550")
+    assert assessment.vat == 0
+    assert assessment.total == Decimal("138550")
+
+
+def test_a_transit_movement_owes_nothing_but_puts_the_import_duties_at_stake():
+    lines = [item(1, "100", hs_code="020130")]
+    owed = assess_duties(header("CIF", type="TR"), lines, on=ON)
+    at_stake = import_duties(header("CIF", type="TR"), lines, on=ON)
+    assert owed.basis == "transit"
+    assert owed.total == 0
+    assert owed.customs_value == at_stake.customs_value == Decimal("138550")
+    assert at_stake.duty == Decimal("55420")  # beef, 40 %
+    assert at_stake.total > 0
