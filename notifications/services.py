@@ -43,6 +43,18 @@ def recipients_of_agencies(agency_ids) -> dict[int, list[int]]:
     return recipients
 
 
+def recipients_at_offices(office_codes, *, customs_only: bool = True) -> list[int]:
+    """The officers and supervisors posted at any of these customs offices (of
+    customs alone, unless told otherwise): who is told of a movement's alerts."""
+    User = get_user_model()
+    users = User.objects.filter(
+        is_active=True, role__in=["officer", "supervisor"], offices__code__in=list(office_codes)
+    )
+    if customs_only:
+        users = users.filter(agency__is_customs=True)
+    return list(users.values_list("pk", flat=True).distinct())
+
+
 @dataclass(frozen=True)
 class Message:
     recipient_ids: list[int]

@@ -5,7 +5,8 @@ from django.db import transaction
 
 from clearance.services import review_approve, review_query
 from notifications.models import Notification
-from notifications.services import notifications_mark_read, notify
+from notifications.services import notifications_mark_read, notify, recipients_at_offices
+from reference.models import Office
 from tests.agencies.conftest import review_of
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +75,16 @@ def test_the_badge_and_the_page(cast, login):
     assert "IM-1: goods released" in browser.get("/notifications/").content.decode()
     browser.post("/notifications/read/")
     assert "unread" not in browser.get("/notifications/badge/").content.decode()
+
+
+def test_staff_at_an_office_are_told_of_its_movements(cast):
+    busan, incheon = Office.objects.get(code="KRPUS"), Office.objects.get(code="KRINC")
+    cast.customs_officer.offices.set([busan])
+    cast.supervisor.offices.set([busan, incheon])
+    cast.food_officer.offices.set([incheon])
+
+    assert sorted(recipients_at_offices(["KRINC"])) == [cast.supervisor.pk]
+    assert sorted(recipients_at_offices(["KRPUS", "KRINC"])) == sorted(
+        [cast.customs_officer.pk, cast.supervisor.pk]
+    )
+    assert cast.food_officer.pk in recipients_at_offices(["KRINC"], customs_only=False)
