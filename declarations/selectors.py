@@ -43,7 +43,12 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
             Prefetch(
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")
             ),
-            Prefetch("documents", queryset=Document.objects.select_related("item")),
+            # With what the machine read on each invoice: the declaration is compared
+            # with it (declarations.reading.comparison) without another query.
+            Prefetch(
+                "documents",
+                queryset=Document.objects.select_related("item", "invoice_reading"),
+            ),
             Prefetch("events", queryset=DeclarationEvent.objects.select_related("actor__agency")),
         )
     return get_object_or_404(queryset, pk=pk)
