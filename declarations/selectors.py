@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from agencies.models import Review
 from core.permissions import objects_granted
 from declarations.models import Declaration, DeclarationEvent, Document
+from declarations.reading.comparison import latest_invoice
 
 
 def declaration_list(*, user) -> QuerySet[Declaration]:
@@ -61,7 +62,9 @@ def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
     they may see. Agency staff: customs sees all; another agency sees the
     documents linked to the items of its review.
     """
-    documents = Document.objects.filter(declaration_id=declaration_pk).select_related("item")
+    documents = Document.objects.filter(declaration_id=declaration_pk).select_related(
+        "item", "invoice_reading"
+    )
     if not user.is_agency_staff:
         if not declaration_list(user=user).filter(pk=declaration_pk).exists():
             raise Http404
@@ -83,6 +86,13 @@ def get_document_for_user(*, user, declaration_pk, pk) -> Document:
     return get_object_or_404(
         document_list_for_user(user=user, declaration_pk=declaration_pk), pk=pk
     )
+
+
+def latest_invoice_for_user(*, user, declaration_pk) -> Document | None:
+    """The invoice most recently uploaded to a declaration the user may see as a whole,
+    with what the machine read on it; 404 when the user may not see the declaration."""
+    declaration = get_declaration_for_user(user=user, pk=declaration_pk)
+    return latest_invoice(declaration.documents.select_related("invoice_reading"))
 
 
 def sees_targeting(user) -> bool:

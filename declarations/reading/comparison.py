@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from difflib import SequenceMatcher
 
-from declarations.models import Document, InvoiceReading
+from declarations.models import Declaration, Document, InvoiceReading, Item
 
 # Totals and line values within this share of each other (or this many units of
 # the invoice currency, for small amounts) agree: rounding, not a discrepancy.
@@ -275,6 +275,24 @@ def invoice_comparison(declaration, *, items=None, document: Document | None = N
         gaps=tuple(gaps),
         notes=tuple(reading.notes),
     )
+
+
+def input_comparison(*, header: dict, items: list[dict], document: Document | None):
+    """invoice_comparison of a declaration not stored yet (the validate API's and the
+    form's check), against the invoice uploaded to the draft it will replace."""
+    if document is None:
+        return InvoiceComparison(status="none")
+    declaration = Declaration(**header)
+    built = [
+        Item(
+            line_no=number,
+            description=item.get("description") or "",
+            quantity=item.get("quantity"),
+            value=item.get("value"),
+        )
+        for number, item in enumerate(items, start=1)
+    ]
+    return invoice_comparison(declaration, items=built, document=document)
 
 
 def _compact(number: str) -> str:
