@@ -192,6 +192,11 @@ class InvoiceComparison:
         kinds = {d.kind for d in self.differences if d.material}
         return [kind for kind in MATERIAL_KINDS if kind in kinds]
 
+    def line_disagrees(self, line_no: int) -> bool:
+        """Whether the invoice says otherwise of this declared item's quantity or value,
+        or does not list it."""
+        return any(d.line_no == line_no and d.material for d in self.differences)
+
     @property
     def summary(self) -> str:
         """ "value, quantity and seller": what the invoice and the declaration disagree on."""
@@ -239,6 +244,18 @@ def latest_invoice(documents) -> Document | None:
     if not invoices:
         return None
     return max(invoices, key=lambda d: (d.uploaded_at, d.pk))
+
+
+def latest_invoices(declaration_ids) -> dict[int, Document]:
+    """The latest invoice of each declaration that has one, with its reading, in one
+    query (the risk engine scores declarations in batches)."""
+    documents = (
+        Document.objects.filter(declaration_id__in=declaration_ids, kind=Document.Kind.INVOICE)
+        .select_related("invoice_reading")
+        .order_by("declaration_id", "-uploaded_at", "-pk")
+        .distinct("declaration_id")
+    )
+    return {document.declaration_id: document for document in documents}
 
 
 def invoice_comparison(declaration, *, items=None, document: Document | None = None):

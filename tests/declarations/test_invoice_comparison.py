@@ -23,6 +23,7 @@ from tests.declarations.invoice_pdfs import (
     scanned_invoice,
     table_invoice,
 )
+from tests.declarations.invoicing import attach_invoice, declared_from, items_of
 from tests.factories import api_payload, item_data, make_declaration, open_reviews
 
 pytestmark = pytest.mark.django_db
@@ -35,55 +36,12 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-def items_of(spec: InvoiceSpec, per_line: dict | None = None) -> list[dict]:
-    """Items as declared from the invoice's lines; per_line[n] changes line n (1-based)."""
-    per_line = per_line or {}
-    return [
-        item_data(
-            **{
-                "description": line.description,
-                "quantity": line.quantity,
-                "value": line.amount,
-                **per_line.get(n, {}),
-            }
-        )
-        for n, line in enumerate(spec.lines, start=1)
-    ]
-
-
-def declared_from(spec: InvoiceSpec, *, actor, items=None, **header) -> Declaration:
-    """A draft made from the invoice, as a careful declarant makes it."""
-    values = {
-        "invoice_number": spec.number,
-        "currency": spec.currency,
-        "exporter_name": spec.seller.name,
-        "importer_name": spec.buyer.name,
-        "invoice_total": spec.total,
-    }
-    values.update(header)
-    return make_declaration(actor=actor, items=items or items_of(spec), **values)
-
-
-def attach(declaration, content: bytes, *, client) -> InvoiceReading:
-    """Upload the invoice as the declarant does, and read it as the worker does."""
-    response = client.post(
-        f"/api/v1/declarations/{declaration.pk}/documents/",
-        {"kind": "invoice", "file": SimpleUploadedFile("invoice.pdf", content)},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.json()
-    reading = InvoiceReading.objects.get(document_id=response.json()["id"])
-    read_invoice(reading.pk)
-    reading.refresh_from_db()
-    return reading
-
-
 def compared(declaration):
     return invoice_comparison(Declaration.objects.get(pk=declaration.pk))
 
 
 @pytest.fixture
-def mismatched(cast, api):
+def mismatched(cast):
     """Declared in euros, from another seller, 90 phones instead of 100, chargers worth
     1,200.00 instead of 1,500.00: the invoice says otherwise on all four."""
     items = items_of(SPEC, {1: {"quantity": Decimal("90")}, 2: {"value": Decimal("1200.00")}})
@@ -95,7 +53,7 @@ def mismatched(cast, api):
         exporter_name="Guangzhou Electronics Trading Ltd.",
         invoice_total=Decimal("13700.00"),
     )
-    attach(declaration, table_invoice(SPEC), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, table_invoice(SPEC))
     return declaration
 
 
@@ -103,7 +61,7 @@ def mismatched(cast, api):
 def test_an_invoice_that_agrees_shows_no_difference(cast, api, layout):
     content, spec = invoice_pdf(layout)
     declaration = declared_from(spec, actor=cast.trader_a)
-    attach(declaration, content, client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, content)
     check = compared(declaration)
     assert check.status == "read"
     assert check.differences == ()
@@ -137,11 +95,11 @@ def test_each_material_disagreement_is_found(mismatched):
     }
 
 
-def test_a_different_invoice_number_or_buyer_is_shown_but_not_material(cast, api):
+def test_a_different_invoice_number_or_buyer_is_shown_but_not_material(cast):
     declaration = declared_from(
         SPEC, actor=cast.trader_a, invoice_number="INV-2026-999", importer_name="Daewoo Retail"
     )
-    attach(declaration, table_invoice(SPEC), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, table_invoice(SPEC))
     check = compared(declaration)
     assert [(d.kind, d.material) for d in check.differences] == [
         ("number", False),
@@ -160,40 +118,39 @@ def test_names_are_compared_without_case_punctuation_or_legal_form():
     assert not same_party("Hanbit Trading Co.", "Hanbit Logistics Co.")
 
 
-def test_the_seller_may_be_declared_as_the_consignor(cast, api):
+def test_the_seller_may_be_declared_as_the_consignor(cast):
     declaration = declared_from(
         SPEC, actor=cast.trader_a, exporter_name="", consignor_name="SHENZHEN MOBILE DEVICES"
     )
-    attach(declaration, table_invoice(SPEC), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, table_invoice(SPEC))
     assert compared(declaration).differences == ()
 
 
-def test_totals_agree_within_rounding_not_beyond(cast, api):
-    client = api.as_user(cast.trader_a)
+def test_totals_agree_within_rounding_not_beyond(cast):
     close = declared_from(SPEC, actor=cast.trader_a, invoice_total=Decimal("14000.40"))
-    attach(close, table_invoice(SPEC), client=client)
+    attach_invoice(close, table_invoice(SPEC))
     assert compared(close).differences == ()
     far = declared_from(
         SPEC, actor=cast.trader_a, invoice_number="INV-FAR", invoice_total=Decimal("14100.00")
     )
-    attach(far, table_invoice(InvoiceSpec(number="INV-FAR")), client=client)
+    attach_invoice(far, table_invoice(InvoiceSpec(number="INV-FAR")))
     assert [d.kind for d in compared(far).differences] == ["value"]
 
 
-def test_lines_pair_by_description_whatever_their_order(cast, api):
+def test_lines_pair_by_description_whatever_their_order(cast):
     declaration = declared_from(SPEC, actor=cast.trader_a, items=list(reversed(items_of(SPEC))))
-    attach(declaration, table_invoice(SPEC), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, table_invoice(SPEC))
     check = compared(declaration)
     assert check.differences == ()
     assert [(row.line_no, row.invoice_line) for row in check.lines] == [(1, 3), (2, 2), (3, 1)]
 
 
-def test_goods_on_one_side_only_are_material(cast, api):
+def test_goods_on_one_side_only_are_material(cast):
     tablets = item_data(description="Tablet computers", value=Decimal("500.00"))
     declared = [*items_of(SPEC)[:2], tablets]
     spec = InvoiceSpec(lines=(*SPEC.lines, Line("Screen protectors", Decimal("50"), Decimal("1"))))
     declaration = declared_from(spec, actor=cast.trader_a, items=declared)
-    attach(declaration, table_invoice(spec), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, table_invoice(spec))
     texts = [d.text for d in compared(declaration).differences if d.kind == "quantity"]
     # The cables and the protectors are only on the invoice; the tablets only declared
     # (paired, in order, with what is left: the cables).
@@ -203,19 +160,18 @@ def test_goods_on_one_side_only_are_material(cast, api):
     ]
 
 
-def test_a_scan_is_compared_with_nothing(cast, api):
+def test_a_scan_is_compared_with_nothing(cast):
     declaration = declared_from(SPEC, actor=cast.trader_a)
-    attach(declaration, scanned_invoice(SPEC), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, scanned_invoice(SPEC))
     check = compared(declaration)
     assert (check.status, check.differences, check.material_kinds) == ("not_readable", (), [])
 
 
-def test_the_latest_invoice_is_the_one_compared(cast, api):
-    client = api.as_user(cast.trader_a)
+def test_the_latest_invoice_is_the_one_compared(cast):
     declaration = declared_from(SPEC, actor=cast.trader_a)
-    attach(declaration, table_invoice(InvoiceSpec(currency="CNY")), client=client)
+    attach_invoice(declaration, table_invoice(InvoiceSpec(currency="CNY")))
     assert compared(declaration).material_kinds == ["currency"]
-    attach(declaration, table_invoice(SPEC), client=client)  # the right one, uploaded after
+    attach_invoice(declaration, table_invoice(SPEC))  # the right one, uploaded after
     assert compared(declaration).differences == ()
 
 
@@ -380,7 +336,7 @@ def test_reading_the_invoice_adds_no_statement_to_the_declaration(cast, api, log
 
     page, detail = f"/declarations/{declaration.pk}/", f"/api/v1/declarations/{declaration.pk}/"
     before = (statements(page, browser.get), statements(detail, client.get))
-    attach(declaration, table_invoice(SPEC), client=client)
+    attach_invoice(declaration, table_invoice(SPEC))
     assert (statements(page, browser.get), statements(detail, client.get)) == before
 
 
@@ -397,14 +353,14 @@ BEEF_SPEC = InvoiceSpec(
 
 
 @pytest.fixture
-def under_review(cast, api):
+def under_review(cast):
     """Beef (food's) and phones (customs' only), declared with 1,800 kg of beef and
     from another seller: under review by customs and food."""
     items = items_of(BEEF_SPEC, {1: {"hs_code": "020130", "quantity": Decimal("1800")}})
     declaration = declared_from(
         BEEF_SPEC, actor=cast.trader_a, items=items, exporter_name="Rio Plata Meats S.A."
     )
-    attach(declaration, table_invoice(BEEF_SPEC), client=api.as_user(cast.trader_a))
+    attach_invoice(declaration, table_invoice(BEEF_SPEC))
     Declaration.objects.filter(pk=declaration.pk).update(status="under_review", lane="yellow")
     open_reviews(declaration)
     return declaration
