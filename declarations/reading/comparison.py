@@ -99,6 +99,11 @@ def quantities_agree(declared: Decimal | None, read: Decimal | None) -> bool:
     return abs(declared - read) <= QUANTITY_TOLERANCE * max(abs(declared), abs(read), 1)
 
 
+def _sentence(text: str) -> str:
+    """Ends with one full stop, also after a value that ends with one ("Co., Ltd.")."""
+    return text if text.endswith(".") else text + "."
+
+
 def _money(value: Decimal | None, currency: str = "") -> str:
     if value is None:
         return ""
@@ -279,7 +284,9 @@ def invoice_comparison(declaration, *, items=None, document: Document | None = N
             status=reading.status, document=document, reading=reading, notes=tuple(reading.notes)
         )
     fields, differences, gaps = _header(declaration, reading)
-    lines, line_differences = _lines(items, reading, declaration.currency)
+    lines, line_differences = _lines(
+        items, reading, declared=declaration.currency, invoiced=reading.currency
+    )
     if not reading.lines:
         gaps.append("the lines of goods")
     return InvoiceComparison(
@@ -330,7 +337,9 @@ def _header(declaration, reading: InvoiceReading):
     row(
         "Invoice number", "number", declaration.invoice_number, number,
         _compact(declaration.invoice_number) == _compact(number) if number else None, False,
-        f"Invoice number: declared {declaration.invoice_number}, the invoice says {number}.",
+        _sentence(
+            f"Invoice number: declared {declaration.invoice_number}, the invoice says {number}"
+        ),
     )  # fmt: skip
     currency = reading.currency
     if not currency:
@@ -365,8 +374,8 @@ def _header(declaration, reading: InvoiceReading):
             agrees = any(same_party(read, name) for name in named)
         row(
             label, kind, " / ".join(named), read, agrees, material,
-            f"{label}: the invoice names {read}; the declaration's {roles} is "
-            f"{' / '.join(named)}.",
+            _sentence(f"{label}: the invoice names {read}; the declaration's {roles} is "
+                      f"{' / '.join(named)}"),
         )  # fmt: skip
     return fields, differences, gaps
 
@@ -403,7 +412,9 @@ def _pairs(items, invoice_lines) -> list[tuple[object | None, int | None]]:
     return pairs
 
 
-def _lines(items, reading: InvoiceReading, currency: str):
+def _lines(items, reading: InvoiceReading, *, declared: str, invoiced: str):
+    """Rows and differences of the goods; values in each side's own currency."""
+    invoiced = invoiced or declared
     invoice_lines = reading.line_values()
     rows, differences, not_declared = [], [], []
     for item, j in _pairs(items, invoice_lines):
@@ -467,8 +478,8 @@ def _lines(items, reading: InvoiceReading, currency: str):
                 Difference(
                     "value",
                     f"Item {item.line_no} ({item.description}): value declared "
-                    f"{_money(item.value, currency)}, the invoice says "
-                    f"{_money(line['amount'], currency)}.",
+                    f"{_money(item.value, declared)}, the invoice says "
+                    f"{_money(line['amount'], invoiced)}.",
                     True,
                     item.line_no,
                 )

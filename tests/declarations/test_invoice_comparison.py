@@ -77,10 +77,10 @@ def test_each_material_disagreement_is_found(mismatched):
         "Currency: declared EUR, the invoice is in USD.",
         "Invoice total: declared 13,700.00 EUR, the invoice says 14,000.00 USD.",
         "Seller: the invoice names Shenzhen Mobile Devices Co., Ltd.; the declaration's "
-        "exporter or consignor is Guangzhou Electronics Trading Ltd..",
+        "exporter or consignor is Guangzhou Electronics Trading Ltd.",
         "Item 1 (Smartphones, 128 GB): quantity declared 90, the invoice says 100.",
         "Item 2 (Phone chargers, 25 W): value declared 1,200.00 EUR, the invoice says "
-        "1,500.00 EUR.",
+        "1,500.00 USD.",
     ]
     assert [d.line_no for d in check.differences] == [None, None, None, 1, 2]
     assert all(d.material for d in check.differences)
