@@ -828,22 +828,49 @@ def invoice_reading_perform(*, reading_id: int) -> InvoiceReading | None:
             duration_ms=_elapsed_ms(started),
         )
     facts = result.facts
-    return invoice_reading_record(
-        reading_id=reading_id,
-        status=InvoiceReading.Status.READ,
-        fields={
-            "invoice_number": facts.number,
-            "invoice_date": facts.date,
-            "seller": facts.seller,
-            "buyer": facts.buyer,
-            "currency": facts.currency,
-            "total": facts.total,
-            "lines": [line.as_json() for line in facts.lines],
-        },
-        notes=facts.notes,
-        pages=result.pages,
-        duration_ms=_elapsed_ms(started),
-    )
+    notes = list(facts.notes)
+    total = _storable_total(facts.total, notes)
+    try:
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.READ,
+            fields={
+                "invoice_number": facts.number,
+                "invoice_date": facts.date,
+                "seller": facts.seller,
+                "buyer": facts.buyer,
+                "currency": facts.currency,
+                "total": total,
+                "lines": [line.as_json() for line in facts.lines],
+            },
+            notes=notes,
+            pages=result.pages,
+            duration_ms=_elapsed_ms(started),
+        )
+    except ValidationError as exc:
+        # Something read that no invoice says (a currency that is no code...): kept out.
+        logger.warning("invoice reading %s not stored: %s", reading_id, exc.message_dict)
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.FAILED,
+            notes=["What was read on it does not make sense as an invoice."],
+            duration_ms=_elapsed_ms(started),
+        )
+
+
+# The largest total InvoiceReading.total holds (18 digits, 2 after the point).
+MAX_TOTAL = Decimal("9999999999999999.99")
+
+
+def _storable_total(total: Decimal | None, notes: list[str]) -> Decimal | None:
+    """The total in cents (an invoice printing more decimals is rounded), or None when
+    no invoice could be that large."""
+    if total is None:
+        return None
+    if abs(total) > MAX_TOTAL:
+        notes.append(f"The total read, {total}, is too large to be one; it is left out.")
+        return None
+    return total.quantize(Decimal("0.01"))
 
 
 def _elapsed_ms(started: float) -> int:

@@ -399,7 +399,8 @@ def text_column_invoice(spec: InvoiceSpec | None = None) -> bytes:
         y -= 12
         sheet.setFont("Courier-Bold", 9)
         sheet.drawString(x_desc, y, "TOTAL")
-        sheet.drawRightString(x_amount, y, f"£{dot_decimal(spec.total)}")
+        symbol = {"GBP": "£", "USD": "$", "EUR": "€"}.get(spec.currency, f"{spec.currency} ")
+        sheet.drawRightString(x_amount, y, f"{symbol}{dot_decimal(spec.total)}")
 
     return _pdf(draw)
 

@@ -272,3 +272,14 @@ def test_a_line_over_two_rows_keeps_its_whole_description(cast, api):
         long,
         spec.lines[1].description,
     ]
+
+
+def test_a_total_no_invoice_could_have_is_left_out_not_stored_wrong(cast, api):
+    gold = Line("Gold bars", Decimal("1"), Decimal("20000000000000000"))
+    spec = InvoiceSpec(currency="GBP", lines=(gold,))
+    reading = uploaded_and_read(cast, api, invoice_pdf("text_columns", spec)[0])
+    assert reading.status == "read"
+    assert reading.total is None
+    assert reading.notes == [
+        "The total read, 20000000000000000.00, is too large to be one; it is left out."
+    ]
