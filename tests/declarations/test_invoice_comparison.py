@@ -392,3 +392,13 @@ def test_an_analyst_reads_it_side_by_side_on_the_declaration(cast, login, under_
     page = login(cast.analyst).get(f"/declarations/{under_review.pk}/").content.decode()
     assert 'data-testid="invoice-side-by-side"' in page
     assert 'data-testid="invoice-lines"' in page
+
+
+def test_customs_reads_the_reading_another_agency_does_not(cast, api, under_review):
+    document = under_review.documents.get()
+    url = f"/api/v1/declarations/{under_review.pk}/documents/{document.pk}/reading/"
+    body = api.as_user(cast.customs_officer).get(url).json()
+    assert (body["seller"], body["total"]) == ("Pampas Beef Exporters S.A.", "25000.00")
+    # The invoice belongs to the whole declaration, not to the food agency's items.
+    assert api.as_user(cast.food_officer).get(url).status_code == 404
+    assert api.as_user(cast.plant_officer).get(url).status_code == 404
