@@ -192,7 +192,10 @@ class InvoiceCheckSerializer(serializers.Serializer):
     not_found = serializers.ListField(
         child=serializers.CharField(), help_text="What the machine could not find on it."
     )
-    notes = serializers.ListField(child=serializers.CharField())
+    reading_notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the reader noticed or chose (an ambiguous date, why it was not read).",
+    )
 
 
 class InvoiceReadingOutputSerializer(ModelSerializer):
@@ -200,13 +203,14 @@ class InvoiceReadingOutputSerializer(ModelSerializer):
         child=serializers.DictField(allow_null=True),
         help_text="description, quantity, unit_price, amount (decimal strings or null)",
     )
-    notes = serializers.ListField(child=serializers.CharField())
+    # Not "notes": in what the declarant reads, notes are officers' (kept out).
+    reading_notes = serializers.ListField(child=serializers.CharField(), source="notes")
 
     class Meta:
         model = InvoiceReading
         fields = [
             "status", "invoice_number", "invoice_date", "seller", "buyer", "currency", "total",
-            "lines", "notes", "pages", "read_at",
+            "lines", "reading_notes", "pages", "read_at",
         ]  # fmt: skip
 
 

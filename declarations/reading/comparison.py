@@ -235,7 +235,8 @@ class InvoiceComparison:
             "disagrees_on": self.summary,
             "differences": [d.as_dict() for d in self.differences],
             "not_found": list(self.gaps),
-            "notes": list(self.notes),
+            # Not "notes": in what the declarant reads, notes are officers' (kept out).
+            "reading_notes": list(self.notes),
         }
 
 
