@@ -166,7 +166,7 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
         for problem in _permit_problems(d, index + 1, item, item_permits, cited, on=on):
             errors.add(f"{at}.permits", problem)
         for rule in rules:
-            if rule.covers(item, d.procedure) and rule.agency.code not in held:
+            if rule.covers(item, d) and rule.agency.code not in held:
                 errors.add(
                     f"{at}.permits",
                     f"HS {item.hs_code} needs a {rule.permit_type} from {rule.agency.name}.",
