@@ -22,7 +22,7 @@ from declarations.audit import audit_append, audit_entry
 from declarations.documents import document_content_type
 from declarations.duties import assess_duties
 from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
-from declarations.notices import STATUS_NOTICES, declarants_tell
+from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
 from declarations.validation import (
     DEFAULT_PROCEDURE,
     duplicate_errors,
@@ -119,6 +119,11 @@ def declarations_move_locked(*, moves: list[Move], actor) -> None:
         for name, value in move.changes.items():
             setattr(declaration, name, value)
             fields.add(name)
+        if move.to_status == Status.RELEASED:
+            # Whichever step releases the goods (nothing due, payment confirmed, a
+            # movement released under seal): an export's time to exit runs from here.
+            declaration.released_at = now
+            fields.add("released_at")
         # Field checks only: the unique and check constraints and the foreign
         # keys (which no move changes) are the database's; asking them here
         # would cost a query each on every move.
@@ -523,7 +528,7 @@ def declarations_assess_locked(*, declarations: list[Declaration], actor) -> Non
                     declaration,
                     Status.RELEASED,
                     reason="cleared by every agency, nothing due",
-                    notice="Cleared by every agency with nothing due: goods released.",
+                    notice=release_notice(declaration, nothing_due=True),
                 )
             )
     declarations_move_locked(moves=moves, actor=actor)
