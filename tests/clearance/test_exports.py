@@ -441,7 +441,9 @@ def test_an_export_not_seen_leaving_in_time_is_flagged_once(cast, api, login, ex
     assert confirm(api, exit_staff["busan"], late).status_code == 201
 
 
-@pytest.mark.django_db(transaction=True)
+# Two connections at once: committed for real, and the database restored after it
+# (content types with their ids, as tests/conftest.py explains).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_runs_at_once_flag_each_export_once(cast, exit_staff):
     exports = [released_export(cast, invoice_number=f"INV-RACE-{n}") for n in range(6)]
     Declaration.objects.update(released_at=timezone.now() - timedelta(days=40))
