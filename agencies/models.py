@@ -12,12 +12,25 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.models import Proposal
 from core.states import Stateful
+from declarations.models import Declaration
 
 hs_prefix_validator = RegexValidator(
     r"^\d{2}(\d{2}){0,4}$", "An HS prefix is 2, 4, 6, 8 or 10 digits (chapter, heading, ...)."
 )
 country_code_list_validator = RegexValidator(r"^[A-Z]{2}$", "A country is an ISO 3166 code: CN.")
 procedure_code_list_validator = RegexValidator(r"^\d{4}$", "A procedure code is 4 digits.")
+
+# What a rule applies to when it does not say: imports. An agency's conditions on
+# goods entering the market (notifications, import licences, quarantine on entry)
+# are not asked of goods leaving it or of goods crossing under customs seal; an
+# agency that controls exports or transit (strategic goods, cultural property,
+# arms) names those types on its rule.
+IMPORTS = ["IM"]
+
+
+def imports_only() -> list[str]:
+    return list(IMPORTS)
+
 
 # Queue priority of a lane, red first; stored on the review (see LANE_RANK_TRIGGER).
 LANE_RANK = {"red": 0, "yellow": 1, "green": 2, "": 3}
@@ -74,6 +87,11 @@ class JurisdictionRule(models.Model):
         default=list,
         help_text="Only declarations under these procedures (4 digits); empty: any.",
     )
+    declaration_types = ArrayField(
+        models.CharField(max_length=2, choices=Declaration.Type),
+        default=imports_only,
+        help_text="The declarations the rule applies to: imports, exports, transit.",
+    )
     always_review = models.BooleanField(
         default=False,
         help_text="the agency looks at these goods even when a valid permit is cited",
@@ -85,16 +103,23 @@ class JurisdictionRule(models.Model):
         ordering = ["agency", "hs_prefix"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "hs_prefix"], name="unique_agency_hs_prefix"),
+            # Unlike origins and procedures, no types is not "any": a rule says which.
+            models.CheckConstraint(
+                name="jurisdiction_names_declaration_types", condition=~Q(declaration_types=[])
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.agency.code}: HS {self.hs_prefix}"
 
-    def covers(self, item, procedure: str = "") -> bool:
+    def covers(self, item, declaration) -> bool:
+        """Whether the rule applies to this item of this declaration (its type and
+        procedure)."""
         return (
-            item.hs_code.startswith(self.hs_prefix)
+            declaration.type in self.declaration_types
+            and item.hs_code.startswith(self.hs_prefix)
             and (not self.origin_countries or item.origin_country in self.origin_countries)
-            and (not self.procedure_codes or procedure in self.procedure_codes)
+            and (not self.procedure_codes or declaration.procedure in self.procedure_codes)
         )
 
 

@@ -448,10 +448,10 @@ def permit_cleared_reviews(*, reviews, items_of: dict[int, list], on: date) -> s
         slice_ = [
             item
             for item in items_of[review.declaration_id]
-            if any(rule.covers(item, declaration.procedure) for rule in covering)
+            if any(rule.covers(item, declaration) for rule in covering)
         ]
         if not slice_ or any(
-            rule.always_review and rule.covers(item, declaration.procedure)
+            rule.always_review and rule.covers(item, declaration)
             for rule in covering
             for item in slice_
         ):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from agencies.models import (
+    IMPORTS,
     LANE_RANK,
     Agency,
     Inspection,
@@ -83,8 +84,8 @@ def _ensure_platform_admin(actor) -> None:
 # What an administrator sets on a jurisdiction rule: the pages, the admin and
 # jurisdiction_rule_update share this list.
 JURISDICTION_FIELDS = (
-    "agency", "hs_prefix", "permit_type", "description", "origin_countries", "procedure_codes",
-    "always_review",
+    "agency", "hs_prefix", "permit_type", "description", "declaration_types", "origin_countries",
+    "procedure_codes", "always_review",
 )  # fmt: skip
 
 
@@ -97,10 +98,12 @@ def jurisdiction_rule_create(
     description: str = "",
     origin_countries: list[str] | None = None,
     procedure_codes: list[str] | None = None,
+    declaration_types: list[str] | None = None,
     always_review: bool = False,
     actor=None,
 ) -> JurisdictionRule:
-    """Add a rule; it applies to declarations assessed from now on, never to open reviews."""
+    """Add a rule; it applies to declarations assessed from now on, never to open reviews.
+    Without declaration types it applies to imports (agencies.models.IMPORTS)."""
     _ensure_platform_admin(actor)
     rule = JurisdictionRule(
         agency=agency,
@@ -109,6 +112,7 @@ def jurisdiction_rule_create(
         description=description,
         origin_countries=[c.upper() for c in origin_countries or []],
         procedure_codes=list(procedure_codes or []),
+        declaration_types=list(IMPORTS if declaration_types is None else declaration_types),
         always_review=always_review,
     )
     rule.full_clean()
@@ -148,15 +152,16 @@ def _jurisdiction(items) -> tuple[Agency, list[JurisdictionRule]]:
 
 
 def agencies_concerned(
-    items, *, procedure: str = "", jurisdiction: tuple | None = None
+    items, *, declaration, jurisdiction: tuple | None = None
 ) -> dict[Agency, tuple[list, list[str]]]:
-    """Customs with every item; each agency whose jurisdiction covers an item, with
-    its slice and the permits its matching rules require."""
+    """Customs with every item; each agency whose jurisdiction covers an item of the
+    declaration (of its type and procedure), with its slice and the permits its
+    matching rules require."""
     customs, rules = jurisdiction or _jurisdiction(items)
     concerned: dict[Agency, tuple[list, list[str]]] = {customs: (list(items), [])}
     for rule in rules:
         for item in items:
-            if rule.covers(item, procedure):
+            if rule.covers(item, declaration):
                 slice_, permits = concerned.setdefault(rule.agency, ([], []))
                 if item not in slice_:
                     slice_.append(item)
@@ -187,7 +192,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     slices = []
     for declaration in declarations:
         concerned = agencies_concerned(
-            items_of[declaration.pk], procedure=declaration.procedure, jurisdiction=jurisdiction
+            items_of[declaration.pk], declaration=declaration, jurisdiction=jurisdiction
         )
         for agency, (slice_, permits) in concerned.items():
             review = Review(

@@ -56,7 +56,7 @@ from agencies.services import review_approve as review_approve_slice
 from agencies.services import review_reject as review_reject_slice
 from core.exceptions import ApplicationError, InvalidTransition
 from declarations.models import Declaration, Lane, Payment
-from declarations.notices import lane_guidance
+from declarations.notices import lane_guidance, release_notice
 from declarations.services import (
     Move,
     declaration_assess,
@@ -436,7 +436,7 @@ def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> 
                     "model_version": decision.model_version,
                 },
                 changes={"lane": choice.lane},
-                notice=lane_guidance(choice.lane, office=declaration.office_of_entry),
+                notice=lane_guidance(choice.lane, office=declaration.control_office),
             )
         )
     declarations_move_locked(moves=moves, actor=actor)
@@ -499,7 +499,7 @@ def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
         lane=choice.lane,
         actor=actor,
         reason=choice.reason,
-        notice="Lane changed. " + lane_guidance(choice.lane, office=declaration.office_of_entry),
+        notice="Lane changed. " + lane_guidance(choice.lane, office=declaration.control_office),
     )
     override = lane_override_record(
         declaration=declaration, from_lane=previous, to_lane=choice.lane, actor=actor,
@@ -1057,4 +1057,5 @@ def declaration_release_if_cleared(*, declaration_id: int):
         to_status=Status.RELEASED,
         actor=None,
         reason="every agency approved, lane work done, duties paid",
+        notice=release_notice(declaration),
     )

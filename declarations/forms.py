@@ -5,6 +5,14 @@ from declarations.services import HEADER_FIELDS, ITEM_FIELDS
 
 
 class DeclarationForm(forms.ModelForm):
+    # Empty: the usual procedure of the type, chosen by the service.
+    procedure = forms.CharField(
+        max_length=4,
+        required=False,
+        help_text="Empty: 4000 for an import (release for free circulation), 1000 for an "
+        "export, 8000 for transit.",
+    )
+
     class Meta:
         model = Declaration
         fields = list(HEADER_FIELDS)

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from declarations.models import Declaration
 from notifications.services import Message, notify_many, recipients_of_companies
+from reference import lookups
 
 Status = Declaration.Status
 
@@ -24,6 +25,7 @@ STATUS_NOTICES = {
     Status.ASSESSED: "Cleared by every agency: duties and taxes are due.",
     Status.PAID: "Payment received.",
     Status.RELEASED: "Goods released.",
+    Status.EXITED: "Exit confirmed by the office of exit.",
     Status.HELD: "Held by customs. You will be told how it proceeds.",
     Status.DETAINED: "Goods detained by customs after the inspection. Do not move them; "
     "customs will tell you how it proceeds.",
@@ -59,6 +61,7 @@ NEXT_STEPS = {
     "is confirmed.",
     Status.PAID: "Payment received: release follows once every agency has approved.",
     Status.RELEASED: "The goods are released: nothing more is needed.",
+    Status.EXITED: "The office of exit confirmed the goods left: nothing more is needed.",
     Status.HELD: "Held by customs: you will be told how it proceeds.",
     Status.DETAINED: "Detained by customs: the goods stay where they are until customs "
     "decides; you will be told.",
@@ -74,10 +77,35 @@ def lane_guidance(lane: str, *, office: str) -> str:
     return LANE_GUIDANCE[lane].format(office=office)
 
 
+def office_label(code: str) -> str:
+    """A customs office as the declarant reads it: its code and name."""
+    name = lookups.office_names().get(code)
+    return f"{code}, {name}" if name else code
+
+
+def release_notice(declaration, *, nothing_due: bool = False) -> str:
+    """What the declarant reads when the goods are released. An export is released for
+    exit: it is not over until the office of exit sees the goods leave."""
+    if declaration.type == Declaration.Type.EXPORT:
+        cleared = "Cleared by every agency with nothing due. " if nothing_due else ""
+        return (
+            f"{cleared}Released for exit: present the goods at "
+            f"{office_label(declaration.office_of_exit)}."
+        )
+    if nothing_due:
+        return "Cleared by every agency with nothing due: goods released."
+    return STATUS_NOTICES[Status.RELEASED]
+
+
 def next_step(declaration) -> str:
     """What the declarant should do now, or expect."""
     if declaration.status == Status.UNDER_REVIEW and declaration.lane:
-        return lane_guidance(declaration.lane, office=declaration.office_of_entry)
+        return lane_guidance(declaration.lane, office=declaration.control_office)
+    if declaration.status == Status.RELEASED and declaration.type == Declaration.Type.EXPORT:
+        return (
+            f"Present the goods at {office_label(declaration.office_of_exit)}, the office "
+            "of exit: the export is complete when it confirms they left."
+        )
     return NEXT_STEPS.get(declaration.status, "")
 
 

@@ -47,6 +47,12 @@ def office_codes() -> frozenset[str]:
     )
 
 
+def office_names() -> dict[str, str]:
+    """Every customs office's name by code, inactive ones included (a declaration
+    lodged before an office closed still names it)."""
+    return _cached("office_names", lambda: dict(Office.objects.values_list("code", "name")))
+
+
 def _exchange_rates() -> dict[str, list[tuple[date, Decimal]]]:
     rates: dict[str, list[tuple[date, Decimal]]] = {}
     for currency, valid_from, rate in ExchangeRate.objects.order_by(

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "notifications",
     "payments",
     "clearance",
+    "exports",
     "demo",
 ]
 
@@ -391,6 +392,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_outbox",
         "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30")),
     },
+    # Exports released for exit and not seen leaving within EXPORT_EXIT_DAYS.
+    "clearance-flag-overdue-exports": {
+        "task": "clearance.tasks.flag_overdue_exports",
+        "schedule": float(os.environ.get("EXPORT_EXIT_SWEEP_SECONDS", str(60 * 60))),
+    },
 }
 
 # E-mail for notifications: sent only when EMAIL_HOST is configured.
@@ -411,6 +417,9 @@ OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", "30"))
 # The administration running the platform: imports arrive here, duties are in its currency.
 NATIONAL_COUNTRY = os.environ.get("NATIONAL_COUNTRY", "KR")
 NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
+# Days the office of exit has to confirm that an export released for exit left; past
+# them the export is flagged to that office's staff and to the declarant.
+EXPORT_EXIT_DAYS = int(os.environ.get("EXPORT_EXIT_DAYS", "30"))
 # Lodgement is refused when the newest exchange rate of the invoice currency
 # is older than this on the day of acceptance (rates are published daily).
 EXCHANGE_RATE_MAX_AGE_DAYS = int(os.environ.get("EXCHANGE_RATE_MAX_AGE_DAYS", "7"))

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("exports/", include("exports.urls")),
     path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),

@@ -95,14 +95,18 @@ class PermitFactory(factory.Factory):
         return permit
 
 
-def permit_citations(item: dict, *, holder, procedure: str = "4000") -> list[dict]:
-    """Cite, for the item, a valid permit of every agency whose jurisdiction asks for
-    one, issued to `holder` for the item's HS code (issued now if it has none yet)."""
+def permit_citations(
+    item: dict, *, holder, procedure: str = "4000", type: str = Declaration.Type.IMPORT
+) -> list[dict]:
+    """Cite, for the item of a declaration of this type and procedure, a valid permit of
+    every agency whose jurisdiction asks for one, issued to `holder` for the item's HS
+    code (issued now if it has none yet)."""
     probe = Item(hs_code=item["hs_code"], origin_country=item["origin_country"])
+    declaration = Declaration(type=type, procedure=procedure)
     rules = JurisdictionRule.objects.select_related("agency").exclude(permit_type="")
     citations = []
     for agency in sorted(
-        {rule.agency for rule in rules if rule.covers(probe, procedure)}, key=lambda a: a.code
+        {rule.agency for rule in rules if rule.covers(probe, declaration)}, key=lambda a: a.code
     ):
         permit = next(
             (
@@ -192,6 +196,55 @@ def api_payload(**overrides) -> dict:
         {k: v if k == "permits" else str(v) for k, v in item.items()} for item in items
     ]
     return body
+
+
+# An export of Korean goods from Busan, cleared and leaving there.
+EXPORT_HEADER = {
+    "type": Declaration.Type.EXPORT,
+    "procedure": "1000",
+    "importer_name": "Pacific Coast Distributors Inc.",
+    "importer_tax_id": "",
+    "exporter_name": "Hanbit Trading Co.",
+    "exporter_country": "KR",
+    "country_of_export": "KR",
+    "country_of_destination": "US",
+    "office_of_entry": "",
+    "office_of_departure": "KRPUS",
+    "office_of_exit": "KRPUS",
+    "incoterm": "FOB",
+    "freight": Decimal("0"),
+    "insurance": Decimal("0"),
+}
+
+
+def export_item_data(**overrides) -> dict:
+    """Korean-made furniture: no export duty, nobody's export licence."""
+    return item_data(
+        **{
+            "hs_code": "940360",
+            "description": "Wooden office furniture",
+            "origin_country": "KR",
+            "quantity": Decimal("40"),
+            "unit": "NAR",
+            "net_mass_kg": Decimal("800.000"),
+            "gross_mass_kg": Decimal("900.000"),
+            "value": Decimal("12000.00"),
+            **overrides,
+        }
+    )
+
+
+def make_export(*, actor, items: list[dict] | None = None, **header) -> Declaration:
+    """A draft export (EXPORT_HEADER, overridden by `header`)."""
+    return make_declaration(
+        actor=actor, items=items or [export_item_data()], **{**EXPORT_HEADER, **header}
+    )
+
+
+def export_payload(**overrides) -> dict:
+    """A JSON body for POST /api/v1/declarations/ filing an export."""
+    items = overrides.pop("items", None) or [export_item_data()]
+    return api_payload(items=items, **{**EXPORT_HEADER, **overrides})
 
 
 def route(declaration, *, lane: str = "green", actor=None) -> Declaration:

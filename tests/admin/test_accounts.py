@@ -43,7 +43,13 @@ def test_an_officer_added_in_the_admin_works_the_reviews_of_the_agency(
     assert not officer.is_staff and not officer.is_superuser
     response = as_admin.post(
         "/admin/agencies/jurisdictionrule/add/",
-        {"agency": radio.pk, "hs_prefix": "8517", "origin_countries": "", "procedure_codes": ""},
+        {
+            "agency": radio.pk,
+            "hs_prefix": "8517",
+            "declaration_types": ["IM"],
+            "origin_countries": "",
+            "procedure_codes": "",
+        },
     )
     assert response.status_code == 302, form_errors(response)
 

@@ -106,6 +106,9 @@ OBJECT_ROUTES: dict[str, str] = {
     "agencies:jurisdiction-edit": "jurisdiction_rule",
     "agencies:jurisdiction-delete": "jurisdiction_rule",
     "payments:receipt": "payment",
+    "exports:confirm": "export",
+    "api:exit-detail": "export",
+    "api:exit-confirm": "export",
     "api:token-revoke": "api_token",
     "api-token-revoke": "api_token",
 }
@@ -156,7 +159,7 @@ def test_every_route_is_registered():
 
 
 @pytest.fixture
-def world(cast, reviewed):
+def world(cast, reviewed, django_capture_on_commit_callbacks):
     """Objects of company A and of company B, reviewed by customs, food and plant."""
     from agencies.services import jurisdiction_rule_create
 
@@ -192,8 +195,19 @@ def world(cast, reviewed):
         "lane_proposal": lane_proposal_of(of_a, cast.supervisor),
         "api_token_a": api_token_issue(user=cast.trader_a)[0],
         "api_token_b": api_token_issue(user=cast.trader_b)[0],
+        "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
     }
+
+
+def export_leaving_elsewhere(cast, capture):
+    """A lodged export leaving by Incheon airport, where none of the cast is posted."""
+    from clearance.services import declaration_submit
+    from tests.factories import make_export
+
+    export = make_export(actor=cast.trader_a, office_of_exit="KRICN", invoice_number="EX-MATRIX")
+    with capture(execute=False):
+        return declaration_submit(declaration=export, actor=cast.trader_a)
 
 
 def lane_proposal_of(declaration, supervisor):
@@ -346,6 +360,11 @@ def analysts_only(key: str) -> Callable:
     return foreign
 
 
+def foreign_export(cast, world, user):
+    # Only customs staff posted at its office of exit see an export there.
+    return {"pk": world["export"].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -360,6 +379,7 @@ FOREIGN: dict[str, Callable] = {
     "settings_proposal": analysts_only("settings_proposal"),
     "lane_proposal": foreign_lane_proposal,
     "api_token": foreign_api_token,
+    "export": foreign_export,
 }
 
 
@@ -457,7 +477,7 @@ def test_the_django_admin_is_closed_to_everyone_but_administrators(cast, client,
 
 
 def test_pages_for_one_role_are_404_for_the_others(cast, login):
-    """Parameterless pages scoped to a role: the queue, jurisdiction."""
+    """Parameterless pages scoped to a role: the queue, jurisdiction, exports to confirm."""
     for role in ROLES:
         user = getattr(cast, role)
         browser = login(user)
@@ -468,6 +488,7 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/jurisdiction/new/", user.is_platform_admin),
             ("/permits/", user.is_agency_staff or user.is_trader),
             ("/permits/new/", user.is_agency_staff),
+            ("/exports/exit/", user.is_agency_staff and user.agency == cast.customs),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

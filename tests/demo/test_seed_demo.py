@@ -78,3 +78,23 @@ def test_the_example_declaration_lodges_with_the_seeded_permits(api):
     client = api.as_user(User.objects.get(username="trader_b"))
     response = client.post("/api/v1/declarations/validate/", body, format="json")
     assert "items[0].permits" in response.json()["fields"]
+
+
+def test_seed_demo_leaves_an_export_to_confirm_at_busan_and_one_exited(api):
+    from declarations.models import Declaration
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    exports = Declaration.objects.filter(type="EX").order_by("invoice_number")
+    assert [(d.status, d.office_of_exit) for d in exports] == [
+        ("released", "KRPUS"),
+        ("exited", "KRPUS"),
+    ]
+    officer = User.objects.get(username="customs_officer")
+    waiting = api.as_user(officer).get("/api/v1/exits/").json()["results"]
+    assert [row["reference"] for row in waiting] == [exports[0].reference]
+    # The export-control office's rules are for exports only.
+    types = JurisdictionRule.objects.filter(agency__code="strategic").values_list(
+        "declaration_types", flat=True
+    )
+    assert types and all(t == ["EX"] for t in types)

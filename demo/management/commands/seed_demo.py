@@ -1,4 +1,5 @@
-"""Load the demo cast: agencies with their jurisdiction, companies, users, permits, rules.
+"""Load the demo cast: agencies with their jurisdiction, companies, users, permits, rules,
+and a few declarations to work on.
 
 Idempotent: run it any number of times; existing rows are left as they are. Every
 row is written through the services, as an administrator or analyst would write it;
@@ -17,9 +18,15 @@ from accounts.models import Company, User
 from accounts.services import company_create, user_create
 from agencies.models import Agency, JurisdictionRule, Permit
 from agencies.services import agency_create, jurisdiction_rule_create, permit_issue
+from clearance.exports import declaration_exit_confirm
+from clearance.services import LaneChoice, lanes_apply
+from declarations.models import Declaration
+from declarations.services import declaration_create
 from demo.rates import exchange_rates_publish_today
+from reference.models import Office
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import (
+    lane_decision_manual,
     rule_create,
     rule_set_approve,
     rule_set_draft_create,
@@ -29,7 +36,7 @@ from risk.services import (
 DEMO_PASSWORD = "demo12345"
 
 AGENCIES = [
-    # code, name, is_customs, [(hs_prefix, permit, description)]
+    # code, name, is_customs, [(hs_prefix, permit, description[, declaration types])]
     ("customs", "Customs Service", True, []),
     (
         "food",
@@ -86,6 +93,19 @@ AGENCIES = [
             ("8544", "Product safety certificate", "Insulated wire and cable"),
         ],
     ),
+    (
+        # Export control: these rules name the declarations they apply to (exports);
+        # the others apply to imports.
+        "strategic",
+        "Strategic Trade Control Office",
+        False,
+        [
+            ("854231", "Strategic export licence", "Processors and controllers", ["EX"]),
+            ("9301", "Strategic export licence", "Military weapons", ["EX"]),
+            ("9705", "Cultural property export permit", "Collections, antiques", ["EX"]),
+            ("9706", "Cultural property export permit", "Antiques over 100 years", ["EX"]),
+        ],
+    ),
 ]
 
 COMPANIES = [
@@ -102,6 +122,7 @@ USERS = [
     ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga"),
     ("animal_officer", User.Role.OFFICER, "animal", "Amara", "Nwosu"),
     ("standards_officer", User.Role.OFFICER, "standards", "Kenji", "Sato"),
+    ("strategic_officer", User.Role.OFFICER, "strategic", "Ingrid", "Larsen"),
     ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
     # Lowering a lane and changing the risk configuration need a second person.
     ("supervisor2", User.Role.SUPERVISOR, "customs", "Marco", "Bianchi"),
@@ -122,6 +143,15 @@ PERMITS = [
     ("animal", "VET-2026-000101", "KR1048612345", "Veterinary health certificate", ["02"], []),
     ("food", "FOOD-2026-000102", "KR2208754321", "Food import notification", ["22"], []),
     ("plant", "PC-2026-000102", "KR2208754321", "Phytosanitary certificate", ["08"], []),
+    ("strategic", "SEL-2026-000101", "KR1048612345", "Strategic export licence", ["854231"], []),
+]
+
+# Hanbit's exports from Busan: (invoice, HS code, description, unit, quantity, net kg,
+# value in USD, whether the office of exit has confirmed they left). Released for exit
+# with nothing due; the first waits at KRPUS for its exit to be confirmed.
+EXPORTS = [
+    ("EXP-DEMO-0001", "940360", "Wooden office furniture", "NAR", 40, 800, "12000.00", False),
+    ("EXP-DEMO-0002", "851713", "Smartphones", "NAR", 500, 120, "95000.00", True),
 ]
 
 RULES = [
@@ -164,13 +194,14 @@ class Command(BaseCommand):
                 code=code, name=name, is_customs=is_customs
             )
             agencies[code] = agency
-            for hs_prefix, permit, description in jurisdiction:
+            for hs_prefix, permit, description, *types in jurisdiction:
                 if not JurisdictionRule.objects.filter(agency=agency, hs_prefix=hs_prefix).exists():
                     jurisdiction_rule_create(
                         agency=agency,
                         hs_prefix=hs_prefix,
                         permit_type=permit,
                         description=description,
+                        declaration_types=types[0] if types else None,
                     )
 
         companies = {}
@@ -200,6 +231,7 @@ class Command(BaseCommand):
             approver=User.objects.get(username="analyst2"),
         )
         published = exchange_rates_publish_today()
+        self.seed_demo_exports()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
@@ -244,3 +276,47 @@ class Command(BaseCommand):
             )
         rule_set_submit(actor=analyst, rule_set=draft)
         rule_set_approve(actor=approver, rule_set=draft)
+
+    def seed_demo_exports(self) -> None:
+        """Two of Hanbit's exports, lodged and cleared green by the analyst (their lane
+        chosen here, not drawn, so that the demo is the same every time): one waiting at
+        Busan for its exit to be confirmed, one confirmed."""
+        trader = User.objects.get(username="trader_a")
+        analyst = User.objects.get(username="analyst")
+        officer = User.objects.get(username="customs_officer")
+        if not officer.offices.exists():
+            # The demo officer works at Busan, where the demo exports leave.
+            officer.offices.add(Office.objects.get(code="KRPUS"))
+        for invoice, hs_code, description, unit, quantity, mass, value, exited in EXPORTS:
+            if Declaration.objects.filter(company=trader.company, invoice_number=invoice).exists():
+                continue
+            item = {
+                "hs_code": hs_code, "description": description, "origin_country": "KR",
+                "quantity": Decimal(quantity), "unit": unit, "net_mass_kg": Decimal(mass),
+                "gross_mass_kg": Decimal(mass) * Decimal("1.1"), "value": Decimal(value),
+            }  # fmt: skip
+            header = {
+                "type": Declaration.Type.EXPORT, "procedure": "1000",
+                "exporter_name": trader.company.name, "exporter_country": "KR",
+                "consignee_name": "Pacific Coast Distributors Inc.", "country_of_export": "KR",
+                "country_of_destination": "US", "office_of_departure": "KRPUS",
+                "office_of_exit": "KRPUS", "transport_mode": Declaration.TransportMode.SEA,
+                "transport_document": f"HDMU{invoice[-4:]}2026", "invoice_number": invoice,
+                "currency": "USD", "incoterm": "FOB", "invoice_total": Decimal(value),
+                "packages": 10, "gross_mass_kg": item["gross_mass_kg"],
+            }  # fmt: skip
+            declaration = declaration_create(actor=trader, header=header, items=[item], lodge=True)
+            locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+            decision = lane_decision_manual(
+                declaration=locked, lane="green", actor=analyst, reason="demo export"
+            )
+            lanes_apply(choices=[LaneChoice(locked, "green", decision=decision)], actor=analyst)
+            decision.save()
+            if exited:
+                declaration_exit_confirm(
+                    declaration_id=declaration.pk,
+                    actor=officer,
+                    exited_at=timezone.now(),
+                    transport_mode=Declaration.TransportMode.SEA,
+                    transport_identity="HMM ALGECIRAS 0012W",
+                )
