@@ -10,7 +10,7 @@ one analyst and approved by a second, as risk configuration always is.
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from clearance.services import declarations_assess_risk
 from declarations.models import Declaration
 from declarations.services import declaration_create
 from demo.rates import exchange_rates_publish_today
+from reference.models import Office
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import (
     rule_create,
@@ -181,6 +182,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        if not Office.objects.exists():
+            # Staff are posted at customs offices, and declarations name them.
+            raise CommandError("Load the reference data first: manage.py load_reference_data")
         agencies = {}
         for code, name, is_customs, jurisdiction in AGENCIES:
             agency = Agency.objects.filter(code=code).first() or agency_create(
