@@ -331,3 +331,25 @@ def test_new_work_is_told_to_the_officers_of_its_office(cast, airport_officer, t
     airport = review_of(two_offices["KRICN"], cast.customs)
     assert told(cast.customs_officer) == {f"/reviews/{busan.pk}/"}
     assert told(airport_officer) == {f"/reviews/{airport.pk}/"}
+
+
+def test_the_migration_puts_existing_reviews_in_their_declarations_office(cast, reviewed):
+    """Its UPDATE, run again over reviews that had no office: an import's goes to its
+    office of entry, another type's to its office of departure."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations import RunSQL
+
+    from declarations.models import Declaration
+
+    busan = reviewed(hs_codes=(MEAT,))
+    airport = reviewed(hs_codes=(PHONES,), office_of_entry="KRICN")
+    Declaration.objects.filter(pk=airport.pk).update(type="EX", office_of_departure="KRINC")
+    Review.objects.update(office="")
+    migration = importlib.import_module("agencies.migrations.0012_review_office_queues")
+    [fill] = [op for op in migration.Migration.operations if isinstance(op, RunSQL)]
+    with connection.cursor() as cursor:
+        cursor.execute(fill.sql)
+    offices = dict(Review.objects.values_list("declaration_id", "office").distinct())
+    assert offices == {busan.pk: "KRPUS", airport.pk: "KRINC"}

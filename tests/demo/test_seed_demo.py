@@ -108,3 +108,13 @@ def test_seed_demo_posts_demo_staff_made_before_offices_existed():
     officer.offices.clear()
     call_command("seed_demo", verbosity=0)
     assert list(officer.offices.values_list("code", flat=True)) == ["KRPUS"]
+
+
+def test_seed_demo_asks_for_the_reference_data_first():
+    from django.core.management.base import CommandError
+
+    from reference.models import Office
+
+    Office.objects.all().delete()
+    with pytest.raises(CommandError, match="load_reference_data"):
+        call_command("seed_demo", verbosity=0)
