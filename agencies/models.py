@@ -127,6 +127,17 @@ def hs_prefixes_of(hs_codes) -> list[str]:
     return sorted({code[:n] for code in hs_codes for n in range(2, len(code) + 1, 2)})
 
 
+class ReviewQuerySet(models.QuerySet):
+    def worked_by(self, user):
+        """The reviews an agency's officer or supervisor works: their agency's, in the
+        queues of the offices they are posted at. Nobody else's, and none for staff
+        posted nowhere. The offices are constants in the query (User.office_codes),
+        so one office's queue is one range of the queue indexes."""
+        if not (user.is_authenticated and user.is_agency_staff and user.office_codes):
+            return self.none()
+        return self.filter(agency_id=user.agency_id, office__in=user.office_codes)
+
+
 class Review(Stateful, models.Model):
     """One agency's review of its slice of a declaration."""
 
@@ -205,6 +216,13 @@ class Review(Stateful, models.Model):
         default=list,
         help_text="Every 2, 4, 6, 8 and 10-digit prefix of the slice's HS codes.",
     )
+    # The customs office whose queue the review is in: the declaration's control
+    # office (Declaration.control_office) when the review opens. A copy, so that
+    # every queue index leads with (agency, office) and an officer's queue is one
+    # range of it. A UN/LOCODE, as the declaration names it.
+    office = models.CharField(max_length=8, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -222,19 +240,21 @@ class Review(Stateful, models.Model):
             ),
         ]
         indexes = [
-            # The officer's queue: an agency's reviews by status, oldest first.
-            models.Index(fields=["agency", "status", "opened_at"], name="review_queue_idx"),
+            # The officer's queue: an office's reviews of an agency by status, oldest first.
+            models.Index(
+                fields=["agency", "office", "status", "opened_at"], name="review_office_queue_idx"
+            ),
             # The default queue order (red first, then oldest) straight from an index.
             # status and assigned_to included so the queue's counts read the index alone.
             models.Index(
-                fields=["agency", "lane_rank", "opened_at", "id"],
+                fields=["agency", "office", "lane_rank", "opened_at", "id"],
                 include=["status", "assigned_to"],
-                name="review_priority_idx",
+                name="review_office_priority_idx",
                 condition=Q(status__in=["open", "in_progress", "queried"]),
             ),
             models.Index(
-                fields=["agency", "company", "lane_rank", "opened_at", "id"],
-                name="review_trader_idx",
+                fields=["agency", "office", "company", "lane_rank", "opened_at", "id"],
+                name="review_office_trader_idx",
                 condition=Q(status__in=["open", "in_progress", "queried"]),
             ),
             GinIndex(fields=["hs_prefixes"], name="review_hs_prefixes_idx"),

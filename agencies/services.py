@@ -45,7 +45,7 @@ from declarations.notices import declarants_tell
 from notifications.services import (
     Message,
     notify_many,
-    recipients_of_agencies,
+    recipients_of_agencies_at_offices,
     recipients_of_companies,
     recipients_with_roles,
 )
@@ -184,7 +184,8 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     later change of jurisdiction leaves the declaration as it was assessed.
     Called inside the lane transaction (clearance.services.lanes_apply), with
     the declarations locked and their lanes set; the agencies' officers are
-    told of the new work in the same transaction.
+    told of the new work in the same transaction. Each review is in the queue
+    of its declaration's control office (Declaration.control_office).
     """
     jurisdiction = _jurisdiction([item for d in declarations for item in items_of[d.pk]])
     now = timezone.now()
@@ -203,6 +204,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
                 lane_rank=LANE_RANK.get(declaration.lane, LANE_RANK[""]),
                 company_id=declaration.company_id,
                 hs_prefixes=hs_prefixes_of(item.hs_code for item in slice_),
+                office=declaration.control_office,
             )
             review.full_clean(
                 exclude=REVIEW_UNCHECKED, validate_unique=False, validate_constraints=False
@@ -216,11 +218,12 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
         for item in slice_
     )
     grant_many(grants=[(r.agency.group_id, r) for r in reviews], perms=REVIEW_PERMS)
-    recipients = recipients_of_agencies({r.agency_id for r in reviews})
+    # Told: the agency's officers and supervisors at the office whose queue it is in.
+    recipients = recipients_of_agencies_at_offices({(r.agency_id, r.office) for r in reviews})
     notify_many(
         messages=[
             Message(
-                recipient_ids=recipients.get(r.agency_id, []),
+                recipient_ids=recipients.get((r.agency_id, r.office), []),
                 verb="review_opened",
                 text=f"New work: {r.agency.name} review of {r.declaration.reference}",
                 url=reverse("agencies:review", args=[r.pk]),
@@ -246,7 +249,13 @@ def review_lock(review_id: int) -> Review:
 
 
 def review_ensure_staff(actor, review: Review) -> None:
-    if not (actor.is_agency_staff and actor.agency_id == review.agency_id):
+    """The actor works this review: an officer or supervisor of its agency, posted at
+    the office whose queue it is in."""
+    if not (
+        actor.is_agency_staff
+        and actor.agency_id == review.agency_id
+        and review.office in actor.office_codes
+    ):
         raise PermissionDenied
 
 
@@ -870,9 +879,14 @@ def lane_proposal_record(*, declaration, to_lane: str, actor, reason: str) -> La
             )
         ]
     )
+    # The supervisors who may approve it: those overseeing the declaration's office.
     others = [
         pk
-        for pk in recipients_with_roles(roles=["supervisor"], agency_id=actor.agency_id)
+        for pk in recipients_with_roles(
+            roles=["supervisor"],
+            agency_id=actor.agency_id,
+            office_codes=[declaration.control_office],
+        )
         if pk != actor.pk
     ]
     notify_many(

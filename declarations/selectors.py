@@ -55,8 +55,9 @@ def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
     """The documents of one declaration that this user may open.
 
     Traders, analysts and administrators: every document of a declaration
-    they may see. Agency staff: customs sees all; another agency sees the
-    documents linked to the items of its review.
+    they may see. Agency staff, of a declaration their agency reviews at one of
+    their offices: customs sees all; another agency sees the documents linked
+    to the items of its review.
     """
     documents = Document.objects.filter(declaration_id=declaration_pk).select_related("item")
     if not user.is_agency_staff:
@@ -66,7 +67,7 @@ def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
     reviews = objects_granted(
         user=user,
         perm="agencies.view_review",
-        queryset=Review.objects.filter(declaration_id=declaration_pk, agency_id=user.agency_id),
+        queryset=Review.objects.worked_by(user).filter(declaration_id=declaration_pk),
     ).select_related("agency")
     review = reviews.first()
     if review is None:

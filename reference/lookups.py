@@ -48,9 +48,18 @@ def office_codes() -> frozenset[str]:
 
 
 def office_names() -> dict[str, str]:
-    """Every customs office's name by code, inactive ones included (a declaration
-    lodged before an office closed still names it)."""
+    """Office code to name, every office (a closed one still names past work)."""
     return _cached("office_names", lambda: dict(Office.objects.values_list("code", "name")))
+
+
+def active_offices() -> list[tuple[str, str, str]]:
+    """(code, name, kind) of the active offices, by code: what a form offers."""
+    return _cached(
+        "active_offices",
+        lambda: list(
+            Office.objects.filter(active=True).order_by("code").values_list("code", "name", "kind")
+        ),
+    )
 
 
 def _exchange_rates() -> dict[str, list[tuple[date, Decimal]]]:

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("notifications.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("exports.api_urls")),
+    path("", include("reference.api_urls")),
     path("risk/", include("risk.api_urls")),
 ]

@@ -151,7 +151,8 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses every login of a locked-out account or address, the right
     # password included, before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's offices with the user.
+    "accounts.backends.UserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -47,7 +47,15 @@ class AgencyFactory(factory.Factory):
         return agency_create(**kwargs)
 
 
+# Where the tests' officers and supervisors are posted unless a test says otherwise:
+# the office the factories' declarations enter at (header_data's office_of_entry).
+TEST_OFFICE = "KRPUS"
+
+
 class UserFactory(factory.Factory):
+    """A user through the service; officers and supervisors posted at TEST_OFFICE
+    unless `offices` names theirs."""
+
     class Meta:
         model = User
 
@@ -56,6 +64,9 @@ class UserFactory(factory.Factory):
     role = User.Role.TRADER
     company = None
     agency = None
+    offices = factory.LazyAttribute(
+        lambda user: [TEST_OFFICE] if user.role in ("officer", "supervisor") else []
+    )
 
     @classmethod
     def _create(cls, model_class, **kwargs):
@@ -153,7 +164,7 @@ def header_data(**overrides) -> dict:
         "exporter_country": "CN",
         "country_of_export": "CN",
         "country_of_destination": "KR",
-        "office_of_entry": "KRPUS",
+        "office_of_entry": TEST_OFFICE,
         "transport_mode": Declaration.TransportMode.SEA,
         "transport_document": "MSKU1234567",
         "invoice_number": "INV-2026-001",

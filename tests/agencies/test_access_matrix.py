@@ -1,4 +1,4 @@
-"""Every URL of the project, every role, objects of another company or agency: 404.
+"""Every URL of the project, every role, objects of another company, agency or office: 404.
 
 The test walks django.urls.get_resolver(), so a new route is covered as soon
 as it exists. A route whose path takes an object id must be registered in
@@ -36,6 +36,9 @@ ROLES = [
     "analyst",
     "admin",
 ]
+# Customs staff posted elsewhere than the world's declarations enter (KRPUS): every
+# review, document, payment and lane proposal of KRPUS is another office's to them.
+ELSEWHERE = ["incheon_officer", "incheon_supervisor"]
 
 # Route name -> the kind of object its <pk> names.
 OBJECT_ROUTES: dict[str, str] = {
@@ -111,6 +114,8 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:exit-confirm": "export",
     "api:token-revoke": "api_token",
     "api-token-revoke": "api_token",
+    "api:user-detail": "user",
+    "api:office-detail": "office",
 }
 
 # Routes that take no object id and need no login.
@@ -173,8 +178,23 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
     )
     rule = jurisdiction_rule_create(agency=cast.food, hs_prefix="0406", permit_type="Cheese")
     from agencies.models import Permit
+    from reference.models import Office
+    from tests.factories import UserFactory
 
     return {
+        "incheon_officer": UserFactory(
+            username="incheon_officer", role="officer", agency=cast.customs, offices=["KRICN"]
+        ),
+        "incheon_supervisor": UserFactory(
+            username="incheon_supervisor",
+            role="supervisor",
+            agency=cast.customs,
+            offices=["KRICN", "KRINC"],
+        ),
+        # A closed office: no declaration may name it any more.
+        "closed_office": Office.objects.create(
+            code="KRZZZ", name="Closed post", country="KR", kind="land", active=False
+        ),
         # Issued ahead, for the items the declarations above cite.
         "food_permit_a": Permit.objects.filter(agency=cast.food, holder=cast.company_a).first(),
         "plant_permit_b": Permit.objects.filter(agency=cast.plant, holder=cast.company_b).first(),
@@ -290,6 +310,11 @@ def is_auditor(user) -> bool:
     return user.is_analyst or user.is_platform_admin
 
 
+def works_elsewhere(user) -> bool:
+    """Agency staff not posted at KRPUS, where the world's declarations enter."""
+    return user.is_agency_staff and "KRPUS" not in user.office_codes
+
+
 def foreign_declaration(cast, world, user):
     if is_auditor(user):
         return None  # auditors read every declaration
@@ -299,11 +324,14 @@ def foreign_declaration(cast, world, user):
 def foreign_document(cast, world, user):
     if is_auditor(user):
         return None
-    document = world["document_a"] if user == cast.trader_b else world["document_draft_b"]
+    theirs = user == cast.trader_b or works_elsewhere(user)
+    document = world["document_a"] if theirs else world["document_draft_b"]
     return {"pk": document.declaration_id, "document_pk": document.pk}
 
 
 def foreign_review(cast, world, user):
+    if works_elsewhere(user):
+        return {"pk": review_of(world["a"], user.agency).pk}
     if user.is_agency_staff and user.agency == cast.food:
         return {"pk": review_of(world["a"], cast.plant).pk}
     return {"pk": review_of(world["a"], cast.food).pk}
@@ -322,6 +350,8 @@ def foreign_query(cast, world, user):
 
 
 def foreign_payment(cast, world, user):
+    if works_elsewhere(user):
+        return {"reference": world["payment_a"].reference}
     if is_auditor(user) or user.is_agency_staff:
         return None  # agencies review both declarations; auditors read every one
     return {
@@ -341,8 +371,9 @@ def foreign_permit(cast, world, user):
 
 
 def foreign_lane_proposal(cast, world, user):
-    # Lowering a lane is customs' work: its supervisors decide every proposal.
-    if user.role == "supervisor" and user.agency == cast.customs:
+    # Lowering a lane is customs' work: its supervisors decide every proposal of the
+    # offices they oversee.
+    if user.role == "supervisor" and user.agency == cast.customs and not works_elsewhere(user):
         return None
     return {"pk": world["lane_proposal"].pk}
 
@@ -351,6 +382,16 @@ def foreign_api_token(cast, world, user):
     # A token is its owner's alone: administrators end others' in the Django admin.
     owner_b = user == cast.trader_a
     return {"pk": world["api_token_b" if owner_b else "api_token_a"].pk}
+
+
+def foreign_user(cast, world, user):
+    # The directory of users is the administrators'.
+    return None if user.is_platform_admin else {"pk": cast.trader_b.pk}
+
+
+def foreign_office(cast, world, user):
+    # Active offices are reference data everyone reads; a closed one nobody does.
+    return {"code": world["closed_office"].code}
 
 
 def analysts_only(key: str) -> Callable:
@@ -380,6 +421,8 @@ FOREIGN: dict[str, Callable] = {
     "lane_proposal": foreign_lane_proposal,
     "api_token": foreign_api_token,
     "export": foreign_export,
+    "user": foreign_user,
+    "office": foreign_office,
 }
 
 
@@ -397,11 +440,11 @@ def refused(client, url: str, api: bool) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ROLES + ELSEWHERE)
 def test_objects_of_another_company_or_agency_answer_404(cast, world, api, client, role):
     from tests.factories import PASSWORD
 
-    user = getattr(cast, role)
+    user = world[role] if role in ELSEWHERE else getattr(cast, role)
     problems, checked = [], 0
     for route, name, pattern in project_routes():
         if not (name and takes_arguments(pattern)):

@@ -1,5 +1,6 @@
-"""Load the demo cast: agencies with their jurisdiction, companies, users, permits, rules,
-and a few declarations to work on.
+"""Load the demo cast: agencies with their jurisdiction, companies, users posted at their
+customs offices, permits, rules, a few declarations to work on, exports to confirm,
+and a little work at Incheon Airport.
 
 Idempotent: run it any number of times; existing rows are left as they are. Every
 row is written through the services, as an administrator or analyst would write it;
@@ -10,16 +11,16 @@ one analyst and approved by a second, as risk configuration always is.
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Company, User
-from accounts.services import company_create, user_create
+from accounts.services import company_create, user_create, user_update
 from agencies.models import Agency, JurisdictionRule, Permit
 from agencies.services import agency_create, jurisdiction_rule_create, permit_issue
 from clearance.exports import declaration_exit_confirm
-from clearance.services import LaneChoice, lanes_apply
+from clearance.services import LaneChoice, declarations_assess_risk, lanes_apply
 from declarations.models import Declaration
 from declarations.services import declaration_create
 from demo.rates import exchange_rates_publish_today
@@ -114,23 +115,42 @@ COMPANIES = [
 ]
 
 USERS = [
-    # username, role, company tax id or agency code, first name, last name
-    ("trader_a", User.Role.TRADER, "KR1048612345", "Min-jun", "Kim"),
-    ("trader_b", User.Role.TRADER, "KR2208754321", "Ana", "Reyes"),
-    ("customs_officer", User.Role.OFFICER, "customs", "Ji-woo", "Park"),
-    ("food_officer", User.Role.OFFICER, "food", "Seo-yeon", "Lee"),
-    ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga"),
-    ("animal_officer", User.Role.OFFICER, "animal", "Amara", "Nwosu"),
-    ("standards_officer", User.Role.OFFICER, "standards", "Kenji", "Sato"),
-    ("strategic_officer", User.Role.OFFICER, "strategic", "Ingrid", "Larsen"),
-    ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi"),
+    # username, role, company tax id or agency code, first name, last name, offices.
+    # The demo declarations enter at Busan (KRPUS), where the officers work; the
+    # airport officer sees only the work entering at Incheon Airport (KRICN).
+    ("trader_a", User.Role.TRADER, "KR1048612345", "Min-jun", "Kim", []),
+    ("trader_b", User.Role.TRADER, "KR2208754321", "Ana", "Reyes", []),
+    ("customs_officer", User.Role.OFFICER, "customs", "Ji-woo", "Park", ["KRPUS"]),
+    ("airport_officer", User.Role.OFFICER, "customs", "Soo-ah", "Jung", ["KRICN"]),
+    ("food_officer", User.Role.OFFICER, "food", "Seo-yeon", "Lee", ["KRPUS"]),
+    ("plant_officer", User.Role.OFFICER, "plant", "Tomas", "Varga", ["KRPUS"]),
+    ("animal_officer", User.Role.OFFICER, "animal", "Amara", "Nwosu", ["KRPUS"]),
+    ("standards_officer", User.Role.OFFICER, "standards", "Kenji", "Sato", ["KRPUS"]),
+    ("strategic_officer", User.Role.OFFICER, "strategic", "Ingrid", "Larsen", ["KRPUS"]),
+    ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi", ["KRPUS", "KRINC"]),
     # Lowering a lane and changing the risk configuration need a second person.
-    ("supervisor2", User.Role.SUPERVISOR, "customs", "Marco", "Bianchi"),
-    ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei"),
-    ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han"),
-    ("analyst2", User.Role.ANALYST, "customs", "Leila", "Haddad"),
-    ("admin", User.Role.ADMIN, None, "Platform", "Administrator"),
+    ("supervisor2", User.Role.SUPERVISOR, "customs", "Marco", "Bianchi", ["KRPUS"]),
+    ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei", []),
+    ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han", []),
+    ("analyst2", User.Role.ANALYST, "customs", "Leila", "Haddad", []),
+    ("admin", User.Role.ADMIN, None, "Platform", "Administrator", []),
 ]
+
+# Work for the airport officer: two air consignments entering at Incheon Airport,
+# lodged and scored as any other (phones go yellow, tobacco red, by the demo rules).
+AIRPORT_DECLARATIONS = [
+    # invoice number, exporter, HS code, description, origin, quantity, value (USD),
+    # net mass (kg), permits cited
+    (
+        "HB-ICN-2026-0031", "Shenzhen Bright Mobile Devices Co., Ltd.", "851713",
+        "Smartphones, 5G, 256 GB", "CN", 120, "38400.00", "26.400",
+        [("standards", "R-R-HBT-S5G128")],
+    ),
+    (
+        "HB-ICN-2026-0032", "Saigon Leaf Trading JSC", "240220", "Cigarettes, 20 per pack",
+        "VN", 5000, "21500.00", "310.000", [],
+    ),
+]  # fmt: skip
 
 PERMITS = [
     # agency, number, holder tax id, permit type, HS prefixes, origins. Valid from a
@@ -188,6 +208,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        if not Office.objects.exists():
+            # Staff are posted at customs offices, and declarations name them.
+            raise CommandError("Load the reference data first: manage.py load_reference_data")
         agencies = {}
         for code, name, is_customs, jurisdiction in AGENCIES:
             agency = Agency.objects.filter(code=code).first() or agency_create(
@@ -210,8 +233,12 @@ class Command(BaseCommand):
                 name=name, tax_id=tax_id, aeo_status=aeo
             )
 
-        for username, role, belongs_to, first_name, last_name in USERS:
-            if User.objects.filter(username=username).exists():
+        for username, role, belongs_to, first_name, last_name, offices in USERS:
+            existing = User.objects.filter(username=username).first()
+            if existing is not None:
+                # Demo staff made before officers had offices are posted at theirs.
+                if offices and not existing.offices.exists():
+                    user_update(user=existing, actor=None, offices=offices)
                 continue
             user_create(
                 username=username,
@@ -219,6 +246,7 @@ class Command(BaseCommand):
                 role=role,
                 company=companies.get(belongs_to),
                 agency=agencies.get(belongs_to),
+                offices=offices,
                 first_name=first_name,
                 last_name=last_name,
                 email=f"{username}@example.org",
@@ -232,6 +260,7 @@ class Command(BaseCommand):
         )
         published = exchange_rates_publish_today()
         self.seed_demo_exports()
+        self.lodge_airport_declarations(trader=User.objects.get(username="trader_a"))
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
@@ -252,6 +281,64 @@ class Command(BaseCommand):
                 valid_until=today + timedelta(days=365),
                 number=number,
             )
+
+    def lodge_airport_declarations(self, *, trader) -> None:
+        """Lodge the declarations entering at Incheon Airport (once: by invoice number)
+        and score them as the risk worker does, so that their reviews wait in the
+        airport's queue."""
+        lodged = []
+        for (
+            invoice,
+            exporter,
+            hs_code,
+            description,
+            origin,
+            quantity,
+            value,
+            mass,
+            permits,
+        ) in AIRPORT_DECLARATIONS:
+            if Declaration.objects.filter(
+                company_id=trader.company_id, invoice_number=invoice
+            ).exists():
+                continue
+            item = {
+                "hs_code": hs_code,
+                "description": description,
+                "origin_country": origin,
+                "quantity": Decimal(quantity),
+                "unit": "NAR",
+                "net_mass_kg": Decimal(mass),
+                "gross_mass_kg": Decimal(mass),
+                "value": Decimal(value),
+                "permits": [{"agency": code, "reference": number} for code, number in permits],
+            }
+            header = {
+                "type": Declaration.Type.IMPORT,
+                "procedure": "4000",
+                "importer_name": trader.company.name,
+                "importer_tax_id": trader.company.tax_id,
+                "exporter_name": exporter,
+                "exporter_country": origin,
+                "country_of_export": origin,
+                "country_of_destination": "KR",
+                "office_of_entry": "KRICN",
+                "transport_mode": Declaration.TransportMode.AIR,
+                "transport_document": f"180-{invoice[-4:]}5521",
+                "invoice_number": invoice,
+                "currency": "USD",
+                "incoterm": "FCA",
+                "invoice_total": Decimal(value),
+                "freight": Decimal("850.00"),
+                "insurance": Decimal("60.00"),
+                "packages": 12,
+                "gross_mass_kg": Decimal(mass),
+            }
+            lodged.append(
+                declaration_create(actor=trader, header=header, items=[item], lodge=True).pk
+            )
+        if lodged:
+            declarations_assess_risk(declaration_ids=lodged)
 
     def publish_demo_rules(self, *, analyst, approver) -> None:
         """Rules change only in a new version: copy the live set, add what is missing,
@@ -283,10 +370,8 @@ class Command(BaseCommand):
         Busan for its exit to be confirmed, one confirmed."""
         trader = User.objects.get(username="trader_a")
         analyst = User.objects.get(username="analyst")
+        # Posted at Busan, where the demo exports leave.
         officer = User.objects.get(username="customs_officer")
-        if not officer.offices.exists():
-            # The demo officer works at Busan, where the demo exports leave.
-            officer.offices.add(Office.objects.get(code="KRPUS"))
         for invoice, hs_code, description, unit, quantity, mass, value, exited in EXPORTS:
             if Declaration.objects.filter(company=trader.company, invoice_number=invoice).exists():
                 continue
