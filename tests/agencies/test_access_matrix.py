@@ -221,11 +221,11 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
 
 
 def export_leaving_elsewhere(cast, capture):
-    """A lodged export leaving by Incheon airport, where none of the cast is posted."""
+    """A lodged export leaving by Ulsan, where none of the cast is posted."""
     from clearance.services import declaration_submit
     from tests.factories import make_export
 
-    export = make_export(actor=cast.trader_a, office_of_exit="KRICN", invoice_number="EX-MATRIX")
+    export = make_export(actor=cast.trader_a, office_of_exit="KRUSN", invoice_number="EX-MATRIX")
     with capture(execute=False):
         return declaration_submit(declaration=export, actor=cast.trader_a)
 

@@ -370,6 +370,7 @@ def test_the_office_of_exit_confirms_on_its_page(cast, login, exit_staff):
 
 
 def test_an_officer_posted_nowhere_is_told_so(cast, login):
+    cast.customs_officer.offices.clear()
     page = login(cast.customs_officer).get("/exports/exit/").content.decode()
     assert "You are posted at no customs office" in page
 
