@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from clearance.services import declaration_scoring_failed, declarations_assess_risk
+from clearance.transit import transit_movements_flag_overdue
 from declarations.models import Declaration
 from risk.services import declaration_scoring_pending_retry
 
@@ -65,3 +66,12 @@ def sweep_unscored_declarations() -> int:
     if stuck:
         logger.warning("re-queued %d declarations without a lane", len(stuck))
     return len(stuck)
+
+
+@shared_task
+def flag_overdue_transit_movements() -> int:
+    """Flag transit movements past their deadline without an arrival (each once)."""
+    flagged = transit_movements_flag_overdue()
+    if flagged:
+        logger.warning("flagged %d overdue transit movements", len(flagged))
+    return len(flagged)

@@ -38,7 +38,9 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
     """
     queryset = declaration_list(user=user)
     if with_details:
-        queryset = queryset.select_related("payment", "next_version").prefetch_related(
+        queryset = queryset.select_related(
+            "payment", "next_version", "guarantee_draw__guarantee", "transit_arrival"
+        ).prefetch_related(
             "items__permits__agency",
             Prefetch(
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "risk",
     "notifications",
     "payments",
+    "guarantees",
     "clearance",
     "demo",
 ]
@@ -391,6 +392,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_outbox",
         "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30")),
     },
+    # Transit movements past their deadline: both offices and the declarant told, once.
+    "clearance-flag-overdue-transit": {
+        "task": "clearance.tasks.flag_overdue_transit_movements",
+        "schedule": float(os.environ.get("TRANSIT_OVERDUE_SWEEP_SECONDS", "300")),
+    },
 }
 
 # E-mail for notifications: sent only when EMAIL_HOST is configured.
@@ -445,6 +451,10 @@ AUDIT_DEV_SIGNING_SEED = (
 )
 AUDIT_VERIFY_KEY = os.environ.get("AUDIT_VERIFY_KEY", "")
 AUDIT_ANCHOR_DIR = Path(os.environ.get("AUDIT_ANCHOR_DIR", BASE_DIR / "var" / "audit-anchors"))
+
+# A transit declaration gives the days its movement has to reach the office of
+# destination, counted from its release under seal; at most this many.
+TRANSIT_MAX_DAYS = int(os.environ.get("TRANSIT_MAX_DAYS", "30"))
 
 # Reference tables are cached in each process for this long (seconds).
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
