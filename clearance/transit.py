@@ -230,7 +230,9 @@ def transit_arrival_record(
     released_at = declaration.transit_deadline - timedelta(days=declaration.transit_days)
     if arrived_at > timezone.now():
         raise ValidationError({"arrived_at": "The arrival cannot be in the future."})
-    if arrived_at < released_at:
+    # Officers type the time to the minute: an arrival in the minute of the release is
+    # not before it.
+    if arrived_at < released_at.replace(second=0, microsecond=0):
         raise ValidationError(
             {"arrived_at": f"The movement was released under seal at {_local(released_at)}."}
         )

@@ -14,10 +14,18 @@ def is_customs_staff(user) -> bool:
     )
 
 
-def guarantee_list(*, user) -> QuerySet[Guarantee]:
+def guarantee_list(*, user, with_draws: bool = False) -> QuerySet[Guarantee]:
     """Traders: their company's guarantees (a refused proposal is customs' record, not
-    theirs). Customs officers and supervisors: every guarantee. Anyone else: 404."""
+    theirs). Customs officers and supervisors: every guarantee. Anyone else: 404.
+    with_draws: each with `engaged_draws`, what movements hold of it now, newest first."""
     guarantees = Guarantee.objects.select_related("company")
+    if with_draws:
+        engaged = GuaranteeDraw.objects.filter(status__in=GuaranteeDraw.ENGAGED).select_related(
+            "declaration"
+        )
+        guarantees = guarantees.prefetch_related(
+            Prefetch("draws", engaged, to_attr="engaged_draws")
+        )
     if user.is_trader:
         return guarantees.filter(company_id=user.company_id).exclude(
             status=Guarantee.Status.REFUSED
@@ -28,35 +36,26 @@ def guarantee_list(*, user) -> QuerySet[Guarantee]:
 
 
 def get_guarantee_for_user(*, user, pk, with_details: bool = False) -> Guarantee:
-    """One guarantee, or 404; with_details adds its engaged draws, newest first, and (for
-    customs) its proposals."""
-    guarantees = guarantee_list(user=user)
-    if with_details:
-        engaged = GuaranteeDraw.objects.filter(status__in=GuaranteeDraw.ENGAGED).select_related(
-            "declaration"
-        )
-        guarantees = guarantees.prefetch_related(Prefetch("draws", engaged, to_attr="engaged"))
-        if is_customs_staff(user):
-            guarantees = guarantees.prefetch_related(
-                Prefetch(
-                    "proposals",
-                    GuaranteeProposal.objects.select_related("proposed_by", "decided_by"),
-                )
-            )
+    """One guarantee, or 404; with_details adds its engaged draws and (for customs) its
+    proposals."""
+    guarantees = guarantee_list(user=user, with_draws=with_details)
+    if with_details and is_customs_staff(user):
+        proposals = GuaranteeProposal.objects.select_related("proposed_by", "decided_by")
+        guarantees = guarantees.prefetch_related(Prefetch("proposals", proposals))
     return get_object_or_404(guarantees, pk=pk)
 
 
-def guarantee_draws(*, guarantee: Guarantee, engaged_only: bool = True) -> QuerySet:
-    draws = guarantee.draws.select_related("declaration")
-    if engaged_only:
-        draws = draws.filter(status__in=GuaranteeDraw.ENGAGED)
-    return draws
+def ensure_keeps_registry(user) -> None:
+    """The registry's pages and endpoints (proposing, raising, deciding) are customs
+    officers' and supervisors': anyone else is answered 404, as for what they may not
+    see."""
+    if not is_customs_staff(user):
+        raise Http404
 
 
 def guarantee_proposal_list(*, user) -> QuerySet[GuaranteeProposal]:
     """Proposals to accept or raise a guarantee: customs officers and supervisors only."""
-    if not is_customs_staff(user):
-        raise Http404
+    ensure_keeps_registry(user)
     return GuaranteeProposal.objects.select_related(
         "guarantee__company", "proposed_by", "decided_by"
     )

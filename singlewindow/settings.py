@@ -318,6 +318,11 @@ SPECTACULAR_SETTINGS = {
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
         "LaneEnum": "declarations.models.Lane",
+        "GuaranteeStatus": "guarantees.models.Guarantee.Status",
+        "GuaranteeProposalStatus": "guarantees.models.GuaranteeProposal.Status",
+        "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
+        "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
+        "ControlResult": "declarations.models.TransitArrival.ControlResult",
     },
 }
 

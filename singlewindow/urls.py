@@ -27,6 +27,8 @@ urlpatterns = [
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("guarantees/", include("guarantees.urls")),
+    path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),

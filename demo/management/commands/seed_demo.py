@@ -17,7 +17,17 @@ from accounts.models import Company, User
 from accounts.services import company_create, user_create
 from agencies.models import Agency, JurisdictionRule, Permit
 from agencies.services import agency_create, jurisdiction_rule_create, permit_issue
+from clearance.services import (
+    declaration_lodge,
+    declarations_assess_risk,
+    inspection_record,
+    review_approve,
+)
+from clearance.transit import transit_arrival_record, transit_release_under_seal
+from declarations.models import Declaration
 from demo.rates import exchange_rates_publish_today
+from guarantees.models import Guarantee
+from guarantees.services import guarantee_proposal_approve, guarantee_propose
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import (
     rule_create,
@@ -150,6 +160,31 @@ RULES = [
 ]
 
 
+GUARANTEES = [
+    # holder's tax id, reference, amount (national currency)
+    ("KR1048612345", "GRT-HBT-2026-001", Decimal("500000000")),
+    ("KR2208754321", "GRT-PRI-2026-001", Decimal("200000000")),
+]
+
+# Transit movements of Hanbit from Busan to the Seoul inland office, via the Uiwang
+# container depot: one under seal on its way, one arrived and waiting for discharge.
+TRANSITS = [
+    # invoice number, seal number, arrived
+    ("INV-TR-DEMO-001", "KRSEAL000123", False),
+    ("INV-TR-DEMO-002", "KRSEAL000124", True),
+]
+TRANSIT_ITEM = {
+    "hs_code": "611020",
+    "description": "Cotton knitted pullovers",
+    "origin_country": "CN",
+    "quantity": Decimal("2400"),
+    "unit": "NAR",
+    "net_mass_kg": Decimal("960.000"),
+    "gross_mass_kg": Decimal("1100.000"),
+    "value": Decimal("28800.00"),
+}
+
+
 class Command(BaseCommand):
     help = (
         "Load demo agencies, jurisdiction, companies, users, permits and selectivity rules "
@@ -200,6 +235,7 @@ class Command(BaseCommand):
             approver=User.objects.get(username="analyst2"),
         )
         published = exchange_rates_publish_today()
+        self.seed_transit()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
@@ -244,3 +280,107 @@ class Command(BaseCommand):
             )
         rule_set_submit(actor=analyst, rule_set=draft)
         rule_set_approve(actor=approver, rule_set=draft)
+
+    def seed_transit(self) -> None:
+        """Guarantees for the demo companies (one officer proposes, a supervisor
+        approves), and Hanbit's transit movements, taken through the real steps."""
+        officer = User.objects.get(username="customs_officer")
+        supervisor = User.objects.get(username="supervisor")
+        today = timezone.localdate()
+        for tax_id, reference, amount in GUARANTEES:
+            if Guarantee.objects.cited(reference).exists():
+                continue
+            proposal = guarantee_propose(
+                actor=officer,
+                company_tax_id=tax_id,
+                reference=reference,
+                amount=amount,
+                valid_from=today - timedelta(days=30),
+                valid_until=today + timedelta(days=365),
+                reason="Surety undertaking on file",
+            )
+            guarantee_proposal_approve(proposal_id=proposal.pk, actor=supervisor)
+
+        # Officers at both ends of the movements: the demo officer works at Busan
+        # (where the demo declarations enter) and one officer at Seoul.
+        if not officer.offices.exists():
+            officer.offices.add("KRPUS")
+        seoul = User.objects.filter(username="seoul_officer").first() or user_create(
+            username="seoul_officer",
+            password=DEMO_PASSWORD,
+            role=User.Role.OFFICER,
+            agency=officer.agency,
+            first_name="Seo-jun",
+            last_name="Yoon",
+            email="seoul_officer@example.org",
+        )
+        if not seoul.offices.exists():
+            seoul.offices.add("KRSEL")
+
+        trader = User.objects.get(username="trader_a")
+        for invoice, seal, arrived in TRANSITS:
+            if Declaration.objects.filter(company=trader.company, invoice_number=invoice).exists():
+                continue
+            movement = declaration_lodge(
+                actor=trader,
+                header=self.transit_header(invoice, TRANSIT_ITEM),
+                items=[TRANSIT_ITEM],
+            )
+            # Scored here as a worker would (its queued task then finds it decided).
+            declarations_assess_risk(declaration_ids=[movement.pk])
+            self.clear(movement, officer=officer)
+            transit_release_under_seal(
+                declaration_id=movement.pk, actor=officer, seal_numbers=[seal]
+            )
+            if arrived:
+                transit_arrival_record(
+                    declaration_id=movement.pk,
+                    actor=seoul,
+                    arrived_at=timezone.now(),
+                    seals_intact=True,
+                    seal_numbers_found=[seal],
+                )
+
+    @staticmethod
+    def transit_header(invoice: str, item: dict) -> dict:
+        return {
+            "type": Declaration.Type.TRANSIT,
+            "procedure": "8000",
+            "exporter_name": "Ningbo Knitwear Co.",
+            "exporter_country": "CN",
+            "consignee_name": "Hanbit Trading Co.",
+            "country_of_export": "CN",
+            "country_of_destination": "KR",
+            "office_of_departure": "KRPUS",
+            "office_of_destination": "KRSEL",
+            "itinerary": ["KRUWN"],
+            "guarantee_reference": "GRT-HBT-2026-001",
+            "transit_days": 3,
+            "transport_mode": Declaration.TransportMode.ROAD,
+            "transport_document": f"CMR-{invoice[-3:]}-2026",
+            "invoice_number": invoice,
+            "currency": "USD",
+            "incoterm": "FOB",
+            "invoice_total": item["value"],
+            "freight": Decimal("900.00"),
+            "insurance": Decimal("60.00"),
+            "packages": 120,
+            "gross_mass_kg": item["gross_mass_kg"],
+        }
+
+    @staticmethod
+    def clear(movement, *, officer) -> None:
+        """Customs' lane work and approval, by the officer of departure, unless the
+        green lane cleared it already."""
+        movement.refresh_from_db()
+        review = movement.reviews.filter(agency__is_customs=True).first()
+        if review is None or review.status == review.Status.APPROVED:
+            return
+        for inspection in review.inspections.filter(status="ordered"):
+            inspection_record(
+                review_id=review.pk,
+                actor=officer,
+                kind=inspection.kind,
+                finding="no_discrepancy",
+            )
+        review_approve(review_id=review.pk, actor=officer)

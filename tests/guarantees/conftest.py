@@ -1,0 +1,121 @@
+"""Transit movements from Busan (KRPUS) to Seoul (KRSEL) under company A's guarantee:
+officers posted at both ends, a guarantee accepted with four eyes, and the body of a
+transit declaration."""
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from guarantees.models import Guarantee
+from guarantees.services import guarantee_proposal_approve, guarantee_propose
+from tests.factories import UserFactory, api_payload, consistent_header, item_data
+
+invoice_numbers = (f"INV-TR-{n:06d}" for n in itertools.count(1))
+
+DEPARTURE, DESTINATION, VIA = "KRPUS", "KRSEL", "KRUWN"
+
+
+@pytest.fixture
+def posted(cast):
+    """Customs staff at each end of the movement: the cast's officer at Busan, an officer
+    and two supervisors at Seoul (the cast's supervisor oversees both offices)."""
+    cast.customs_officer.offices.set([DEPARTURE])
+    seoul = UserFactory(username="seoul_officer", role=User.Role.OFFICER, agency=cast.customs)
+    seoul.offices.set([DESTINATION])
+    cast.supervisor.offices.set([DEPARTURE, DESTINATION])
+    supervisor2 = UserFactory(
+        username="seoul_supervisor", role=User.Role.SUPERVISOR, agency=cast.customs
+    )
+    supervisor2.offices.set([DESTINATION])
+    # Customs staff posted elsewhere: they see none of these movements.
+    incheon = UserFactory(username="incheon_officer", role=User.Role.OFFICER, agency=cast.customs)
+    incheon.offices.set(["KRINC"])
+    return SimpleNamespace(
+        departure=cast.customs_officer,
+        destination=seoul,
+        supervisor=cast.supervisor,
+        supervisor2=supervisor2,
+        elsewhere=incheon,
+    )
+
+
+def guarantee_accept(
+    *,
+    company,
+    proposer,
+    approver,
+    reference: str = "GRT-A-0001",
+    amount: Decimal = Decimal("100000000"),
+    valid_from=None,
+    valid_until=None,
+) -> Guarantee:
+    """A guarantee registered by one customs officer and approved by a supervisor."""
+    today = timezone.localdate()
+    proposal = guarantee_propose(
+        actor=proposer,
+        company_tax_id=company.tax_id,
+        reference=reference,
+        amount=amount,
+        valid_from=valid_from or today - timedelta(days=30),
+        valid_until=valid_until or today + timedelta(days=365),
+        reason="Bank undertaking checked",
+    )
+    guarantee_proposal_approve(proposal_id=proposal.pk, actor=approver)
+    return Guarantee.objects.get(pk=proposal.guarantee_id)
+
+
+@pytest.fixture
+def guarantee(cast, posted):
+    """Company A's accepted guarantee of 100,000,000 KRW."""
+    return guarantee_accept(
+        company=cast.company_a, proposer=cast.customs_officer, approver=cast.supervisor
+    )
+
+
+def transit_header(items=None, **overrides) -> dict:
+    """A transit declaration's header (for the services), agreeing with its items."""
+    fields = {
+        "type": "TR",
+        "procedure": "8000",
+        "office_of_entry": "",
+        "office_of_departure": DEPARTURE,
+        "office_of_destination": DESTINATION,
+        "itinerary": [VIA],
+        "guarantee_reference": "GRT-A-0001",
+        "transit_days": 3,
+        "invoice_number": next(invoice_numbers),
+    }
+    fields.update(overrides)
+    return consistent_header(items or [item_data()], **fields)
+
+
+def transit_payload(**overrides) -> dict:
+    """The same, as the JSON body a broker's system posts."""
+    fields = {
+        "type": "TR",
+        "procedure": "8000",
+        "office_of_entry": "",
+        "office_of_departure": DEPARTURE,
+        "office_of_destination": DESTINATION,
+        "itinerary": [VIA],
+        "guarantee_reference": "GRT-A-0001",
+        "transit_days": 3,
+        "invoice_number": next(invoice_numbers),
+    }
+    fields.update(overrides)
+    return api_payload(**fields)
+
+
+@pytest.fixture
+def movement_drawn(cast, guarantee, django_capture_on_commit_callbacks):
+    """A transit movement of company A lodged, holding part of its guarantee."""
+    from clearance.services import declaration_lodge
+
+    items = [item_data()]
+    with django_capture_on_commit_callbacks(execute=False):
+        return declaration_lodge(actor=cast.trader_a, header=transit_header(items), items=items)
