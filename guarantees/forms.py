@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "min_value": Decimal("0.01")}
 
@@ -8,7 +9,7 @@ MONEY = {"max_digits": 18, "decimal_places": 2, "min_value": Decimal("0.01")}
 class GuaranteeProposeForm(forms.Form):
     company_tax_id = forms.CharField(max_length=32, label="Holder's tax id")
     reference = forms.CharField(max_length=35, help_text="The surety's or bank's reference.")
-    amount = forms.DecimalField(**MONEY)
+    amount = forms.DecimalField(**MONEY, label=f"Amount ({settings.NATIONAL_CURRENCY})")
     valid_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     valid_until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(

@@ -173,6 +173,10 @@ TRANSITS = [
     ("INV-TR-DEMO-001", "KRSEAL000123", False),
     ("INV-TR-DEMO-002", "KRSEAL000124", True),
 ]
+SEOUL_STAFF = [
+    ("seoul_officer", User.Role.OFFICER, "Seo-jun", "Yoon"),
+    ("seoul_supervisor", User.Role.SUPERVISOR, "Ye-eun", "Jang"),
+]
 TRANSIT_ITEM = {
     "hs_code": "611020",
     "description": "Cotton knitted pullovers",
@@ -301,21 +305,25 @@ class Command(BaseCommand):
             )
             guarantee_proposal_approve(proposal_id=proposal.pk, actor=supervisor)
 
-        # Officers at both ends of the movements: the demo officer works at Busan
-        # (where the demo declarations enter) and one officer at Seoul.
+        # Customs staff at both ends of the movements: the demo officer works at Busan
+        # (where the demo declarations enter); an officer and a supervisor (who settles
+        # discrepancies at arrival) at Seoul.
         if not officer.offices.exists():
             officer.offices.add("KRPUS")
-        seoul = User.objects.filter(username="seoul_officer").first() or user_create(
-            username="seoul_officer",
-            password=DEMO_PASSWORD,
-            role=User.Role.OFFICER,
-            agency=officer.agency,
-            first_name="Seo-jun",
-            last_name="Yoon",
-            email="seoul_officer@example.org",
-        )
-        if not seoul.offices.exists():
-            seoul.offices.add("KRSEL")
+        seoul = {}
+        for username, role, first_name, last_name in SEOUL_STAFF:
+            user = User.objects.filter(username=username).first() or user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                agency=officer.agency,
+                first_name=first_name,
+                last_name=last_name,
+                email=f"{username}@example.org",
+            )
+            if not user.offices.exists():
+                user.offices.add("KRSEL")
+            seoul[username] = user
 
         trader = User.objects.get(username="trader_a")
         for invoice, seal, arrived in TRANSITS:
@@ -335,7 +343,7 @@ class Command(BaseCommand):
             if arrived:
                 transit_arrival_record(
                     declaration_id=movement.pk,
-                    actor=seoul,
+                    actor=seoul["seoul_officer"],
                     arrived_at=timezone.now(),
                     seals_intact=True,
                     seal_numbers_found=[seal],
