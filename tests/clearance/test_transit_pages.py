@@ -5,10 +5,12 @@ from django.utils import timezone
 
 from declarations.models import Declaration
 from guarantees.models import GuaranteeDraw
-from tests.clearance.test_transit import cleared, lodge
 from tests.factories import UserFactory
+from tests.guarantees.conftest import arrive, cleared, lodge, released
 
 pytestmark = pytest.mark.django_db
+
+PAGE_STATEMENTS = 8
 
 
 @pytest.fixture
@@ -127,3 +129,24 @@ def test_the_declarant_reads_the_transit_and_its_guarantee_never_the_officers_no
     page = login(cast.trader_a).get(f"/declarations/{movement.pk}/").content.decode()
     assert "Arrived" in page and "guarantee stays engaged" in page
     assert "smoke" not in page and "not intact" not in page
+
+
+def test_an_office_s_movements_cost_the_same_statements_however_many(
+    cast, api, login, posted, movement, django_assert_num_queries
+):
+    def arrived_one(seal):
+        sealed = released(api, movement(), posted.departure, seals=[seal])
+        assert arrive(api, sealed, posted.destination).status_code == 200
+
+    client = api.as_user(posted.destination)
+    page = login(posted.destination)
+    for count, seals in ((1, ["KRSEAL000601"]), (3, ["KRSEAL000602", "KRSEAL000603"])):
+        for seal in seals:
+            arrived_one(seal)
+        # The token and its user; the user's offices; the page's count and its rows.
+        with django_assert_num_queries(5):
+            assert client.get("/api/v1/movements/").json()["count"] == count
+        # The session, the user and their agency, their offices and those offices'
+        # names; the office's three lists.
+        with django_assert_num_queries(PAGE_STATEMENTS):
+            page.get("/movements/")

@@ -11,9 +11,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from clearance.services import inspection_record, review_approve
+from declarations.models import Declaration
 from guarantees.models import Guarantee
 from guarantees.services import guarantee_proposal_approve, guarantee_propose
-from tests.factories import UserFactory, api_payload, consistent_header, item_data
+from tests.agencies.conftest import review_of
+from tests.factories import UserFactory, api_payload, consistent_header, item_data, route
 
 invoice_numbers = (f"INV-TR-{n:06d}" for n in itertools.count(1))
 
@@ -119,3 +122,65 @@ def movement_drawn(cast, guarantee, django_capture_on_commit_callbacks):
     items = [item_data()]
     with django_capture_on_commit_callbacks(execute=False):
         return declaration_lodge(actor=cast.trader_a, header=transit_header(items), items=items)
+
+
+# ---- Movements taken through the steps, through the API --------------------------------------
+
+
+def lodge(api, trader, django_capture_on_commit_callbacks, **overrides):
+    """Lodge a transit declaration through the API, as a broker's system does; the risk
+    task is left out (tests give the lane)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.as_user(trader).post(
+            "/api/v1/declarations/", {**transit_payload(**overrides), "lodge": True}, format="json"
+        )
+    return response
+
+
+def cleared(movement, *, officer, lane="yellow"):
+    """Route the movement and have the officer of departure clear it."""
+    movement = route(movement, lane=lane)
+    customs = review_of(movement, movement.reviews.first().agency)
+    if lane != "green":
+        inspection_record(
+            review_id=customs.pk, actor=officer, kind="documentary", finding="no_discrepancy"
+        )
+        review_approve(review_id=customs.pk, actor=officer)
+    return Declaration.objects.get(pk=movement.pk)
+
+
+@pytest.fixture
+def movement(cast, api, posted, guarantee, django_capture_on_commit_callbacks):
+    """Factory: a transit movement of company A lodged through the API, then cleared."""
+
+    def make(*, clear=True, **overrides):
+        response = lodge(api, cast.trader_a, django_capture_on_commit_callbacks, **overrides)
+        assert response.status_code == 201, response.json()
+        lodged = Declaration.objects.get(pk=response.json()["id"])
+        return cleared(lodged, officer=posted.departure) if clear else lodged
+
+    return make
+
+
+def released(api, movement, officer, seals=("KRSEAL000123",)):
+    response = api.as_user(officer).post(
+        f"/api/v1/movements/{movement.pk}/release/", {"seal_numbers": list(seals)}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    return Declaration.objects.get(pk=movement.pk)
+
+
+def arrive(api, movement, officer, **overrides):
+    body = {
+        "arrived_at": timezone.now().isoformat(),
+        "seals_intact": True,
+        "seal_numbers_found": movement.seal_numbers,
+        **overrides,
+    }
+    return api.as_user(officer).post(
+        f"/api/v1/movements/{movement.pk}/arrival/", body, format="json"
+    )
+
+
+def discharge(api, movement, officer):
+    return api.as_user(officer).post(f"/api/v1/movements/{movement.pk}/discharge/")
