@@ -659,6 +659,11 @@ class TransitArrival(models.Model):
         if declaration.transit_deadline and self.arrived_at > declaration.transit_deadline:
             deadline = timezone.localtime(declaration.transit_deadline)
             found.append(f"arrived after the time limit ({deadline:%Y-%m-%d %H:%M})")
+        elif declaration.transit_overdue_at:
+            # Flagged before anyone recorded it as arrived: whatever time is typed now,
+            # the guarantee it kept is released only the way discrepancies are.
+            flagged = timezone.localtime(declaration.transit_overdue_at)
+            found.append(f"flagged overdue at {flagged:%Y-%m-%d %H:%M} before its arrival")
         if self.discrepancies.strip():
             found.append(self.discrepancies.strip())
         if self.control_result == self.ControlResult.DISCREPANCY:

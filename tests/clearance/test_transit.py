@@ -397,6 +397,27 @@ def test_an_overdue_movement_alerts_both_offices_and_the_declarant_once_and_keep
     assert GuaranteeDraw.objects.get(declaration=sealed).status == "released"
 
 
+def test_an_arrival_dated_back_before_the_deadline_still_needs_a_supervisor_once_flagged(
+    cast, api, posted, guarantee, movement
+):
+    from clearance.transit import transit_movements_flag_overdue
+
+    sealed = released(api, movement(), posted.departure, seals=["KRSEAL000511"])
+    deadline = timezone.now() - timedelta(minutes=30)
+    Declaration.objects.filter(pk=sealed.pk).update(transit_deadline=deadline)
+    assert transit_movements_flag_overdue() == [sealed.pk]
+    # Typed as arrived in time: the flag stands, and so does the kept guarantee.
+    typed = (deadline - timedelta(minutes=5)).isoformat()
+    response = arrive(
+        api, Declaration.objects.get(pk=sealed.pk), posted.destination, arrived_at=typed
+    )
+    assert response.status_code == 200, response.json()
+    [finding] = response.json()["findings"]
+    assert finding.startswith("flagged overdue at ")
+    assert discharge(api, sealed, posted.destination).status_code == 409
+    assert GuaranteeDraw.objects.get(declaration=sealed).status == "kept"
+
+
 def test_the_overdue_job_is_declared_in_the_beat_schedule(settings):
     tasks = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "clearance.tasks.flag_overdue_transit_movements" in tasks
