@@ -57,7 +57,7 @@ from agencies.services import review_reject as review_reject_slice
 from core.exceptions import ApplicationError, InvalidTransition
 from declarations.duties import import_duties
 from declarations.models import Declaration, Lane, Payment
-from declarations.notices import lane_guidance
+from declarations.notices import lane_guidance, release_notice
 from declarations.services import (
     Move,
     declaration_assess,
@@ -383,7 +383,7 @@ def declaration_scoring_failed(*, declaration_id: int, error: str) -> bool:
         data={"risk_error": error[:500], "attempts": attempts},
     )
     routers = recipients_with_roles(roles=["analyst"]) + recipients_with_roles(
-        roles=["supervisor"], agency_id=_customs_id()
+        roles=["supervisor"], agency_id=_customs_id(), office_codes=[declaration.control_office]
     )
     notify_many(
         messages=[
@@ -570,6 +570,8 @@ def declaration_route_manually(
     if not (actor.is_analyst or (actor.role == "supervisor" and actor.agency.is_customs)):
         raise PermissionDenied
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if not actor.is_analyst:
+        _ensure_customs_supervisor(actor, declaration)
     if (
         declaration.status != Status.HELD
         or LaneDecision.objects.filter(declaration_id=declaration_id).exists()
@@ -586,8 +588,12 @@ def declaration_route_manually(
     return decision
 
 
-def _ensure_customs_supervisor(actor) -> None:
+def _ensure_customs_supervisor(actor, declaration: Declaration | None = None) -> None:
+    """A customs supervisor, overseeing the declaration's office (if one is given): a
+    supervisor acts on the work of the offices they oversee only."""
     if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
+        raise PermissionDenied
+    if declaration is not None and declaration.control_office not in actor.office_codes:
         raise PermissionDenied
 
 
@@ -629,6 +635,7 @@ def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: 
     if not reason.strip():
         raise ValidationError({"reason": "A lane change needs a written reason."})
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    _ensure_customs_supervisor(actor, declaration)
     if _did_work_on(declaration, actor):
         raise ApplicationError(OWN_WORK)
     if _customs_decided(declaration):
@@ -682,6 +689,7 @@ def _lane_change_approve(*, proposal_id: int, actor) -> tuple[LaneChangeProposal
     _ensure_customs_supervisor(actor)
     proposal = _lane_proposal_lock(proposal_id)
     declaration = proposal.declaration
+    _ensure_customs_supervisor(actor, declaration)
     proposal.ensure_may_become(LaneChangeProposal.Status.APPROVED)
     if proposal.proposed_by_id == actor.pk:
         raise ApplicationError(
@@ -724,6 +732,7 @@ def lane_change_refuse(*, proposal_id: int, actor, reason: str) -> LaneChangePro
     if not reason.strip():
         raise ValidationError({"reason": "Say why the lane stays."})
     proposal = _lane_proposal_lock(proposal_id)
+    _ensure_customs_supervisor(actor, proposal.declaration)
     return lane_proposal_transition(
         proposal=proposal,
         to_status=LaneChangeProposal.Status.REFUSED,
@@ -888,6 +897,7 @@ def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, rea
     if not reason.strip():
         raise ValidationError({"reason": "Say why the goods are seized or released."})
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    _ensure_customs_supervisor(actor, declaration)
     if declaration.status != Status.DETAINED:
         raise InvalidTransition("Only detained goods are seized or released from detention.")
     if Inspection.objects.filter(
@@ -924,10 +934,15 @@ def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, rea
 
 
 def _tell_customs_supervisors(declaration, *, verb: str, text: str, url: str) -> None:
+    """Tell the customs supervisors overseeing the declaration's office."""
     notify_many(
         messages=[
             Message(
-                recipient_ids=recipients_with_roles(roles=["supervisor"], agency_id=_customs_id()),
+                recipient_ids=recipients_with_roles(
+                    roles=["supervisor"],
+                    agency_id=_customs_id(),
+                    office_codes=[declaration.control_office],
+                ),
                 verb=verb,
                 text=text,
                 url=url,
@@ -1093,4 +1108,5 @@ def declaration_release_if_cleared(*, declaration_id: int):
         to_status=Status.RELEASED,
         actor=None,
         reason="every agency approved, lane work done, duties paid",
+        notice=release_notice(declaration),
     )

@@ -227,7 +227,7 @@ def transit_arrival_record(
     if declaration.status != Status.RELEASED:
         label = declaration.get_status_display().lower()
         raise InvalidTransition(f"A {label} movement cannot arrive.")
-    released_at = declaration.transit_deadline - timedelta(days=declaration.transit_days)
+    released_at = declaration.released_at
     if arrived_at > timezone.now():
         raise ValidationError({"arrived_at": "The arrival cannot be in the future."})
     # Officers type the time to the minute: an arrival in the minute of the release is

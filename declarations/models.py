@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -208,6 +208,12 @@ class Declaration(Stateful, models.Model):
     # what was computed at lodgement.
     additional_due = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     assessed_at = models.DateTimeField(null=True, blank=True)
+    # When the goods were released (the move to released, whichever step made it).
+    released_at = models.DateTimeField(null=True, blank=True)
+    # Set, once, when the office of exit has not confirmed an export's exit within
+    # settings.EXPORT_EXIT_DAYS of its release: the job that tells its staff and the
+    # declarant claims the declaration by setting it (clearance.exports).
+    exit_overdue_at = models.DateTimeField(null=True, blank=True)
     # Seals the office of departure puts on a transit movement's means of
     # transport; device events name them.
     seal_numbers = ArrayField(models.CharField(max_length=32), default=list, blank=True)
@@ -282,6 +288,13 @@ class Declaration(Stateful, models.Model):
                 fields=["company", "invoice_number"],
                 opclasses=["int8_ops", "varchar_pattern_ops"],
                 name="declaration_invoice_prefix_idx",
+            ),
+            # Exports released for exit and not yet confirmed: the office of exit's
+            # list, oldest first, and the job that flags the overdue ones.
+            models.Index(
+                fields=["office_of_exit", "released_at"],
+                condition=Q(type="EX", status="released"),
+                name="declaration_awaiting_exit_idx",
             ),
             # A device event finds its movement by seal number.
             GinIndex(fields=["seal_numbers"], name="declaration_seal_idx"),
@@ -371,6 +384,24 @@ class Declaration(Stateful, models.Model):
         if self.submitted_at is None:
             return timezone.localdate()
         return timezone.localdate(self.submitted_at)
+
+    @property
+    def exit_due_by(self) -> datetime | None:
+        """When the office of exit must have confirmed that an export released for exit
+        left (settings.EXPORT_EXIT_DAYS after release); None for anything else."""
+        if self.type != self.Type.EXPORT or self.released_at is None:
+            return None
+        return self.released_at + timedelta(days=settings.EXPORT_EXIT_DAYS)
+
+    @property
+    def exit_overdue(self) -> bool:
+        """Released for exit and still not seen leaving past its time (flagged or not yet)."""
+        due_by = self.exit_due_by
+        return (
+            self.status == self.Status.RELEASED
+            and due_by is not None
+            and (self.exit_overdue_at is not None or due_by < timezone.now())
+        )
 
     @property
     def total_due(self) -> Decimal | None:
@@ -673,6 +704,49 @@ class TransitArrival(models.Model):
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+
+class ExitConfirmation(models.Model):
+    """The office of exit's record that an export's goods left the country: what ends
+    an export (declaration status exited).
+
+    A row of its own rather than columns on every declaration: only exports have
+    one, it has its own author and facts, and the one-to-one key makes "confirmed
+    once" the database's rule. The officer's notes are for customs; the declarant
+    reads when and how the goods left.
+    """
+
+    declaration = models.OneToOneField(
+        Declaration, on_delete=models.PROTECT, related_name="exit_confirmation"
+    )
+    # The declaration's office of exit, where the officer who confirmed it is posted.
+    office = models.CharField(max_length=8)
+    exited_at = models.DateTimeField(help_text="When the goods left the country.")
+    transport_mode = models.CharField(max_length=1, choices=Declaration.TransportMode)
+    transport_identity = models.CharField(
+        max_length=100,
+        help_text="The means of transport the goods left on: vessel and voyage, flight, "
+        "truck or wagon number.",
+    )
+    notes = models.TextField(blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="exit_confirmed_after_it_happened",
+                condition=Q(exited_at__lte=models.F("confirmed_at")),
+            ),
+            models.CheckConstraint(
+                name="exit_names_its_transport", condition=~Q(transport_identity="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"exit of {self.declaration_id} at {self.office}"
 
 
 class DeclarationEvent(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from declarations.models import Declaration
 from notifications.services import Message, notify_many, recipients_of_companies
+from reference import lookups
 
 Status = Declaration.Status
 
@@ -27,6 +28,7 @@ STATUS_NOTICES = {
     Status.RELEASED: "Goods released.",
     Status.ARRIVED: "Arrived at the office of destination.",
     Status.DISCHARGED: "Transit discharged; guarantee released.",
+    Status.EXITED: "Exit confirmed by the office of exit.",
     Status.HELD: "Held by customs. You will be told how it proceeds.",
     Status.DETAINED: "Goods detained by customs after the inspection. Do not move them; "
     "customs will tell you how it proceeds.",
@@ -65,6 +67,7 @@ NEXT_STEPS = {
     Status.ARRIVED: "The goods arrived: the office of destination discharges the movement "
     "once its checks are done, and the guarantee is released.",
     Status.DISCHARGED: "Discharged: the movement is over and the guarantee released.",
+    Status.EXITED: "The office of exit confirmed the goods left: nothing more is needed.",
     Status.HELD: "Held by customs: you will be told how it proceeds.",
     Status.DETAINED: "Detained by customs: the goods stay where they are until customs "
     "decides; you will be told.",
@@ -80,13 +83,24 @@ def lane_guidance(lane: str, *, office: str) -> str:
     return LANE_GUIDANCE[lane].format(office=office)
 
 
-def transit_release_notice(declaration) -> str:
-    """What the declarant of a transit movement reads when it is released under seal."""
-    deadline = timezone.localtime(declaration.transit_deadline)
-    return (
-        f"Released under seal ({', '.join(declaration.seal_numbers)}): deliver to "
-        f"{declaration.office_of_destination} by {deadline:%Y-%m-%d %H:%M}."
-    )
+def office_label(code: str) -> str:
+    """A customs office as the declarant reads it: its code and name."""
+    name = lookups.office_names().get(code)
+    return f"{code}, {name}" if name else code
+
+
+def release_notice(declaration, *, nothing_due: bool = False) -> str:
+    """What the declarant reads when the goods are released. An export is released for
+    exit: it is not over until the office of exit sees the goods leave."""
+    if declaration.type == Declaration.Type.EXPORT:
+        cleared = "Cleared by every agency with nothing due. " if nothing_due else ""
+        return (
+            f"{cleared}Released for exit: present the goods at "
+            f"{office_label(declaration.office_of_exit)}."
+        )
+    if nothing_due:
+        return "Cleared by every agency with nothing due: goods released."
+    return STATUS_NOTICES[Status.RELEASED]
 
 
 def _transit_next_step(declaration) -> str:
@@ -113,6 +127,11 @@ def next_step(declaration) -> str:
     """What the declarant should do now, or expect."""
     if declaration.status == Status.UNDER_REVIEW and declaration.lane:
         return lane_guidance(declaration.lane, office=declaration.control_office)
+    if declaration.status == Status.RELEASED and declaration.type == Declaration.Type.EXPORT:
+        return (
+            f"Present the goods at {office_label(declaration.office_of_exit)}, the office "
+            "of exit: the export is complete when it confirms they left."
+        )
     if declaration.is_transit:
         step = _transit_next_step(declaration)
         if step:

@@ -178,6 +178,23 @@ class DeclarationListOutputSerializer(ModelSerializer):
         ]
 
 
+class DeclarationExitSerializer(serializers.Serializer):
+    """An export's way out, as its declarant reads it: released when, to leave by
+    when, and once the office of exit confirmed it, when and on what it left."""
+
+    office_of_exit = serializers.CharField()
+    released_at = serializers.DateTimeField(allow_null=True)
+    exit_due_by = serializers.DateTimeField(allow_null=True)
+    exit_overdue = serializers.BooleanField()
+    exited_at = serializers.DateTimeField(source="exit_confirmation.exited_at", allow_null=True)
+    transport_mode = serializers.CharField(
+        source="exit_confirmation.transport_mode", allow_null=True
+    )
+    transport_identity = serializers.CharField(
+        source="exit_confirmation.transport_identity", allow_null=True
+    )
+
+
 class TransitGuaranteeSerializer(serializers.Serializer):
     reference = serializers.CharField()
     amount = serializers.CharField(help_text="The duties and taxes at stake it holds.")
@@ -208,6 +225,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     previous_version = serializers.PrimaryKeyRelatedField(read_only=True)
     next_version = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
+    exit = serializers.SerializerMethodField()
     transit = serializers.SerializerMethodField()
 
     class Meta(DeclarationListOutputSerializer.Meta):
@@ -218,6 +236,8 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "items",
             "duties",
             "payment",
+            "released_at",
+            "exit",
             "transit",
             "next_step",
             "reviews",
@@ -251,6 +271,12 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             if declaration.assessed_at
             else None,
         }
+
+    @extend_schema_field(DeclarationExitSerializer(allow_null=True))
+    def get_exit(self, declaration) -> dict | None:
+        if declaration.type != Declaration.Type.EXPORT:
+            return None
+        return DeclarationExitSerializer(declaration).data
 
     @extend_schema_field(TransitSerializer(allow_null=True))
     def get_transit(self, declaration) -> dict | None:

@@ -30,8 +30,13 @@ from declarations.models import (
     Payment,
     TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell
-from declarations.validation import duplicate_errors, validate_draft, validate_lodgement
+from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
+from declarations.validation import (
+    DEFAULT_PROCEDURE,
+    duplicate_errors,
+    validate_draft,
+    validate_lodgement,
+)
 from reference import lookups
 
 Status = Declaration.Status
@@ -122,6 +127,11 @@ def declarations_move_locked(*, moves: list[Move], actor) -> None:
         for name, value in move.changes.items():
             setattr(declaration, name, value)
             fields.add(name)
+        if move.to_status == Status.RELEASED:
+            # Whichever step releases the goods (nothing due, payment confirmed, a
+            # movement released under seal): an export's time to exit runs from here.
+            declaration.released_at = now
+            fields.add("released_at")
         # Field checks only: the unique and check constraints and the foreign
         # keys (which no move changes) are the database's; asking them here
         # would cost a query each on every move.
@@ -217,6 +227,18 @@ ITEM_FIELDS = (
 )  # fmt: skip
 
 
+def _with_procedure(header: dict, *, type: str = Declaration.Type.IMPORT) -> dict:
+    """The header as filed, under the usual procedure of its type when it names none
+    (validation.DEFAULT_PROCEDURE): the model's default, 4000, is an import's, and an
+    export or a transit movement filed without a procedure would be refused for it.
+    `type` is the declaration's when the header does not say (a draft edited)."""
+    if header.get("procedure"):
+        return header
+    # An unknown type falls back to 4000; its own error names the type.
+    procedure = DEFAULT_PROCEDURE.get(header.get("type") or type, "4000")
+    return {**header, "procedure": procedure}
+
+
 def _build_items(
     declaration: Declaration, items: list[dict]
 ) -> tuple[list[Item], list[list[dict]]]:
@@ -276,6 +298,7 @@ def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | Non
     """Validate a complete declaration without storing anything; return its duties."""
     if not actor.is_trader:
         raise PermissionDenied
+    header = _with_procedure(header)
     declaration = Declaration(pk=pk, company_id=actor.company_id, created_by=actor, **header)
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
@@ -296,6 +319,7 @@ def declaration_create(
     """
     if not actor.is_trader:
         raise PermissionDenied
+    header = _with_procedure(header)
     declaration = Declaration(company_id=actor.company_id, created_by=actor, **header)
     if lodge:
         declaration.status = Status.SUBMITTED
@@ -328,6 +352,7 @@ def declaration_update(
     declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
     if not declaration.is_draft:
         raise InvalidTransition("Only a draft can be edited; amend a lodged declaration.")
+    header = _with_procedure(header, type=declaration.type)
     for field, value in header.items():
         setattr(declaration, field, value)
     built, permits = _build_items(declaration, items)
@@ -415,6 +440,7 @@ def declaration_version_create(
         raise InvalidTransition(
             f"A {old.get_status_display().lower()} declaration cannot be amended."
         )
+    header = _with_procedure(header)
     new = Declaration(
         company_id=old.company_id,
         created_by=actor,
@@ -518,7 +544,7 @@ def declarations_assess_locked(*, declarations: list[Declaration], actor) -> Non
                     declaration,
                     Status.RELEASED,
                     reason="cleared by every agency, nothing due",
-                    notice="Cleared by every agency with nothing due: goods released.",
+                    notice=release_notice(declaration, nothing_due=True),
                 )
             )
     declarations_move_locked(moves=moves, actor=actor)

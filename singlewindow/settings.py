@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "payments",
     "guarantees",
     "clearance",
+    "exports",
     "demo",
 ]
 
@@ -151,7 +152,8 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses every login of a locked-out account or address, the right
     # password included, before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's offices with the user.
+    "accounts.backends.UserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -397,6 +399,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_outbox",
         "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30")),
     },
+    # Exports released for exit and not seen leaving within EXPORT_EXIT_DAYS.
+    "clearance-flag-overdue-exports": {
+        "task": "clearance.tasks.flag_overdue_exports",
+        "schedule": float(os.environ.get("EXPORT_EXIT_SWEEP_SECONDS", str(60 * 60))),
+    },
     # Transit movements past their deadline: both offices and the declarant told, once.
     "clearance-flag-overdue-transit": {
         "task": "clearance.tasks.flag_overdue_transit_movements",
@@ -422,6 +429,9 @@ OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", "30"))
 # The administration running the platform: imports arrive here, duties are in its currency.
 NATIONAL_COUNTRY = os.environ.get("NATIONAL_COUNTRY", "KR")
 NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
+# Days the office of exit has to confirm that an export released for exit left; past
+# them the export is flagged to that office's staff and to the declarant.
+EXPORT_EXIT_DAYS = int(os.environ.get("EXPORT_EXIT_DAYS", "30"))
 # Lodgement is refused when the newest exchange rate of the invoice currency
 # is older than this on the day of acceptance (rates are published daily).
 EXCHANGE_RATE_MAX_AGE_DAYS = int(os.environ.get("EXCHANGE_RATE_MAX_AGE_DAYS", "7"))

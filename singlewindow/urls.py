@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("agencies.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("exports/", include("exports.urls")),
     path("guarantees/", include("guarantees.urls")),
     path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),

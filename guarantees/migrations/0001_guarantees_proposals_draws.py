@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_staff_offices'),
-        ('declarations', '0010_transit_guarantee_deadline_arrival'),
+        ('declarations', '0011_transit_guarantee_deadline_arrival'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

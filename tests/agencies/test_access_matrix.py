@@ -1,4 +1,4 @@
-"""Every URL of the project, every role, objects of another company or agency: 404.
+"""Every URL of the project, every role, objects of another company, agency or office: 404.
 
 The test walks django.urls.get_resolver(), so a new route is covered as soon
 as it exists. A route whose path takes an object id must be registered in
@@ -36,6 +36,9 @@ ROLES = [
     "analyst",
     "admin",
 ]
+# Customs staff posted elsewhere than the world's declarations enter (KRPUS): every
+# review, document, payment and lane proposal of KRPUS is another office's to them.
+ELSEWHERE = ["incheon_officer", "incheon_supervisor"]
 
 # Route name -> the kind of object its <pk> names.
 OBJECT_ROUTES: dict[str, str] = {
@@ -106,8 +109,13 @@ OBJECT_ROUTES: dict[str, str] = {
     "agencies:jurisdiction-edit": "jurisdiction_rule",
     "agencies:jurisdiction-delete": "jurisdiction_rule",
     "payments:receipt": "payment",
+    "exports:confirm": "export",
+    "api:exit-detail": "export",
+    "api:exit-confirm": "export",
     "api:token-revoke": "api_token",
     "api-token-revoke": "api_token",
+    "api:user-detail": "user",
+    "api:office-detail": "office",
     "guarantees:detail": "guarantee",
     "guarantees:raise": "guarantee",
     "api:guarantee-detail": "guarantee",
@@ -176,7 +184,7 @@ def test_every_route_is_registered():
 
 
 @pytest.fixture
-def world(cast, reviewed):
+def world(cast, reviewed, django_capture_on_commit_callbacks):
     """Objects of company A and of company B, reviewed by customs, food and plant."""
     from agencies.services import jurisdiction_rule_create
 
@@ -190,8 +198,23 @@ def world(cast, reviewed):
     )
     rule = jurisdiction_rule_create(agency=cast.food, hs_prefix="0406", permit_type="Cheese")
     from agencies.models import Permit
+    from reference.models import Office
+    from tests.factories import UserFactory
 
     return {
+        "incheon_officer": UserFactory(
+            username="incheon_officer", role="officer", agency=cast.customs, offices=["KRICN"]
+        ),
+        "incheon_supervisor": UserFactory(
+            username="incheon_supervisor",
+            role="supervisor",
+            agency=cast.customs,
+            offices=["KRICN", "KRINC"],
+        ),
+        # A closed office: no declaration may name it any more.
+        "closed_office": Office.objects.create(
+            code="KRZZZ", name="Closed post", country="KR", kind="land", active=False
+        ),
         # Issued ahead, for the items the declarations above cite.
         "food_permit_a": Permit.objects.filter(agency=cast.food, holder=cast.company_a).first(),
         "plant_permit_b": Permit.objects.filter(agency=cast.plant, holder=cast.company_b).first(),
@@ -212,6 +235,7 @@ def world(cast, reviewed):
         "lane_proposal": lane_proposal_of(of_a, cast.supervisor),
         "api_token_a": api_token_issue(user=cast.trader_a)[0],
         "api_token_b": api_token_issue(user=cast.trader_b)[0],
+        "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
         **transit_objects(cast),
     }
@@ -219,7 +243,7 @@ def world(cast, reviewed):
 
 def transit_objects(cast) -> dict:
     """A guarantee of each company, and a movement of A between offices none of the cast
-    works at (Incheon port to Seoul)."""
+    works at (Pyeongtaek to Seoul)."""
     from clearance.services import declaration_lodge
     from tests.factories import item_data
     from tests.guarantees.conftest import guarantee_accept, transit_header
@@ -232,13 +256,23 @@ def transit_objects(cast) -> dict:
 
     guarantee_a = accept(cast.company_a, "GRT-A-0001")
     items = [item_data()]
-    header = transit_header(items, office_of_departure="KRINC", itinerary=[])
+    header = transit_header(items, office_of_departure="KRPTK", itinerary=[])
     return {
         "guarantee_a": guarantee_a,
         "guarantee_b": accept(cast.company_b, "GRT-B-0001"),
         "guarantee_proposal": guarantee_a.proposals.get(),
         "movement": declaration_lodge(actor=cast.trader_a, header=header, items=items),
     }
+
+
+def export_leaving_elsewhere(cast, capture):
+    """A lodged export leaving by Incheon airport, where none of the cast is posted."""
+    from clearance.services import declaration_submit
+    from tests.factories import make_export
+
+    export = make_export(actor=cast.trader_a, office_of_exit="KRICN", invoice_number="EX-MATRIX")
+    with capture(execute=False):
+        return declaration_submit(declaration=export, actor=cast.trader_a)
 
 
 def lane_proposal_of(declaration, supervisor):
@@ -321,6 +355,11 @@ def is_auditor(user) -> bool:
     return user.is_analyst or user.is_platform_admin
 
 
+def works_elsewhere(user) -> bool:
+    """Agency staff not posted at KRPUS, where the world's declarations enter."""
+    return user.is_agency_staff and "KRPUS" not in user.office_codes
+
+
 def foreign_declaration(cast, world, user):
     if is_auditor(user):
         return None  # auditors read every declaration
@@ -330,11 +369,14 @@ def foreign_declaration(cast, world, user):
 def foreign_document(cast, world, user):
     if is_auditor(user):
         return None
-    document = world["document_a"] if user == cast.trader_b else world["document_draft_b"]
+    theirs = user == cast.trader_b or works_elsewhere(user)
+    document = world["document_a"] if theirs else world["document_draft_b"]
     return {"pk": document.declaration_id, "document_pk": document.pk}
 
 
 def foreign_review(cast, world, user):
+    if works_elsewhere(user):
+        return {"pk": review_of(world["a"], user.agency).pk}
     if user.is_agency_staff and user.agency == cast.food:
         return {"pk": review_of(world["a"], cast.plant).pk}
     return {"pk": review_of(world["a"], cast.food).pk}
@@ -353,6 +395,8 @@ def foreign_query(cast, world, user):
 
 
 def foreign_payment(cast, world, user):
+    if works_elsewhere(user):
+        return {"reference": world["payment_a"].reference}
     if is_auditor(user) or user.is_agency_staff:
         return None  # agencies review both declarations; auditors read every one
     return {
@@ -372,8 +416,9 @@ def foreign_permit(cast, world, user):
 
 
 def foreign_lane_proposal(cast, world, user):
-    # Lowering a lane is customs' work: its supervisors decide every proposal.
-    if user.role == "supervisor" and user.agency == cast.customs:
+    # Lowering a lane is customs' work: its supervisors decide every proposal of the
+    # offices they oversee.
+    if user.role == "supervisor" and user.agency == cast.customs and not works_elsewhere(user):
         return None
     return {"pk": world["lane_proposal"].pk}
 
@@ -382,6 +427,16 @@ def foreign_api_token(cast, world, user):
     # A token is its owner's alone: administrators end others' in the Django admin.
     owner_b = user == cast.trader_a
     return {"pk": world["api_token_b" if owner_b else "api_token_a"].pk}
+
+
+def foreign_user(cast, world, user):
+    # The directory of users is the administrators'.
+    return None if user.is_platform_admin else {"pk": cast.trader_b.pk}
+
+
+def foreign_office(cast, world, user):
+    # Active offices are reference data everyone reads; a closed one nobody does.
+    return {"code": world["closed_office"].code}
 
 
 def is_customs_staff(user) -> bool:
@@ -411,6 +466,11 @@ def analysts_only(key: str) -> Callable:
     return foreign
 
 
+def foreign_export(cast, world, user):
+    # Only customs staff posted at its office of exit see an export there.
+    return {"pk": world["export"].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -425,6 +485,9 @@ FOREIGN: dict[str, Callable] = {
     "settings_proposal": analysts_only("settings_proposal"),
     "lane_proposal": foreign_lane_proposal,
     "api_token": foreign_api_token,
+    "export": foreign_export,
+    "user": foreign_user,
+    "office": foreign_office,
     "guarantee": foreign_guarantee,
     "guarantee_proposal": foreign_guarantee_proposal,
     "movement": foreign_movement,
@@ -445,11 +508,11 @@ def refused(client, url: str, api: bool) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ROLES + ELSEWHERE)
 def test_objects_of_another_company_or_agency_answer_404(cast, world, api, client, role):
     from tests.factories import PASSWORD
 
-    user = getattr(cast, role)
+    user = world[role] if role in ELSEWHERE else getattr(cast, role)
     problems, checked = [], 0
     for route, name, pattern in project_routes():
         if not (name and takes_arguments(pattern)):
@@ -525,7 +588,7 @@ def test_the_django_admin_is_closed_to_everyone_but_administrators(cast, client,
 
 
 def test_pages_for_one_role_are_404_for_the_others(cast, login):
-    """Parameterless pages scoped to a role: the queue, jurisdiction."""
+    """Parameterless pages scoped to a role: the queue, jurisdiction, exports to confirm."""
     for role in ROLES:
         user = getattr(cast, role)
         browser = login(user)
@@ -536,6 +599,7 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/jurisdiction/new/", user.is_platform_admin),
             ("/permits/", user.is_agency_staff or user.is_trader),
             ("/permits/new/", user.is_agency_staff),
+            ("/exports/exit/", user.is_agency_staff and user.agency == cast.customs),
             ("/guarantees/", user.is_trader or is_customs_staff(user)),
             ("/guarantees/new/", is_customs_staff(user)),
             ("/movements/", is_customs_staff(user)),

@@ -403,8 +403,11 @@ def test_an_arrival_dated_back_before_the_deadline_still_needs_a_supervisor_once
     from clearance.transit import transit_movements_flag_overdue
 
     sealed = released(api, movement(), posted.departure, seals=["KRSEAL000511"])
+    # Released three days and a half hour ago.
     deadline = timezone.now() - timedelta(minutes=30)
-    Declaration.objects.filter(pk=sealed.pk).update(transit_deadline=deadline)
+    Declaration.objects.filter(pk=sealed.pk).update(
+        transit_deadline=deadline, released_at=deadline - timedelta(days=3)
+    )
     assert transit_movements_flag_overdue() == [sealed.pk]
     # Typed as arrived in time: the flag stands, and so does the kept guarantee.
     typed = (deadline - timedelta(minutes=5)).isoformat()

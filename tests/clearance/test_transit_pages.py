@@ -90,6 +90,7 @@ def test_movement_pages_answer_404_outside_the_movement_s_offices(cast, login, p
 
 def test_an_officer_posted_nowhere_is_told_to_ask_for_a_posting(cast, login):
     unposted = UserFactory(username="new_officer", role="officer", agency=cast.customs)
+    unposted.offices.clear()  # not yet posted by an administrator
     page = login(unposted).get("/movements/").content.decode()
     assert "You are posted at no customs office" in page
 

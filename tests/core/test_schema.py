@@ -19,6 +19,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from accounts.models import User
 from accounts.services import api_token_issue
 from agencies.models import LaneChangeProposal, Permit, Query, Review
 from declarations.models import Declaration
@@ -32,6 +33,7 @@ PAGINATED_LISTS = [
     "/api/v1/queries/",
     "/api/v1/lane-proposals/",
     "/api/v1/notifications/",
+    "/api/v1/users/",
 ]
 
 
@@ -146,6 +148,7 @@ ID_MODELS = [
     ("/api/v1/risk/settings/proposals/", RiskSettingsProposal),
     ("/api/v1/risk/jobs/", RiskJob),
     ("/api/v1/risk/held/", Declaration),
+    ("/api/v1/users/", User),
     ("/api/v1/guarantees/", Guarantee),
     ("/api/v1/guarantee-proposals/", GuaranteeProposal),
     ("/api/v1/movements/", Declaration),

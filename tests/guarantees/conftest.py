@@ -28,16 +28,18 @@ def posted(cast):
     """Customs staff at each end of the movement: the cast's officer at Busan, an officer
     and two supervisors at Seoul (the cast's supervisor oversees both offices)."""
     cast.customs_officer.offices.set([DEPARTURE])
-    seoul = UserFactory(username="seoul_officer", role=User.Role.OFFICER, agency=cast.customs)
-    seoul.offices.set([DESTINATION])
     cast.supervisor.offices.set([DEPARTURE, DESTINATION])
-    supervisor2 = UserFactory(
-        username="seoul_supervisor", role=User.Role.SUPERVISOR, agency=cast.customs
+    customs = {"agency": cast.customs}
+    seoul = UserFactory(
+        username="seoul_officer", role=User.Role.OFFICER, offices=[DESTINATION], **customs
     )
-    supervisor2.offices.set([DESTINATION])
+    supervisor2 = UserFactory(
+        username="seoul_supervisor", role=User.Role.SUPERVISOR, offices=[DESTINATION], **customs
+    )
     # Customs staff posted elsewhere: they see none of these movements.
-    incheon = UserFactory(username="incheon_officer", role=User.Role.OFFICER, agency=cast.customs)
-    incheon.offices.set(["KRINC"])
+    incheon = UserFactory(
+        username="incheon_officer", role=User.Role.OFFICER, offices=["KRINC"], **customs
+    )
     return SimpleNamespace(
         departure=cast.customs_officer,
         destination=seoul,

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_staff_offices'),
-        ('declarations', '0009_offices_by_role_seals'),
+        ('declarations', '0010_export_exit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
