@@ -34,12 +34,10 @@ STAGE_ORDER = {
 
 def posted_offices(user) -> list[str]:
     """The customs offices where the user works transit movements: none for anyone but
-    customs officers and supervisors. Read once per user object (per request)."""
+    customs officers and supervisors."""
     if not is_customs_staff(user):
         return []
-    if not hasattr(user, "_posted_offices"):
-        user._posted_offices = sorted(user.offices.values_list("code", flat=True))
-    return user._posted_offices
+    return user.office_codes
 
 
 def _movements() -> QuerySet[Declaration]:

@@ -10,7 +10,7 @@ from tests.guarantees.conftest import arrive, cleared, lodge, released
 
 pytestmark = pytest.mark.django_db
 
-PAGE_STATEMENTS = 8
+PAGE_STATEMENTS = 7
 
 
 @pytest.fixture
@@ -144,10 +144,10 @@ def test_an_office_s_movements_cost_the_same_statements_however_many(
     for count, seals in ((1, ["KRSEAL000601"]), (3, ["KRSEAL000602", "KRSEAL000603"])):
         for seal in seals:
             arrived_one(seal)
-        # The token and its user; the user's offices; the page's count and its rows.
-        with django_assert_num_queries(5):
+        # The token and its user (with their offices); the page's count and its rows.
+        with django_assert_num_queries(4):
             assert client.get("/api/v1/movements/").json()["count"] == count
-        # The session, the user and their agency, their offices and those offices'
+        # The session, the user (with their offices) and their agency, the offices'
         # names; the office's three lists.
         with django_assert_num_queries(PAGE_STATEMENTS):
             page.get("/movements/")
