@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from clearance.exports import OVERDUE_BATCH, exports_flag_overdue
 from clearance.services import declaration_scoring_failed, declarations_assess_risk
+from clearance.transit import transit_movements_flag_overdue
 from declarations.models import Declaration
 from risk.services import declaration_scoring_pending_retry
 
@@ -81,3 +82,12 @@ def flag_overdue_exports() -> int:
     if flagged:
         logger.info("flagged %d exports whose exit is overdue", flagged)
     return flagged
+
+
+@shared_task
+def flag_overdue_transit_movements() -> int:
+    """Flag transit movements past their deadline without an arrival (each once)."""
+    flagged = transit_movements_flag_overdue()
+    if flagged:
+        logger.warning("flagged %d overdue transit movements", len(flagged))
+    return len(flagged)

@@ -39,7 +39,11 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
     queryset = declaration_list(user=user)
     if with_details:
         queryset = queryset.select_related(
-            "payment", "next_version", "exit_confirmation"
+            "payment",
+            "next_version",
+            "exit_confirmation",
+            "guarantee_draw__guarantee",
+            "transit_arrival",
         ).prefetch_related(
             "items__permits__agency",
             Prefetch(

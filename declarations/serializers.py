@@ -195,6 +195,23 @@ class DeclarationExitSerializer(serializers.Serializer):
     )
 
 
+class TransitGuaranteeSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    amount = serializers.CharField(help_text="The duties and taxes at stake it holds.")
+    status = serializers.CharField(help_text="drawn (engaged), kept or released")
+
+
+class TransitSerializer(serializers.Serializer):
+    """A transit movement as its declarant follows it: where and by when, under which
+    seals, what its guarantee holds. What officers found and noted stays with them."""
+
+    deadline = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    seal_numbers = serializers.ListField(child=serializers.CharField())
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    guarantee = TransitGuaranteeSerializer(allow_null=True)
+
+
 class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     """A declaration as its declarant reads it: the lane and what to do next, never why
     (targeting is confidential), and the history in words."""
@@ -209,6 +226,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     next_version = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
     exit = serializers.SerializerMethodField()
+    transit = serializers.SerializerMethodField()
 
     class Meta(DeclarationListOutputSerializer.Meta):
         fields = [
@@ -220,6 +238,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "payment",
             "released_at",
             "exit",
+            "transit",
             "next_step",
             "reviews",
             "documents",
@@ -258,6 +277,28 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
         if declaration.type != Declaration.Type.EXPORT:
             return None
         return DeclarationExitSerializer(declaration).data
+
+    @extend_schema_field(TransitSerializer(allow_null=True))
+    def get_transit(self, declaration) -> dict | None:
+        if not declaration.is_transit:
+            return None
+        draw = getattr(declaration, "guarantee_draw", None)
+        arrival = getattr(declaration, "transit_arrival", None)
+        return TransitSerializer(
+            {
+                "deadline": declaration.transit_deadline,
+                "overdue": declaration.is_overdue,
+                "seal_numbers": declaration.seal_numbers,
+                "arrived_at": arrival.arrived_at if arrival else None,
+                "guarantee": {
+                    "reference": draw.guarantee.reference,
+                    "amount": f"{draw.amount:.2f}",
+                    "status": draw.status,
+                }
+                if draw
+                else None,
+            }
+        ).data
 
     def get_next_version(self, declaration) -> int | None:
         following = getattr(declaration, "next_version", None)

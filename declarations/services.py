@@ -21,7 +21,15 @@ from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
 from declarations.documents import document_content_type
 from declarations.duties import assess_duties
-from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
+from declarations.models import (
+    Declaration,
+    DeclarationEvent,
+    Document,
+    Item,
+    ItemPermit,
+    Payment,
+    TransitArrival,
+)
 from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
 from declarations.validation import (
     DEFAULT_PROCEDURE,
@@ -209,9 +217,9 @@ HEADER_FIELDS = (
     "type", "procedure", "importer_name", "importer_tax_id", "exporter_name", "exporter_country",
     "consignor_name", "consignee_name", "country_of_export", "country_of_origin",
     "country_of_destination", "office_of_entry", "office_of_departure", "office_of_exit",
-    "office_of_destination", "itinerary", "transport_mode", "transport_document",
-    "invoice_number", "currency", "incoterm", "invoice_total", "freight", "insurance",
-    "packages", "gross_mass_kg",
+    "office_of_destination", "itinerary", "guarantee_reference", "transit_days",
+    "transport_mode", "transport_document", "invoice_number", "currency", "incoterm",
+    "invoice_total", "freight", "insurance", "packages", "gross_mass_kg",
 )  # fmt: skip
 ITEM_FIELDS = (
     "hs_code", "description", "origin_country", "quantity", "unit", "net_mass_kg",
@@ -495,7 +503,9 @@ def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) 
 def declarations_assess_locked(*, declarations: list[Declaration], actor) -> None:
     """Assess declarations the caller has locked, cleared by every agency: the duties
     and taxes computed on the day of acceptance, with any reassessment, become due.
-    A declaration with nothing due is released at once. Constant statements.
+    A declaration with nothing due is released at once, except a transit movement:
+    an officer of its office of departure releases it under seal
+    (clearance.transit). Constant statements.
 
     The figures are not computed again: the rates that apply are those of the
     day the declaration was accepted (lodged), which is when they were computed.
@@ -504,6 +514,17 @@ def declarations_assess_locked(*, declarations: list[Declaration], actor) -> Non
     moves = []
     for declaration in declarations:
         due = declaration.total_due
+        notice = None
+        if due:
+            notice = (
+                f"Cleared by every agency: {due:,.2f} {settings.NATIONAL_CURRENCY} of "
+                "duties and taxes are due."
+            )
+        elif declaration.is_transit:
+            notice = (
+                "Cleared by every agency: the office of departure "
+                f"{declaration.office_of_departure} releases the goods under seal."
+            )
         moves.append(
             Move(
                 declaration,
@@ -514,15 +535,10 @@ def declarations_assess_locked(*, declarations: list[Declaration], actor) -> Non
                     "additional": str(declaration.additional_due),
                 },
                 changes={"assessed_at": now},
-                notice=(
-                    f"Cleared by every agency: {due:,.2f} {settings.NATIONAL_CURRENCY} of "
-                    "duties and taxes are due."
-                    if due
-                    else None
-                ),
+                notice=notice,
             )
         )
-        if not due:
+        if not due and not declaration.is_transit:
             moves.append(
                 Move(
                     declaration,
@@ -587,7 +603,7 @@ def payment_order_issue(*, declaration: Declaration, actor) -> tuple[Payment, bo
     declaration stays assessed until the bank or a cashier confirms the payment."""
     ensure_declarant(actor, declaration)
     locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if not locked.may_become(Status.PAID):
+    if not (locked.may_become(Status.PAID) and locked.total_due):
         raise InvalidTransition(
             f"A {locked.get_status_display().lower()} declaration has nothing to pay."
         )
@@ -663,6 +679,76 @@ def payment_transition(
         notice="",
     )
     return payment
+
+
+# --- Transit movements: what the office of destination records -----------------------------
+# The moves themselves (arrived, discharged) and who may record what are the
+# clearance process's (clearance.transit); these keep the records, in the
+# declaration's trail for officers only: the declarant reads the moves' notices.
+
+
+def transit_arrival_create(
+    *,
+    declaration: Declaration,
+    actor,
+    arrived_at,
+    seals_intact: bool,
+    seal_numbers_found: list[str],
+    discrepancies: str = "",
+) -> TransitArrival:
+    """Record what the office of destination found when the movement (locked by the
+    caller) arrived."""
+    arrival = TransitArrival(
+        declaration=declaration,
+        arrived_at=arrived_at,
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+        seals_intact=seals_intact,
+        seal_numbers_found=seal_numbers_found,
+        discrepancies=discrepancies.strip(),
+    )
+    arrival.full_clean(exclude=["declaration"], validate_constraints=False)
+    arrival.save()
+    return arrival
+
+
+def transit_control_set(*, arrival: TransitArrival, actor, result: str, notes: str = ""):
+    """Record the result of the control of the goods at destination (the caller holds
+    the declaration's lock)."""
+    arrival.control_result = result
+    arrival.control_notes = notes.strip()
+    arrival.controlled_by = actor
+    arrival.controlled_at = timezone.now()
+    arrival.full_clean(exclude=["declaration"], validate_constraints=False)
+    arrival.save(
+        update_fields=["control_result", "control_notes", "controlled_by", "controlled_at"]
+    )
+    event_append(
+        declaration=arrival.declaration,
+        actor=actor,
+        action="destination_control",
+        reason=arrival.control_notes,
+        data={"result": result},
+    )
+    return arrival
+
+
+def transit_discrepancies_set_resolved(*, arrival: TransitArrival, actor, resolution: str):
+    """Record how a supervisor settled an arrival's discrepancies (the caller holds the
+    declaration's lock and has checked who may)."""
+    arrival.resolution = resolution.strip()
+    arrival.resolved_by = actor
+    arrival.resolved_at = timezone.now()
+    arrival.full_clean(exclude=["declaration"], validate_constraints=False)
+    arrival.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+    event_append(
+        declaration=arrival.declaration,
+        actor=actor,
+        action="discrepancies_resolved",
+        reason=arrival.resolution,
+        data={"findings": arrival.findings(arrival.declaration)},
+    )
+    return arrival
 
 
 @transaction.atomic

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 
 from agencies.models import JurisdictionRule, permits_by_citation
 from core.validators import is_country_code
+from declarations.duties import import_duties
 from declarations.models import Declaration
+from guarantees.models import Guarantee, GuaranteeDraw, not_yours
 from reference import lookups
 
 # Beyond these, a value is a typing error, not a consignment.
@@ -128,6 +130,7 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
     d = declaration
     errors.update(office_errors(d))
     errors.update(procedure_errors(d))
+    errors.update(transit_errors(d, items, on=on))
     if d.type == Declaration.Type.IMPORT:
         if d.country_of_destination != national:
             errors.add("country_of_destination", f"An import's destination is {national}.")
@@ -289,6 +292,59 @@ def office_errors(declaration: Declaration) -> Errors:
         and named.get("departure") == named.get("destination")
     ):
         errors.add("office_of_destination", "A transit movement ends at another office.")
+    return errors
+
+
+def transit_errors(declaration: Declaration, items, *, on: date) -> Errors:
+    """A transit movement's time limit and the guarantee covering the import duties and
+    taxes it puts at stake (declarations.duties.import_duties), which must be the
+    declarant's company's, accepted, valid on the day and with enough left to draw.
+
+    This is the check a trader reads before lodging; the draw at lodgement checks
+    the balance again under the guarantee's lock (guarantees.services.guarantee_draw).
+    """
+    errors = Errors()
+    d = declaration
+    if d.type != Declaration.Type.TRANSIT:
+        if d.guarantee_reference:
+            errors.add("guarantee_reference", "Only a transit movement cites a guarantee.")
+        if d.transit_days is not None:
+            errors.add("transit_days", "Only a transit movement has a time limit.")
+        return errors
+    limit = settings.TRANSIT_MAX_DAYS
+    if d.transit_days is None:
+        errors.add(
+            "transit_days",
+            f"A transit movement gives the days it has to reach its office of destination "
+            f"(1 to {limit}).",
+        )
+    elif d.transit_days > limit:
+        errors.add("transit_days", f"A transit movement has at most {limit} days.")
+    if not d.guarantee_reference:
+        errors.add(
+            "guarantee_reference",
+            "A transit movement cites the guarantee that covers its duties and taxes.",
+        )
+        return errors
+    guarantee = Guarantee.objects.cited(d.guarantee_reference).first()
+    if guarantee is None:
+        errors.add("guarantee_reference", not_yours(d.guarantee_reference))
+        return errors
+    available = guarantee.balance
+    if d.previous_version_id:
+        # An amendment gives back what the version it replaces holds of the same guarantee.
+        held = GuaranteeDraw.objects.filter(
+            declaration_id=d.previous_version_id,
+            guarantee=guarantee,
+            status__in=GuaranteeDraw.ENGAGED,
+        ).values_list("amount", flat=True)
+        available += sum(held, Decimal("0"))
+    at_stake = import_duties(d, items, on=on).total
+    problem = guarantee.refusal(
+        company_id=d.company_id, on=on, amount=at_stake, available=available
+    )
+    if problem:
+        errors.add("guarantee_reference", problem)
     return errors
 
 

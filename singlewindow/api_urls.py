@@ -8,5 +8,7 @@ urlpatterns = [
     path("", include("payments.api_urls")),
     path("", include("exports.api_urls")),
     path("", include("reference.api_urls")),
+    path("", include("guarantees.api_urls")),
+    path("", include("clearance.api_urls")),
     path("risk/", include("risk.api_urls")),
 ]

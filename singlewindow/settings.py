@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "risk",
     "notifications",
     "payments",
+    "guarantees",
     "clearance",
     "exports",
     "demo",
@@ -319,6 +320,11 @@ SPECTACULAR_SETTINGS = {
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
         "LaneEnum": "declarations.models.Lane",
+        "GuaranteeStatus": "guarantees.models.Guarantee.Status",
+        "GuaranteeProposalStatus": "guarantees.models.GuaranteeProposal.Status",
+        "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
+        "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
+        "ControlResult": "declarations.models.TransitArrival.ControlResult",
     },
 }
 
@@ -398,6 +404,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clearance.tasks.flag_overdue_exports",
         "schedule": float(os.environ.get("EXPORT_EXIT_SWEEP_SECONDS", str(60 * 60))),
     },
+    # Transit movements past their deadline: both offices and the declarant told, once.
+    "clearance-flag-overdue-transit": {
+        "task": "clearance.tasks.flag_overdue_transit_movements",
+        "schedule": float(os.environ.get("TRANSIT_OVERDUE_SWEEP_SECONDS", "300")),
+    },
 }
 
 # E-mail for notifications: sent only when EMAIL_HOST is configured.
@@ -455,6 +466,10 @@ AUDIT_DEV_SIGNING_SEED = (
 )
 AUDIT_VERIFY_KEY = os.environ.get("AUDIT_VERIFY_KEY", "")
 AUDIT_ANCHOR_DIR = Path(os.environ.get("AUDIT_ANCHOR_DIR", BASE_DIR / "var" / "audit-anchors"))
+
+# A transit declaration gives the days its movement has to reach the office of
+# destination, counted from its release under seal; at most this many.
+TRANSIT_MAX_DAYS = int(os.environ.get("TRANSIT_MAX_DAYS", "30"))
 
 # Reference tables are cached in each process for this long (seconds).
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))

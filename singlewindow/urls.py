@@ -28,6 +28,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
     path("exports/", include("exports.urls")),
+    path("guarantees/", include("guarantees.urls")),
+    path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),

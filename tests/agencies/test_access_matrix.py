@@ -116,6 +116,26 @@ OBJECT_ROUTES: dict[str, str] = {
     "api-token-revoke": "api_token",
     "api:user-detail": "user",
     "api:office-detail": "office",
+    "guarantees:detail": "guarantee",
+    "guarantees:raise": "guarantee",
+    "api:guarantee-detail": "guarantee",
+    "api:guarantee-raise": "guarantee",
+    "guarantees:proposal-approve": "guarantee_proposal",
+    "guarantees:proposal-refuse": "guarantee_proposal",
+    "api:guarantee-proposal-approve": "guarantee_proposal",
+    "api:guarantee-proposal-refuse": "guarantee_proposal",
+    "clearance:movement": "movement",
+    "clearance:movement-release": "movement",
+    "clearance:movement-arrival": "movement",
+    "clearance:movement-control": "movement",
+    "clearance:movement-resolve": "movement",
+    "clearance:movement-discharge": "movement",
+    "api:movement-detail": "movement",
+    "api:movement-release": "movement",
+    "api:movement-arrival": "movement",
+    "api:movement-control": "movement",
+    "api:movement-resolve": "movement",
+    "api:movement-discharge": "movement",
 }
 
 # Routes that take no object id and need no login.
@@ -217,6 +237,31 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         "api_token_b": api_token_issue(user=cast.trader_b)[0],
         "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
+        **transit_objects(cast),
+    }
+
+
+def transit_objects(cast) -> dict:
+    """A guarantee of each company, and a movement of A between offices none of the cast
+    works at (Pyeongtaek to Seoul)."""
+    from clearance.services import declaration_lodge
+    from tests.factories import item_data
+    from tests.guarantees.conftest import guarantee_accept, transit_header
+
+    def accept(company, reference):
+        return guarantee_accept(
+            company=company, proposer=cast.customs_officer, approver=cast.supervisor,
+            reference=reference,
+        )  # fmt: skip
+
+    guarantee_a = accept(cast.company_a, "GRT-A-0001")
+    items = [item_data()]
+    header = transit_header(items, office_of_departure="KRPTK", itinerary=[])
+    return {
+        "guarantee_a": guarantee_a,
+        "guarantee_b": accept(cast.company_b, "GRT-B-0001"),
+        "guarantee_proposal": guarantee_a.proposals.get(),
+        "movement": declaration_lodge(actor=cast.trader_a, header=header, items=items),
     }
 
 
@@ -394,6 +439,26 @@ def foreign_office(cast, world, user):
     return {"code": world["closed_office"].code}
 
 
+def is_customs_staff(user) -> bool:
+    return user.is_agency_staff and user.agency.is_customs
+
+
+def foreign_guarantee(cast, world, user):
+    # Customs officers keep the registry; a trader reads their company's.
+    if is_customs_staff(user):
+        return None
+    return {"pk": world["guarantee_b" if user == cast.trader_a else "guarantee_a"].pk}
+
+
+def foreign_guarantee_proposal(cast, world, user):
+    return None if is_customs_staff(user) else {"pk": world["guarantee_proposal"].pk}
+
+
+def foreign_movement(cast, world, user):
+    # Only the customs staff of its two offices, where nobody of the cast is posted.
+    return {"pk": world["movement"].pk}
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -423,6 +488,9 @@ FOREIGN: dict[str, Callable] = {
     "export": foreign_export,
     "user": foreign_user,
     "office": foreign_office,
+    "guarantee": foreign_guarantee,
+    "guarantee_proposal": foreign_guarantee_proposal,
+    "movement": foreign_movement,
 }
 
 
@@ -532,6 +600,9 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/permits/", user.is_agency_staff or user.is_trader),
             ("/permits/new/", user.is_agency_staff),
             ("/exports/exit/", user.is_agency_staff and user.agency == cast.customs),
+            ("/guarantees/", user.is_trader or is_customs_staff(user)),
+            ("/guarantees/new/", is_customs_staff(user)),
+            ("/movements/", is_customs_staff(user)),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

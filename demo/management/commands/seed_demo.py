@@ -20,10 +20,18 @@ from accounts.services import company_create, user_create, user_update
 from agencies.models import Agency, JurisdictionRule, Permit
 from agencies.services import agency_create, jurisdiction_rule_create, permit_issue
 from clearance.exports import declaration_exit_confirm
-from clearance.services import LaneChoice, declarations_assess_risk, lanes_apply
+from clearance.services import (
+    LaneChoice,
+    declaration_lodge,
+    declarations_assess_risk,
+    lanes_apply,
+)
+from clearance.transit import transit_arrival_record, transit_release_under_seal
 from declarations.models import Declaration
 from declarations.services import declaration_create
 from demo.rates import exchange_rates_publish_today
+from guarantees.models import Guarantee
+from guarantees.services import guarantee_proposal_approve, guarantee_propose
 from reference.models import Office
 from risk.models import RiskSettings, RuleSet, live_rule_set_id
 from risk.services import (
@@ -130,6 +138,10 @@ USERS = [
     ("supervisor", User.Role.SUPERVISOR, "customs", "Hye-jin", "Choi", ["KRPUS", "KRINC"]),
     # Lowering a lane and changing the risk configuration need a second person.
     ("supervisor2", User.Role.SUPERVISOR, "customs", "Marco", "Bianchi", ["KRPUS"]),
+    # The demo transit movements end at Seoul: an officer receives them, a supervisor
+    # settles what does not match (never the officer who recorded it).
+    ("seoul_officer", User.Role.OFFICER, "customs", "Seo-jun", "Yoon", ["KRSEL"]),
+    ("seoul_supervisor", User.Role.SUPERVISOR, "customs", "Ye-eun", "Jang", ["KRSEL"]),
     ("analyst", User.Role.ANALYST, "customs", "Daniel", "Osei", []),
     ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han", []),
     ("analyst2", User.Role.ANALYST, "customs", "Leila", "Haddad", []),
@@ -200,6 +212,31 @@ RULES = [
 ]
 
 
+GUARANTEES = [
+    # holder's tax id, reference, amount (national currency)
+    ("KR1048612345", "GRT-HBT-2026-001", Decimal("500000000")),
+    ("KR2208754321", "GRT-PRI-2026-001", Decimal("200000000")),
+]
+
+# Transit movements of Hanbit from Busan to the Seoul inland office, via the Uiwang
+# container depot: one under seal on its way, one arrived and waiting for discharge.
+TRANSITS = [
+    # invoice number, seal number, arrived
+    ("INV-TR-DEMO-001", "KRSEAL000123", False),
+    ("INV-TR-DEMO-002", "KRSEAL000124", True),
+]
+TRANSIT_ITEM = {
+    "hs_code": "611020",
+    "description": "Cotton knitted pullovers",
+    "origin_country": "CN",
+    "quantity": Decimal("2400"),
+    "unit": "NAR",
+    "net_mass_kg": Decimal("960.000"),
+    "gross_mass_kg": Decimal("1100.000"),
+    "value": Decimal("28800.00"),
+}
+
+
 class Command(BaseCommand):
     help = (
         "Load demo agencies, jurisdiction, companies, users, permits and selectivity rules "
@@ -261,6 +298,7 @@ class Command(BaseCommand):
         published = exchange_rates_publish_today()
         self.seed_demo_exports()
         self.lodge_airport_declarations(trader=User.objects.get(username="trader_a"))
+        self.seed_transit()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
@@ -405,3 +443,82 @@ class Command(BaseCommand):
                     transport_mode=Declaration.TransportMode.SEA,
                     transport_identity="HMM ALGECIRAS 0012W",
                 )
+
+    def seed_transit(self) -> None:
+        """Guarantees for the demo companies (one officer proposes, a supervisor
+        approves), and Hanbit's transit movements taken through the real steps, cleared
+        green by the analyst (chosen, not drawn, as for the demo exports): one under
+        seal on its way to Seoul, one arrived there."""
+        officer = User.objects.get(username="customs_officer")  # posted at Busan
+        supervisor = User.objects.get(username="supervisor")
+        analyst = User.objects.get(username="analyst")
+        today = timezone.localdate()
+        for tax_id, reference, amount in GUARANTEES:
+            if Guarantee.objects.cited(reference).exists():
+                continue
+            proposal = guarantee_propose(
+                actor=officer,
+                company_tax_id=tax_id,
+                reference=reference,
+                amount=amount,
+                valid_from=today - timedelta(days=30),
+                valid_until=today + timedelta(days=365),
+                reason="Surety undertaking on file",
+            )
+            guarantee_proposal_approve(proposal_id=proposal.pk, actor=supervisor)
+
+        trader = User.objects.get(username="trader_a")
+        for invoice, seal, arrived in TRANSITS:
+            if Declaration.objects.filter(company=trader.company, invoice_number=invoice).exists():
+                continue
+            # Lodged as a broker's system lodges it: the guarantee is drawn, and the risk
+            # task it queues finds the lane already chosen.
+            movement = declaration_lodge(
+                actor=trader,
+                header=self.transit_header(invoice, TRANSIT_ITEM),
+                items=[TRANSIT_ITEM],
+            )
+            locked = Declaration.objects.select_for_update().get(pk=movement.pk)
+            decision = lane_decision_manual(
+                declaration=locked, lane="green", actor=analyst, reason="demo transit"
+            )
+            lanes_apply(choices=[LaneChoice(locked, "green", decision=decision)], actor=analyst)
+            decision.save()
+            transit_release_under_seal(
+                declaration_id=movement.pk, actor=officer, seal_numbers=[seal]
+            )
+            if arrived:
+                transit_arrival_record(
+                    declaration_id=movement.pk,
+                    actor=User.objects.get(username="seoul_officer"),
+                    arrived_at=timezone.now(),
+                    seals_intact=True,
+                    seal_numbers_found=[seal],
+                )
+
+    @staticmethod
+    def transit_header(invoice: str, item: dict) -> dict:
+        return {
+            "type": Declaration.Type.TRANSIT,
+            "procedure": "8000",
+            "exporter_name": "Ningbo Knitwear Co.",
+            "exporter_country": "CN",
+            "consignee_name": "Hanbit Trading Co.",
+            "country_of_export": "CN",
+            "country_of_destination": "KR",
+            "office_of_departure": "KRPUS",
+            "office_of_destination": "KRSEL",
+            "itinerary": ["KRUWN"],
+            "guarantee_reference": "GRT-HBT-2026-001",
+            "transit_days": 3,
+            "transport_mode": Declaration.TransportMode.ROAD,
+            "transport_document": f"CMR-{invoice[-3:]}-2026",
+            "invoice_number": invoice,
+            "currency": "USD",
+            "incoterm": "FOB",
+            "invoice_total": item["value"],
+            "freight": Decimal("900.00"),
+            "insurance": Decimal("60.00"),
+            "packages": 120,
+            "gross_mass_kg": item["gross_mass_kg"],
+        }
