@@ -1,9 +1,11 @@
 from copy import copy
 from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.models import Group
 from django.shortcuts import redirect
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -25,6 +27,7 @@ from accounts.services import (
     user_update,
 )
 from core.admin import ReadOnlyAdmin, ServiceAdmin
+from reference.models import Office
 
 
 class ServicePasswordChangeForm(AdminPasswordChangeForm):
@@ -42,13 +45,34 @@ class ServicePasswordChangeForm(AdminPasswordChangeForm):
         return user_password_set(user=self.user, password=password, actor=self.actor)
 
 
+class OfficesChosenForm:
+    """Hands the offices picked to the user being cleaned: the model's clean() checks
+    them (User.offices_chosen) and shows its refusal next to the field."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if "offices" in self.fields:
+            self.instance.offices_chosen = list(cleaned_data.get("offices") or [])
+        return cleaned_data
+
+
+class UserAddForm(OfficesChosenForm, UserCreationForm):
+    pass
+
+
+class UserChangeForm(OfficesChosenForm, DjangoUserChangeForm):
+    pass
+
+
 @admin.register(User)
 class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
     """Users are created and changed through the services, which keep group membership
-    and admin access in step with the role, company and agency. Passwords are changed
-    on Django's own password page, saved by the service."""
+    and admin access in step with the role, company and agency, and post officers at
+    their offices. Passwords are changed on Django's own password page, saved by the
+    service."""
 
-    add_form = UserCreationForm
+    add_form = UserAddForm
+    form = UserChangeForm
     add_fieldsets = [
         (
             None,
@@ -61,6 +85,7 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
                     "role",
                     "company",
                     "agency",
+                    "offices",
                     "first_name",
                     "last_name",
                     "email",
@@ -73,9 +98,11 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
         (
             "Single Window",
             {
-                "fields": ["role", "company", "agency"],
+                "fields": ["role", "company", "agency", "offices"],
                 "description": "Traders belong to a company; officers, supervisors, analysts "
-                "and cashiers to an agency (cashiers to customs).",
+                "and cashiers to an agency (cashiers to customs). An officer works at one "
+                "customs office, a supervisor oversees one or more; an officer sees the "
+                "queue of their office only.",
             },
         ),
         ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
@@ -89,10 +116,30 @@ class SingleWindowUserAdmin(ServiceAdmin, UserAdmin):
         ),
         ("Important dates", {"fields": ["last_login", "date_joined"]}),
     ]
-    list_display = ["username", "get_full_name", "role", "company", "agency", "is_active"]
-    list_filter = ["role", "agency", "is_active"]
+    list_display = [
+        "username", "get_full_name", "role", "company", "agency", "posted_at", "is_active",
+    ]  # fmt: skip
+    list_filter = ["role", "agency", "offices", "is_active"]
     list_select_related = ["company", "agency"]
     actions = ["unlock_login", "revoke_api_tokens", "reset_second_factor"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("offices")
+
+    @admin.display(description="offices")
+    def posted_at(self, user) -> str:
+        return ", ".join(office.code for office in user.offices.all()) or "—"
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "offices":
+            # A handful of offices: boxes to tick, active ones only.
+            kwargs["queryset"] = Office.objects.filter(active=True)
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+            kwargs["help_text"] = (
+                "Officers: exactly one. Supervisors: one or more. Cashiers: one at most. "
+                "Traders and administrators: none."
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def user_change_password(self, request, id, form_url=""):
         # The form needs the administrator for the service; a copy of this shared

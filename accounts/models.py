@@ -2,10 +2,11 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 
 
 class Company(models.Model):
@@ -52,8 +53,13 @@ class User(AbstractUser):
         "agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     # The customs offices an agency's officer works at: an officer works the queue
-    # of one office, a supervisor may oversee several.
+    # of one office, a supervisor may oversee several (see office_error).
     offices = models.ManyToManyField("reference.Office", blank=True, related_name="staff")
+
+    # The offices a service is about to post the user at. A many-to-many field is
+    # saved after the row, so clean() checks these when they are given, and the
+    # offices already saved when they are not.
+    offices_chosen = None
 
     class Meta:
         constraints = [
@@ -95,8 +101,55 @@ class User(AbstractUser):
                 errors["company"] = "An administrator belongs to no company."
             if self.agency_id is not None:
                 errors["agency"] = "An administrator belongs to no agency."
+        office_error = self.office_error(self._offices_to_check())
+        if office_error:
+            errors["offices"] = office_error
         if errors:
             raise ValidationError(errors)
+
+    def _offices_to_check(self) -> list:
+        if self.offices_chosen is not None:
+            return list(self.offices_chosen)
+        if self.pk is None:
+            return []
+        return list(self.offices.all())
+
+    def office_error(self, offices) -> str:
+        """Why the user cannot be posted at these offices (reference.Office rows), or "".
+
+        An officer works the queue of exactly one office and a supervisor
+        oversees one or more; a cashier may take payments at one office.
+        Traders and administrators belong to no office; analysts need none.
+        """
+        closed = sorted(office.code for office in offices if not office.active)
+        if closed:
+            return f"{', '.join(closed)}: closed (inactive); choose an active office."
+        count = len(offices)
+        if self.role == self.Role.OFFICER and count != 1:
+            if count == 0:
+                return "An officer works at one customs office: choose it."
+            return "An officer works at one customs office only: choose one."
+        if self.role == self.Role.SUPERVISOR and count == 0:
+            return "A supervisor oversees one or more customs offices: choose them."
+        if self.role == self.Role.CASHIER and count > 1:
+            return "A cashier works at one customs office at most."
+        if self.role in (self.Role.TRADER, self.Role.ADMIN) and count:
+            return f"A {self.get_role_display().lower()} works at no customs office."
+        return ""
+
+    @property
+    def office_codes(self) -> list[str]:
+        """The codes of the offices the user is posted at, sorted, read once per user
+        object; the login's own query brings them (with_office_codes), since every
+        page and call of an officer is scoped by them."""
+        if not hasattr(self, "_office_codes"):
+            through = User.offices.through
+            self._office_codes = (
+                sorted(through.objects.filter(user_id=self.pk).values_list("office_id", flat=True))
+                if self.pk
+                else []
+            )
+        return self._office_codes
 
     @property
     def is_trader(self) -> bool:
@@ -117,6 +170,17 @@ class User(AbstractUser):
     @property
     def is_platform_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+def with_office_codes(queryset, *, user_field: str = "pk"):
+    """Users (or rows naming one in `user_field`, as an API token does) with their
+    offices' codes in the same query, as `_office_codes` (see User.office_codes)."""
+    codes = ArraySubquery(
+        User.offices.through.objects.filter(user_id=OuterRef(user_field))
+        .order_by("office_id")
+        .values("office_id")
+    )
+    return queryset.annotate(_office_codes=codes)
 
 
 class ApiToken(models.Model):

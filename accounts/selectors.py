@@ -1,5 +1,6 @@
 """Reads of the accounts app that depend on who is asking."""
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
@@ -22,6 +23,26 @@ def get_api_token_for_owner(*, user: User, token_id) -> ApiToken:
     try:
         return api_token_list(user=user).get(pk=int(token_id))
     except (ApiToken.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def user_list(*, user, role: str = "", office: str = "") -> QuerySet[User]:
+    """Every user, with their company, agency and offices, for platform administrators;
+    anyone else: 404 (the directory of staff is not theirs to read)."""
+    if not (user.is_authenticated and user.is_platform_admin):
+        raise Http404
+    users = User.objects.select_related("company", "agency").prefetch_related("offices")
+    if role:
+        users = users.filter(role=role)
+    if office:
+        users = users.filter(offices__code=office)
+    return users.order_by("username", "pk")
+
+
+def get_user_for_admin(*, user, pk) -> User:
+    try:
+        return user_list(user=user).get(pk=int(pk))
+    except (User.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
 

@@ -6,6 +6,7 @@ services keep it in step with the user's company or agency.
 """
 
 import secrets
+from collections.abc import Iterable
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
@@ -32,10 +33,14 @@ from accounts.selectors import (
     second_factor_required,
 )
 from agencies.models import Agency
+from reference.models import Office
 
 # tax_id is not here: it is fixed once the company exists, its group is named after it.
 COMPANY_CHANGEABLE = ("name", "country", "aeo_status")
-USER_CHANGEABLE = ("role", "company", "agency", "first_name", "last_name", "email", "is_active")
+# offices: reference.Office rows or their codes, set as a whole (user_offices_resolve).
+USER_CHANGEABLE = (
+    "role", "company", "agency", "offices", "first_name", "last_name", "email", "is_active",
+)  # fmt: skip
 
 
 def _ensure_platform_admin(actor) -> None:
@@ -82,6 +87,22 @@ def _affiliation_groups(user: User) -> set[Group]:
     return {owner.group for owner in (user.company, user.agency) if owner is not None}
 
 
+def user_offices_resolve(offices: Iterable[Office | str]) -> list[Office]:
+    """The offices named (rows or UN/LOCODEs), or a refusal on the field `offices`
+    naming the codes that are no customs office."""
+    codes = sorted({o.code if isinstance(o, Office) else str(o) for o in offices})
+    found = list(Office.objects.filter(code__in=codes))
+    unknown = sorted(set(codes) - {office.code for office in found})
+    if unknown:
+        raise ValidationError({"offices": f"Not a customs office: {', '.join(unknown)}."})
+    return found
+
+
+def _post_at_offices(user: User, offices: list[Office]) -> None:
+    user.offices.set(offices)
+    user._office_codes = sorted(office.code for office in offices)
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -90,11 +111,14 @@ def user_create(
     role: str,
     company: Company | None = None,
     agency: Agency | None = None,
+    offices: Iterable[Office | str] = (),
     email: str = "",
     first_name: str = "",
     last_name: str = "",
     actor=None,
 ) -> User:
+    """A new user. Officers are posted at one customs office, supervisors at one or
+    more (User.office_error); `offices` are rows or their codes."""
     _ensure_platform_admin(actor)
     user = User(
         username=username,
@@ -105,29 +129,51 @@ def user_create(
         first_name=first_name,
         last_name=last_name,
     )
+    user.offices_chosen = user_offices_resolve(offices)
     _derive_privileges(user)
     user.set_password(password)
     user.full_clean()
     user.save()
     user.groups.add(*_affiliation_groups(user))
+    _post_at_offices(user, user.offices_chosen)
     return user
+
+
+def _refuse_self_lockout(user: User, fields: dict) -> None:
+    # The platform must keep an administrator who can act: another one takes
+    # away an administrator's role or account.
+    if fields.get("role", user.role) != User.Role.ADMIN:
+        raise ValidationError({"role": "Another administrator must change your role."})
+    if not fields.get("is_active", True):
+        raise ValidationError({"is_active": "Another administrator must deactivate you."})
 
 
 @transaction.atomic
 def user_update(*, user: User, actor, **fields) -> User:
-    """Change a user; moving to another company or agency moves them to its group."""
+    """Change a user; moving to another company or agency moves them to its group.
+
+    `offices`, when given, replaces the offices the user is posted at: their
+    queue is those offices' from their next page on.
+    """
     _ensure_platform_admin(actor)
     _refuse_unknown(fields, USER_CHANGEABLE, "user")
+    offices = fields.pop("offices", None)
     user = User.objects.select_for_update().get(pk=user.pk)
+    if actor is not None and actor.pk == user.pk:
+        _refuse_self_lockout(user, fields)
     before = _affiliation_groups(user)
     for name, value in fields.items():
         setattr(user, name, value)
+    if offices is not None:
+        user.offices_chosen = user_offices_resolve(offices)
     _derive_privileges(user)
     user.full_clean()
     user.save()
     after = _affiliation_groups(user)
     user.groups.remove(*(before - after))
     user.groups.add(*after)
+    if offices is not None:
+        _post_at_offices(user, user.offices_chosen)
     return user
 
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from agencies.forms import JurisdictionRuleForm
 from agencies.models import (
     Agency,
     Inspection,
@@ -54,11 +55,12 @@ class JurisdictionRuleAdmin(ServiceAdmin):
     """Jurisdiction changes go through the services, like the browser pages."""
 
     list_display = [
-        "agency", "hs_prefix", "origin_countries", "procedure_codes", "permit_type",
-        "always_review",
+        "agency", "hs_prefix", "declaration_types", "origin_countries", "procedure_codes",
+        "permit_type", "always_review",
     ]  # fmt: skip
     list_filter = ["agency"]
     search_fields = ["hs_prefix", "description", "permit_type"]
+    form = JurisdictionRuleForm
     fields = list(JURISDICTION_FIELDS)
 
     def save_model(self, request, obj, form, change):

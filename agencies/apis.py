@@ -43,6 +43,9 @@ QUEUE_PARAMETERS = [
     OpenApiParameter("hs", str, description="HS code prefix of an item in the agency's slice"),
     OpenApiParameter("trader", str, description="company name (part) or tax id"),
     OpenApiParameter("mine", bool, description="only reviews claimed by me"),
+    OpenApiParameter(
+        "office", str, description="one of the offices you oversee (UN/LOCODE); default: all"
+    ),
 ]
 
 
@@ -77,7 +80,7 @@ class ReviewListApi(APIView):
     pagination_class = QueuePagination
 
     @extend_schema(
-        summary="The agency's review queue (red first, then oldest)",
+        summary="The review queue of your agency at your offices (red first, then oldest)",
         parameters=QUEUE_PARAMETERS,
         responses=s.ReviewListOutputSerializer(many=True),
     )
@@ -91,10 +94,13 @@ class ReviewListApi(APIView):
 
 class ReviewCountsApi(APIView):
     @extend_schema(
-        summary="Open work of the agency by status and lane", responses=s.QueueCountsSerializer
+        summary="Open work of the agency at your offices by status and lane",
+        parameters=[QUEUE_PARAMETERS[-1]],
+        responses=s.QueueCountsSerializer,
     )
     def get(self, request):
-        return Response(review_queue_counts(user=request.user))
+        office = QueueFilters.from_params(request.query_params).office
+        return Response(review_queue_counts(user=request.user, office=office))
 
 
 class ReviewDetailApi(APIView):

@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib.postgres.forms import SimpleArrayField
 
-from agencies.models import Inspection, JurisdictionRule
+from agencies.models import IMPORTS, Inspection, JurisdictionRule
 from agencies.services import JURISDICTION_FIELDS, PERMIT_FIELDS
-from declarations.models import Lane
+from declarations.models import Declaration, Lane
 
 
 class ApproveForm(forms.Form):
@@ -102,6 +102,17 @@ class LaneOverrideForm(forms.Form):
 
 
 class JurisdictionRuleForm(forms.ModelForm):
+    """The page's and the admin's form of a jurisdiction rule."""
+
+    declaration_types = forms.TypedMultipleChoiceField(
+        choices=Declaration.Type.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=IMPORTS,
+        label="Declarations",
+        help_text="The declarations the rule applies to: an import licence is not asked of "
+        "exports, nor an export licence of imports.",
+    )
+
     class Meta:
         model = JurisdictionRule
         fields = list(JURISDICTION_FIELDS)

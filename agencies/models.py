@@ -12,12 +12,25 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.models import Proposal
 from core.states import Stateful
+from declarations.models import Declaration
 
 hs_prefix_validator = RegexValidator(
     r"^\d{2}(\d{2}){0,4}$", "An HS prefix is 2, 4, 6, 8 or 10 digits (chapter, heading, ...)."
 )
 country_code_list_validator = RegexValidator(r"^[A-Z]{2}$", "A country is an ISO 3166 code: CN.")
 procedure_code_list_validator = RegexValidator(r"^\d{4}$", "A procedure code is 4 digits.")
+
+# What a rule applies to when it does not say: imports. An agency's conditions on
+# goods entering the market (notifications, import licences, quarantine on entry)
+# are not asked of goods leaving it or of goods crossing under customs seal; an
+# agency that controls exports or transit (strategic goods, cultural property,
+# arms) names those types on its rule.
+IMPORTS = ["IM"]
+
+
+def imports_only() -> list[str]:
+    return list(IMPORTS)
+
 
 # Queue priority of a lane, red first; stored on the review (see LANE_RANK_TRIGGER).
 LANE_RANK = {"red": 0, "yellow": 1, "green": 2, "": 3}
@@ -74,6 +87,11 @@ class JurisdictionRule(models.Model):
         default=list,
         help_text="Only declarations under these procedures (4 digits); empty: any.",
     )
+    declaration_types = ArrayField(
+        models.CharField(max_length=2, choices=Declaration.Type),
+        default=imports_only,
+        help_text="The declarations the rule applies to: imports, exports, transit.",
+    )
     always_review = models.BooleanField(
         default=False,
         help_text="the agency looks at these goods even when a valid permit is cited",
@@ -85,21 +103,39 @@ class JurisdictionRule(models.Model):
         ordering = ["agency", "hs_prefix"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "hs_prefix"], name="unique_agency_hs_prefix"),
+            # Unlike origins and procedures, no types is not "any": a rule says which.
+            models.CheckConstraint(
+                name="jurisdiction_names_declaration_types", condition=~Q(declaration_types=[])
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.agency.code}: HS {self.hs_prefix}"
 
-    def covers(self, item, procedure: str = "") -> bool:
+    def covers(self, item, declaration) -> bool:
+        """Whether the rule applies to this item of this declaration (its type and
+        procedure)."""
         return (
-            item.hs_code.startswith(self.hs_prefix)
+            declaration.type in self.declaration_types
+            and item.hs_code.startswith(self.hs_prefix)
             and (not self.origin_countries or item.origin_country in self.origin_countries)
-            and (not self.procedure_codes or procedure in self.procedure_codes)
+            and (not self.procedure_codes or declaration.procedure in self.procedure_codes)
         )
 
 
 def hs_prefixes_of(hs_codes) -> list[str]:
     return sorted({code[:n] for code in hs_codes for n in range(2, len(code) + 1, 2)})
+
+
+class ReviewQuerySet(models.QuerySet):
+    def worked_by(self, user):
+        """The reviews an agency's officer or supervisor works: their agency's, in the
+        queues of the offices they are posted at. Nobody else's, and none for staff
+        posted nowhere. The offices are constants in the query (User.office_codes),
+        so one office's queue is one range of the queue indexes."""
+        if not (user.is_authenticated and user.is_agency_staff and user.office_codes):
+            return self.none()
+        return self.filter(agency_id=user.agency_id, office__in=user.office_codes)
 
 
 class Review(Stateful, models.Model):
@@ -180,6 +216,13 @@ class Review(Stateful, models.Model):
         default=list,
         help_text="Every 2, 4, 6, 8 and 10-digit prefix of the slice's HS codes.",
     )
+    # The customs office whose queue the review is in: the declaration's control
+    # office (Declaration.control_office) when the review opens. A copy, so that
+    # every queue index leads with (agency, office) and an officer's queue is one
+    # range of it. A UN/LOCODE, as the declaration names it.
+    office = models.CharField(max_length=8, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -197,19 +240,21 @@ class Review(Stateful, models.Model):
             ),
         ]
         indexes = [
-            # The officer's queue: an agency's reviews by status, oldest first.
-            models.Index(fields=["agency", "status", "opened_at"], name="review_queue_idx"),
+            # The officer's queue: an office's reviews of an agency by status, oldest first.
+            models.Index(
+                fields=["agency", "office", "status", "opened_at"], name="review_office_queue_idx"
+            ),
             # The default queue order (red first, then oldest) straight from an index.
             # status and assigned_to included so the queue's counts read the index alone.
             models.Index(
-                fields=["agency", "lane_rank", "opened_at", "id"],
+                fields=["agency", "office", "lane_rank", "opened_at", "id"],
                 include=["status", "assigned_to"],
-                name="review_priority_idx",
+                name="review_office_priority_idx",
                 condition=Q(status__in=["open", "in_progress", "queried"]),
             ),
             models.Index(
-                fields=["agency", "company", "lane_rank", "opened_at", "id"],
-                name="review_trader_idx",
+                fields=["agency", "office", "company", "lane_rank", "opened_at", "id"],
+                name="review_office_trader_idx",
                 condition=Q(status__in=["open", "in_progress", "queried"]),
             ),
             GinIndex(fields=["hs_prefixes"], name="review_hs_prefixes_idx"),

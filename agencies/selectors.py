@@ -54,12 +54,10 @@ def reviews_granted(*, user, perm: str, queryset: QuerySet[Review]) -> QuerySet[
 
 
 def _agency_reviews(*, user) -> QuerySet[Review]:
-    if not (user.is_authenticated and user.is_agency_staff):
-        return Review.objects.none()
+    """The reviews the user works (their agency's, at their offices), through the
+    agency's grants."""
     return reviews_granted(
-        user=user,
-        perm="agencies.view_review",
-        queryset=Review.objects.filter(agency_id=user.agency_id),
+        user=user, perm="agencies.view_review", queryset=Review.objects.worked_by(user)
     )
 
 
@@ -74,6 +72,8 @@ class QueueFilters:
     hs_prefix: str = ""
     trader: str = ""
     mine: bool = False
+    # One of the offices of a supervisor posted at several; empty: all of them.
+    office: str = ""
 
     @classmethod
     def from_params(cls, params) -> "QueueFilters":
@@ -96,6 +96,7 @@ class QueueFilters:
             hs_prefix=hs,
             trader=(params.get("trader") or "").replace("\x00", "").strip()[:100],
             mine=params.get("mine") in ("1", "true", "on"),
+            office="".join(ch for ch in params.get("office", "") if ch.isalnum())[:8].upper(),
         )
 
     def as_params(self) -> dict[str, str]:
@@ -106,6 +107,7 @@ class QueueFilters:
             "hs": self.hs_prefix,
             "trader": self.trader,
             "mine": "1" if self.mine else "",
+            "office": self.office,
         }
         return {key: value for key, value in params.items() if value}
 
@@ -130,6 +132,10 @@ def _filtered(queryset: QuerySet[Review], *, user, filters: QueueFilters) -> Que
         queryset = queryset.filter(company_id__in=Subquery(companies))
     if filters.mine:
         queryset = queryset.filter(assigned_to=user)
+    if filters.office:
+        # Within the user's offices, which the scope already holds to: another
+        # office's code finds nothing.
+        queryset = queryset.filter(office=filters.office)
     return queryset
 
 
@@ -147,13 +153,14 @@ QUEUE_ROW_FIELDS = (
     "declaration__first_version",
     "declaration__lane",
     "declaration__company__name",
+    "office",
     "agency__code",
     "assigned_to__username",
 )
 
 
 def review_queue(*, user, filters: QueueFilters | None = None) -> QuerySet[Review]:
-    """The reviews of the user's agency, red lane first, then oldest first.
+    """The reviews of the user's agency at their offices, red lane first, then oldest.
 
     Everything a queue row shows comes in the same query (select_related), so
     a page costs the same number of queries whatever its size.
@@ -164,7 +171,7 @@ def review_queue(*, user, filters: QueueFilters | None = None) -> QuerySet[Revie
 
 
 def _agency_scope(*, user) -> QuerySet[Review]:
-    """The agency's reviews by agency alone, for numbers and positions.
+    """The reviews the user works by agency and office alone, for numbers and positions.
 
     Every review of an agency is granted to the agency's group when it opens
     (agencies.services.reviews_open), so this holds the same rows as the
@@ -173,9 +180,7 @@ def _agency_scope(*, user) -> QuerySet[Review]:
     would cost. Rows themselves are only ever read through the grants
     (ReviewQueuePages, review_queue, get_review_for_user).
     """
-    if not (user.is_authenticated and user.is_agency_staff):
-        return Review.objects.none()
-    return Review.objects.filter(agency_id=user.agency_id)
+    return Review.objects.worked_by(user)
 
 
 class ReviewQueuePages:
@@ -220,27 +225,27 @@ class ReviewQueuePaginator(CappedPaginator):
         return self.object_list.count()
 
 
-def review_queue_counts(*, user) -> dict[str, int]:
-    """Open work of the user's agency by status and by lane, in one query."""
+def review_queue_counts(*, user, office: str = "") -> dict[str, int]:
+    """Open work of the user's agency at their offices (or at one of them) by status
+    and by lane, in one query."""
+    scope = _agency_scope(user=user)
+    if office:
+        scope = scope.filter(office=office)
     # Restricted to waiting work first, so the partial queue index answers it.
-    return (
-        _agency_scope(user=user)
-        .filter(status__in=ACTIVE_STATUSES)
-        .aggregate(
-            active=Count("pk"),
-            open=Count("pk", filter=Q(status=Review.Status.OPEN)),
-            in_progress=Count("pk", filter=Q(status=Review.Status.IN_PROGRESS)),
-            queried=Count("pk", filter=Q(status=Review.Status.QUERIED)),
-            red=Count("pk", filter=Q(lane_rank=LANE_RANK["red"])),
-            yellow=Count("pk", filter=Q(lane_rank=LANE_RANK["yellow"])),
-            green=Count("pk", filter=Q(lane_rank=LANE_RANK["green"])),
-            mine=Count("pk", filter=Q(assigned_to=user)),
-        )
+    return scope.filter(status__in=ACTIVE_STATUSES).aggregate(
+        active=Count("pk"),
+        open=Count("pk", filter=Q(status=Review.Status.OPEN)),
+        in_progress=Count("pk", filter=Q(status=Review.Status.IN_PROGRESS)),
+        queried=Count("pk", filter=Q(status=Review.Status.QUERIED)),
+        red=Count("pk", filter=Q(lane_rank=LANE_RANK["red"])),
+        yellow=Count("pk", filter=Q(lane_rank=LANE_RANK["yellow"])),
+        green=Count("pk", filter=Q(lane_rank=LANE_RANK["green"])),
+        mine=Count("pk", filter=Q(assigned_to=user)),
     )
 
 
 def get_review_for_user(*, user, pk, with_details: bool = False) -> Review:
-    """One review of the user's agency, or 404."""
+    """One review of the user's agency at one of their offices, or 404."""
     queryset = _agency_reviews(user=user).select_related(
         "declaration",
         "declaration__company",
@@ -291,10 +296,12 @@ def review_decisions(*, review: Review) -> QuerySet[Review]:
     )
 
 
-def trader_history(*, review: Review, limit: int = 10) -> QuerySet[Review]:
-    """This agency's earlier decisions on the same trader's declarations."""
+def trader_history(*, review: Review, user, limit: int = 10) -> QuerySet[Review]:
+    """This agency's earlier decisions on the same trader's declarations, at the
+    offices the user works at (another office's work is not theirs to read)."""
     return (
-        Review.objects.filter(
+        Review.objects.worked_by(user)
+        .filter(
             agency_id=review.agency_id,
             declaration__company_id=review.declaration.company_id,
             status__in=[Review.Status.APPROVED, Review.Status.REJECTED],
@@ -309,7 +316,8 @@ def trader_history(*, review: Review, limit: int = 10) -> QuerySet[Review]:
 
 
 def query_list(*, user) -> QuerySet[Query]:
-    """Traders: queries on their company's declarations. Agency staff: their agency's."""
+    """Traders: queries on their company's declarations. Agency staff: their agency's,
+    at their offices."""
     from declarations.selectors import declaration_list
 
     queryset = Query.objects.select_related(
@@ -466,10 +474,10 @@ def permit_cleared_reviews(*, reviews, items_of: dict[int, list], on: date) -> s
         slice_ = [
             item
             for item in items_of[review.declaration_id]
-            if any(rule.covers(item, declaration.procedure) for rule in covering)
+            if any(rule.covers(item, declaration) for rule in covering)
         ]
         if not slice_ or any(
-            rule.always_review and rule.covers(item, declaration.procedure)
+            rule.always_review and rule.covers(item, declaration)
             for rule in covering
             for item in slice_
         ):
@@ -509,16 +517,19 @@ def sees_lane_proposals(user) -> bool:
 
 
 def lane_proposal_list(*, user) -> QuerySet[LaneChangeProposal]:
-    """Proposals to lower a lane, for customs supervisors (who decide them); each with
-    the customs review it is worked from. Anyone else: 404."""
+    """Proposals to lower a lane, for customs supervisors (who decide them), on the
+    declarations of the offices they oversee; each with the customs review it is
+    worked from. Anyone else: 404."""
     if not (sees_lane_proposals(user) and user.role == "supervisor"):
         raise Http404
-    customs_review = Review.objects.filter(
-        declaration_id=OuterRef("declaration_id"), agency_id=user.agency_id
-    ).values("pk")[:1]
-    return LaneChangeProposal.objects.select_related(
-        "declaration", "proposed_by", "decided_by"
-    ).annotate(review_id=Subquery(customs_review))
+    customs_review = Review.objects.worked_by(user).filter(
+        declaration_id=OuterRef("declaration_id")
+    )
+    return (
+        LaneChangeProposal.objects.select_related("declaration", "proposed_by", "decided_by")
+        .annotate(review_id=Subquery(customs_review.values("pk")[:1]))
+        .filter(Exists(customs_review))
+    )
 
 
 def get_lane_proposal_for_user(*, user, pk) -> LaneChangeProposal:

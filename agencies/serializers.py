@@ -18,6 +18,7 @@ class ReviewListOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "agency",
+            "office",
             "declaration",
             "reference",
             "company",

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from agencies.models import (
+    IMPORTS,
     LANE_RANK,
     Agency,
     Inspection,
@@ -44,7 +45,7 @@ from declarations.notices import declarants_tell
 from notifications.services import (
     Message,
     notify_many,
-    recipients_of_agencies,
+    recipients_of_agencies_at_offices,
     recipients_of_companies,
     recipients_with_roles,
 )
@@ -83,8 +84,8 @@ def _ensure_platform_admin(actor) -> None:
 # What an administrator sets on a jurisdiction rule: the pages, the admin and
 # jurisdiction_rule_update share this list.
 JURISDICTION_FIELDS = (
-    "agency", "hs_prefix", "permit_type", "description", "origin_countries", "procedure_codes",
-    "always_review",
+    "agency", "hs_prefix", "permit_type", "description", "declaration_types", "origin_countries",
+    "procedure_codes", "always_review",
 )  # fmt: skip
 
 
@@ -97,10 +98,12 @@ def jurisdiction_rule_create(
     description: str = "",
     origin_countries: list[str] | None = None,
     procedure_codes: list[str] | None = None,
+    declaration_types: list[str] | None = None,
     always_review: bool = False,
     actor=None,
 ) -> JurisdictionRule:
-    """Add a rule; it applies to declarations assessed from now on, never to open reviews."""
+    """Add a rule; it applies to declarations assessed from now on, never to open reviews.
+    Without declaration types it applies to imports (agencies.models.IMPORTS)."""
     _ensure_platform_admin(actor)
     rule = JurisdictionRule(
         agency=agency,
@@ -109,6 +112,7 @@ def jurisdiction_rule_create(
         description=description,
         origin_countries=[c.upper() for c in origin_countries or []],
         procedure_codes=list(procedure_codes or []),
+        declaration_types=list(IMPORTS if declaration_types is None else declaration_types),
         always_review=always_review,
     )
     rule.full_clean()
@@ -148,15 +152,16 @@ def _jurisdiction(items) -> tuple[Agency, list[JurisdictionRule]]:
 
 
 def agencies_concerned(
-    items, *, procedure: str = "", jurisdiction: tuple | None = None
+    items, *, declaration, jurisdiction: tuple | None = None
 ) -> dict[Agency, tuple[list, list[str]]]:
-    """Customs with every item; each agency whose jurisdiction covers an item, with
-    its slice and the permits its matching rules require."""
+    """Customs with every item; each agency whose jurisdiction covers an item of the
+    declaration (of its type and procedure), with its slice and the permits its
+    matching rules require."""
     customs, rules = jurisdiction or _jurisdiction(items)
     concerned: dict[Agency, tuple[list, list[str]]] = {customs: (list(items), [])}
     for rule in rules:
         for item in items:
-            if rule.covers(item, procedure):
+            if rule.covers(item, declaration):
                 slice_, permits = concerned.setdefault(rule.agency, ([], []))
                 if item not in slice_:
                     slice_.append(item)
@@ -179,7 +184,8 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     later change of jurisdiction leaves the declaration as it was assessed.
     Called inside the lane transaction (clearance.services.lanes_apply), with
     the declarations locked and their lanes set; the agencies' officers are
-    told of the new work in the same transaction.
+    told of the new work in the same transaction. Each review is in the queue
+    of its declaration's control office (Declaration.control_office).
     """
     jurisdiction = _jurisdiction([item for d in declarations for item in items_of[d.pk]])
     now = timezone.now()
@@ -187,7 +193,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     slices = []
     for declaration in declarations:
         concerned = agencies_concerned(
-            items_of[declaration.pk], procedure=declaration.procedure, jurisdiction=jurisdiction
+            items_of[declaration.pk], declaration=declaration, jurisdiction=jurisdiction
         )
         for agency, (slice_, permits) in concerned.items():
             review = Review(
@@ -198,6 +204,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
                 lane_rank=LANE_RANK.get(declaration.lane, LANE_RANK[""]),
                 company_id=declaration.company_id,
                 hs_prefixes=hs_prefixes_of(item.hs_code for item in slice_),
+                office=declaration.control_office,
             )
             review.full_clean(
                 exclude=REVIEW_UNCHECKED, validate_unique=False, validate_constraints=False
@@ -211,11 +218,12 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
         for item in slice_
     )
     grant_many(grants=[(r.agency.group_id, r) for r in reviews], perms=REVIEW_PERMS)
-    recipients = recipients_of_agencies({r.agency_id for r in reviews})
+    # Told: the agency's officers and supervisors at the office whose queue it is in.
+    recipients = recipients_of_agencies_at_offices({(r.agency_id, r.office) for r in reviews})
     notify_many(
         messages=[
             Message(
-                recipient_ids=recipients.get(r.agency_id, []),
+                recipient_ids=recipients.get((r.agency_id, r.office), []),
                 verb="review_opened",
                 text=f"New work: {r.agency.name} review of {r.declaration.reference}",
                 url=reverse("agencies:review", args=[r.pk]),
@@ -241,7 +249,13 @@ def review_lock(review_id: int) -> Review:
 
 
 def review_ensure_staff(actor, review: Review) -> None:
-    if not (actor.is_agency_staff and actor.agency_id == review.agency_id):
+    """The actor works this review: an officer or supervisor of its agency, posted at
+    the office whose queue it is in."""
+    if not (
+        actor.is_agency_staff
+        and actor.agency_id == review.agency_id
+        and review.office in actor.office_codes
+    ):
         raise PermissionDenied
 
 
@@ -865,9 +879,14 @@ def lane_proposal_record(*, declaration, to_lane: str, actor, reason: str) -> La
             )
         ]
     )
+    # The supervisors who may approve it: those overseeing the declaration's office.
     others = [
         pk
-        for pk in recipients_with_roles(roles=["supervisor"], agency_id=actor.agency_id)
+        for pk in recipients_with_roles(
+            roles=["supervisor"],
+            agency_id=actor.agency_id,
+            office_codes=[declaration.control_office],
+        )
         if pk != actor.pk
     ]
     notify_many(

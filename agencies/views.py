@@ -57,6 +57,7 @@ from clearance.services import (
 from core.exceptions import ApplicationError
 from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.selectors import document_list_for_user
+from reference import lookups
 
 QUEUE_PAGE_SIZES = (10, 25, 50, 100)
 QUEUE_PAGE_SIZE = 25
@@ -87,6 +88,7 @@ class QueueLine(NamedTuple):
     opened_at: str
     waiting: str
     claimed_by: str
+    office: str
 
 
 def _queue_lines(reviews) -> list[QueueLine]:
@@ -107,9 +109,18 @@ def _queue_lines(reviews) -> list[QueueLine]:
             opened_at=timezone.localtime(review.opened_at).isoformat(),
             waiting=timesince(review.opened_at, now),
             claimed_by=review.assigned_to.username if review.assigned_to else "—",
+            office=review.office,
         )
         for review in reviews
     ]
+
+
+def _office_choices(user) -> list[tuple[str, str]]:
+    """The offices a supervisor posted at several may narrow the queue to, named."""
+    if len(user.office_codes) < 2:
+        return []
+    names = lookups.office_names()
+    return [(code, f"{code} {names.get(code, '')}".strip()) for code in user.office_codes]
 
 
 @login_required
@@ -132,6 +143,7 @@ def queue_page(request):
         "page_sizes": QUEUE_PAGE_SIZES,
         "query": query,
         "count_cap": COUNT_CAP,
+        "office_choices": _office_choices(request.user),
     }
     # The counts come from queue_counts_partial, which the page loads at once
     # and then polls: the table is not kept waiting for them.
@@ -143,9 +155,9 @@ def queue_page(request):
 def queue_counts_partial(request):
     """The queue's counts; htmx polls this so new work shows without a reload."""
     _require_agency_staff(request.user)
-    return render(
-        request, "agencies/_queue_counts.html", {"counts": review_queue_counts(user=request.user)}
-    )
+    office = QueueFilters.from_params(request.GET).office
+    counts = review_queue_counts(user=request.user, office=office)
+    return render(request, "agencies/_queue_counts.html", {"counts": counts})
 
 
 @login_required
@@ -167,7 +179,7 @@ def review_page(request, pk: int):
         # The lead's selector decides which documents this agency may open.
         "documents": document_list_for_user(user=user, declaration_pk=declaration.pk),
         "decisions": review_decisions(review=review),
-        "history": trader_history(review=review),
+        "history": trader_history(review=review, user=user),
         "blockers": (
             release_blockers(declaration, seen_by=review.agency)
             if declaration.may_become(declaration.Status.ASSESSED)

@@ -3,8 +3,8 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sw_bench \\
         .venv/bin/python bench/queue_seed.py --declarations 1000000
 
-Creates the database when missing, migrates it, loads the demo cast
-(seed_demo), then streams rows with COPY (psycopg2 copy_expert) in chunks:
+Creates the database when missing, migrates it, loads the reference data and
+the demo cast (seed_demo), then streams rows with COPY (psycopg2 copy_expert) in chunks:
 declarations, items, one customs review each plus an agency review when an
 item is regulated, the review slices, and the django-guardian rows (company
 group on each declaration, agency group on each review). Most declarations
@@ -179,8 +179,13 @@ def main() -> None:
     )
     from declarations.models import Declaration, DeclarationGroupObjectPermission, Item
 
-    print("migrating and loading the demo cast ...", flush=True)
+    print("migrating and loading the reference data and the demo cast ...", flush=True)
     call_command("migrate", verbosity=0)
+    # The demo cast is posted at its customs offices, which the reference data holds.
+    from reference.models import Office
+
+    if not Office.objects.exists():
+        call_command("load_reference_data", verbosity=0)
     call_command("seed_demo", verbosity=0)
 
     rng = random.Random(args.seed)
@@ -358,6 +363,8 @@ def main() -> None:
                         "decided_by_id": decided_by,
                         "lane_rank": LANE_RANK[lane],
                         "company_id": company,
+                        # The declaration's control office (its office of entry).
+                        "office": "KRPUS",
                         "hs_prefixes": "{"
                         + ",".join(hs_prefixes_of(code_of[i] for i in slice_ids))
                         + "}",

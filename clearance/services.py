@@ -55,8 +55,9 @@ from agencies.services import (
 from agencies.services import review_approve as review_approve_slice
 from agencies.services import review_reject as review_reject_slice
 from core.exceptions import ApplicationError, InvalidTransition
+from declarations.duties import import_duties
 from declarations.models import Declaration, Lane, Payment
-from declarations.notices import lane_guidance
+from declarations.notices import lane_guidance, release_notice
 from declarations.services import (
     Move,
     declaration_assess,
@@ -71,6 +72,7 @@ from declarations.services import (
     ensure_declarant,
     payment_transition,
 )
+from guarantees.services import guarantee_draw, guarantee_draw_move, guarantee_draw_release
 from notifications.services import Message, notify_many, recipients_with_roles
 from payments.services import ensure_not_replayed, payment_notification_record
 from risk.models import LaneDecision
@@ -102,10 +104,32 @@ def _queue_scoring(declaration_id: int) -> None:
     transaction.on_commit(lambda: score_declaration.delay(declaration_id), robust=True)
 
 
+def transit_at_stake(declaration: Declaration) -> Decimal:
+    """The import duties and taxes a transit movement's goods would owe: what its
+    guarantee covers, at the rates of the day it was accepted."""
+    items = list(declaration.items.order_by("line_no"))
+    return import_duties(declaration, items, on=declaration.acceptance_day).total
+
+
+def _guarantee_draw(declaration: Declaration, *, actor) -> None:
+    """A transit movement draws what it puts at stake from its guarantee as it is lodged,
+    in the lodgement's transaction: a guarantee found short then (another movement drew
+    first) refuses the lodgement on its field, and nothing is stored."""
+    if declaration.is_transit:
+        guarantee_draw(declaration=declaration, amount=transit_at_stake(declaration), actor=actor)
+
+
+def _guarantee_release(declaration: Declaration, *, actor, reason: str) -> None:
+    """A transit declaration that ends without moving gives its guarantee back."""
+    if declaration.is_transit:
+        guarantee_draw_release(declaration=declaration, actor=actor, reason=reason)
+
+
 @transaction.atomic
 def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
     """File and lodge a declaration in one step (no draft in between)."""
     declaration = declaration_create(actor=actor, header=header, items=items, lodge=True)
+    _guarantee_draw(declaration, actor=actor)
     _queue_scoring(declaration.pk)
     return declaration
 
@@ -114,6 +138,7 @@ def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
 def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
     """Lodge a draft; its risk assessment is queued once the submission commits."""
     submitted = declaration_mark_submitted(declaration=declaration, actor=actor)
+    _guarantee_draw(submitted, actor=actor)
     _queue_scoring(submitted.pk)
     return submitted
 
@@ -131,6 +156,10 @@ def declaration_amend(
     old, new = declaration_version_create(
         actor=actor, declaration=declaration, header=header, items=items, reason=reason
     )
+    if old.is_transit or new.is_transit:
+        # The guarantee follows the newest version, for what it now puts at stake.
+        at_stake = transit_at_stake(new) if new.is_transit else Decimal("0")
+        guarantee_draw_move(old=old, new=new, amount=at_stake, actor=actor)
     reviews_close(declaration=old, actor=actor, reason=f"replaced by version {new.version}")
     _queue_scoring(new.pk)
     return new
@@ -151,6 +180,7 @@ def declaration_cancel(*, actor, declaration: Declaration, reason: str) -> Decla
         reason=reason.strip(),
         notice=f"Cancelled: {reason.strip()}",
     )
+    _guarantee_release(locked, actor=actor, reason="cancelled by the declarant")
     reviews_close(declaration=locked, actor=actor, reason="cancelled by the declarant")
     return locked
 
@@ -353,7 +383,7 @@ def declaration_scoring_failed(*, declaration_id: int, error: str) -> bool:
         data={"risk_error": error[:500], "attempts": attempts},
     )
     routers = recipients_with_roles(roles=["analyst"]) + recipients_with_roles(
-        roles=["supervisor"], agency_id=_customs_id()
+        roles=["supervisor"], agency_id=_customs_id(), office_codes=[declaration.control_office]
     )
     notify_many(
         messages=[
@@ -436,7 +466,7 @@ def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> 
                     "model_version": decision.model_version,
                 },
                 changes={"lane": choice.lane},
-                notice=lane_guidance(choice.lane, office=declaration.office_of_entry),
+                notice=lane_guidance(choice.lane, office=declaration.control_office),
             )
         )
     declarations_move_locked(moves=moves, actor=actor)
@@ -499,7 +529,7 @@ def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
         lane=choice.lane,
         actor=actor,
         reason=choice.reason,
-        notice="Lane changed. " + lane_guidance(choice.lane, office=declaration.office_of_entry),
+        notice="Lane changed. " + lane_guidance(choice.lane, office=declaration.control_office),
     )
     override = lane_override_record(
         declaration=declaration, from_lane=previous, to_lane=choice.lane, actor=actor,
@@ -540,6 +570,8 @@ def declaration_route_manually(
     if not (actor.is_analyst or (actor.role == "supervisor" and actor.agency.is_customs)):
         raise PermissionDenied
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    if not actor.is_analyst:
+        _ensure_customs_supervisor(actor, declaration)
     if (
         declaration.status != Status.HELD
         or LaneDecision.objects.filter(declaration_id=declaration_id).exists()
@@ -556,8 +588,12 @@ def declaration_route_manually(
     return decision
 
 
-def _ensure_customs_supervisor(actor) -> None:
+def _ensure_customs_supervisor(actor, declaration: Declaration | None = None) -> None:
+    """A customs supervisor, overseeing the declaration's office (if one is given): a
+    supervisor acts on the work of the offices they oversee only."""
     if not (actor.role == "supervisor" and actor.agency and actor.agency.is_customs):
+        raise PermissionDenied
+    if declaration is not None and declaration.control_office not in actor.office_codes:
         raise PermissionDenied
 
 
@@ -599,6 +635,7 @@ def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: 
     if not reason.strip():
         raise ValidationError({"reason": "A lane change needs a written reason."})
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    _ensure_customs_supervisor(actor, declaration)
     if _did_work_on(declaration, actor):
         raise ApplicationError(OWN_WORK)
     if _customs_decided(declaration):
@@ -652,6 +689,7 @@ def _lane_change_approve(*, proposal_id: int, actor) -> tuple[LaneChangeProposal
     _ensure_customs_supervisor(actor)
     proposal = _lane_proposal_lock(proposal_id)
     declaration = proposal.declaration
+    _ensure_customs_supervisor(actor, declaration)
     proposal.ensure_may_become(LaneChangeProposal.Status.APPROVED)
     if proposal.proposed_by_id == actor.pk:
         raise ApplicationError(
@@ -694,6 +732,7 @@ def lane_change_refuse(*, proposal_id: int, actor, reason: str) -> LaneChangePro
     if not reason.strip():
         raise ValidationError({"reason": "Say why the lane stays."})
     proposal = _lane_proposal_lock(proposal_id)
+    _ensure_customs_supervisor(actor, proposal.declaration)
     return lane_proposal_transition(
         proposal=proposal,
         to_status=LaneChangeProposal.Status.REFUSED,
@@ -745,6 +784,7 @@ def review_reject(*, review_id: int, actor, reason: str) -> Review:
         reason=f"{review.agency.name}: {review.reason}",
         notice=f"Rejected by {review.agency.name}: {review.reason}",
     )
+    _guarantee_release(review.declaration, actor=actor, reason=f"rejected by {review.agency.name}")
     reviews_close(
         declaration=review.declaration, actor=actor, reason=f"rejected by {review.agency.name}"
     )
@@ -857,6 +897,7 @@ def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, rea
     if not reason.strip():
         raise ValidationError({"reason": "Say why the goods are seized or released."})
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
+    _ensure_customs_supervisor(actor, declaration)
     if declaration.status != Status.DETAINED:
         raise InvalidTransition("Only detained goods are seized or released from detention.")
     if Inspection.objects.filter(
@@ -876,6 +917,8 @@ def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, rea
             actor=actor,
             reason=reason.strip(),
         )
+        # Seized goods go nowhere: no duty stays at stake on the movement.
+        _guarantee_release(declaration, actor=actor, reason="goods seized")
         reviews_close(declaration=declaration, actor=actor, reason="goods seized")
         return declaration
     declaration_transition(
@@ -891,10 +934,15 @@ def declaration_detention_decide(*, declaration_id: int, actor, seize: bool, rea
 
 
 def _tell_customs_supervisors(declaration, *, verb: str, text: str, url: str) -> None:
+    """Tell the customs supervisors overseeing the declaration's office."""
     notify_many(
         messages=[
             Message(
-                recipient_ids=recipients_with_roles(roles=["supervisor"], agency_id=_customs_id()),
+                recipient_ids=recipients_with_roles(
+                    roles=["supervisor"],
+                    agency_id=_customs_id(),
+                    office_codes=[declaration.control_office],
+                ),
                 verb=verb,
                 text=text,
                 url=url,
@@ -1048,6 +1096,9 @@ def declaration_release_if_cleared(*, declaration_id: int):
     declaration = Declaration.objects.select_for_update().get(pk=declaration_id)
     if not declaration.may_become(Status.RELEASED) or release_blockers(declaration):
         return None
+    if declaration.is_transit:
+        # Released under seal by an officer of its office of departure (clearance.transit).
+        return None
     payment = Payment.objects.filter(declaration=declaration).first()
     if payment is None or payment.status != Payment.Status.CONFIRMED:
         return None
@@ -1057,4 +1108,5 @@ def declaration_release_if_cleared(*, declaration_id: int):
         to_status=Status.RELEASED,
         actor=None,
         reason="every agency approved, lane work done, duties paid",
+        notice=release_notice(declaration),
     )

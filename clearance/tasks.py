@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
+from clearance.exports import OVERDUE_BATCH, exports_flag_overdue
 from clearance.services import declaration_scoring_failed, declarations_assess_risk
+from clearance.transit import transit_movements_flag_overdue
 from declarations.models import Declaration
 from risk.services import declaration_scoring_pending_retry
 
@@ -65,3 +67,27 @@ def sweep_unscored_declarations() -> int:
     if stuck:
         logger.warning("re-queued %d declarations without a lane", len(stuck))
     return len(stuck)
+
+
+@shared_task
+def flag_overdue_exports() -> int:
+    """Flag the exports whose exit is overdue, a batch per transaction until none is
+    left. Safe to run twice at once or again: each export is flagged once."""
+    flagged = 0
+    while True:
+        batch = exports_flag_overdue(limit=OVERDUE_BATCH)
+        flagged += len(batch)
+        if len(batch) < OVERDUE_BATCH:
+            break
+    if flagged:
+        logger.info("flagged %d exports whose exit is overdue", flagged)
+    return flagged
+
+
+@shared_task
+def flag_overdue_transit_movements() -> int:
+    """Flag transit movements past their deadline without an arrival (each once)."""
+    flagged = transit_movements_flag_overdue()
+    if flagged:
+        logger.warning("flagged %d overdue transit movements", len(flagged))
+    return len(flagged)

@@ -49,6 +49,8 @@ class DutyAssessment:
     items: list[ItemDuty] = field(default_factory=list)
     # "import", "export" or "transit": what the amounts are.
     basis: str = "import"
+    # What a guarantee must cover: a transit movement's import duties and taxes.
+    at_stake: Decimal = Decimal("0")
 
     @property
     def customs_value(self) -> Decimal:
@@ -75,6 +77,7 @@ class DutyAssessment:
             "duty": str(self.duty),
             "vat": str(self.vat),
             "total": str(self.total),
+            "at_stake": str(self.at_stake),
             "items": [
                 {
                     "line_no": i.line_no,
@@ -107,6 +110,7 @@ def assess_duties(declaration, items, *, on: date) -> DutyAssessment:
         return replace(
             at_stake,
             basis="transit",
+            at_stake=at_stake.total,
             items=[replace(line, **nothing) for line in at_stake.items],
         )
     return import_duties(declaration, items, on=on)

@@ -2,12 +2,58 @@ from django import forms
 
 from declarations.models import Declaration, Document, Item
 from declarations.services import HEADER_FIELDS, ITEM_FIELDS
+from reference import lookups
+from reference.models import Office
+
+# The office fields, with which types of declaration need each (validation's
+# REQUIRED_OFFICES): the form says so next to the field, and static/js/app.js
+# marks the ones the chosen type needs.
+OFFICE_FIELDS = {
+    "office_of_entry": ("IM", "Imports: the office where the goods enter the country."),
+    "office_of_departure": (
+        "EX TR",
+        "Exports: the office where they are cleared. Transit: where the movement starts.",
+    ),
+    "office_of_exit": ("EX", "Exports: the office where the goods leave the country."),
+    "office_of_destination": ("TR", "Transit: the office where the movement ends."),
+}
 
 
 class DeclarationForm(forms.ModelForm):
+    """The header. The offices are chosen from the active customs offices (the API
+    takes their codes); a code no longer active stays shown, for lodgement to
+    refuse with its reason."""
+
+    # Empty: the usual procedure of the type, chosen by the service.
+    procedure = forms.CharField(
+        max_length=4,
+        required=False,
+        help_text="Empty: 4000 for an import (release for free circulation), 1000 for an "
+        "export, 8000 for transit.",
+    )
+
     class Meta:
         model = Declaration
         fields = list(HEADER_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offered = [
+            (code, f"{code} {name} ({Office.Kind(kind).label.lower()})")
+            for code, name, kind in lookups.active_offices()
+        ]
+        for name, (types, help_text) in OFFICE_FIELDS.items():
+            current = (self.data.get(name) if self.is_bound else self.initial.get(name)) or ""
+            choices = [("", "—"), *offered]
+            if current and current not in {code for code, _ in offered}:
+                choices.append((current, f"{current} (not an active customs office)"))
+            self.fields[name] = forms.ChoiceField(
+                choices=choices,
+                required=False,
+                label=self.fields[name].label,
+                help_text=help_text,
+                widget=forms.Select(attrs={"data-office-for": types}),
+            )
 
 
 class PermitsField(forms.CharField):

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -208,12 +208,35 @@ class Declaration(Stateful, models.Model):
     # what was computed at lodgement.
     additional_due = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     assessed_at = models.DateTimeField(null=True, blank=True)
+    # When the goods were released (the move to released, whichever step made it).
+    released_at = models.DateTimeField(null=True, blank=True)
+    # Set, once, when the office of exit has not confirmed an export's exit within
+    # settings.EXPORT_EXIT_DAYS of its release: the job that tells its staff and the
+    # declarant claims the declaration by setting it (clearance.exports).
+    exit_overdue_at = models.DateTimeField(null=True, blank=True)
     # Seals the office of departure puts on a transit movement's means of
     # transport; device events name them.
     seal_numbers = ArrayField(models.CharField(max_length=32), default=list, blank=True)
     # A seal or sensor alert obliges the office of destination to inspect the
     # goods before it discharges the movement.
     destination_inspection_required = models.BooleanField(default=False)
+    # A transit movement: the guarantee the declarant cites (guarantees.Guarantee
+    # reference) and the days it has to reach the office of destination, counted
+    # from its release under seal, which sets the deadline. The overdue sweep
+    # sets transit_overdue_at once, when the deadline passes without an arrival.
+    guarantee_reference = models.CharField(
+        max_length=35,
+        blank=True,
+        help_text="Transit: the reference of the guarantee covering the duties at stake.",
+    )
+    transit_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Transit: days to reach the office of destination once released under seal.",
+    )
+    transit_deadline = models.DateTimeField(null=True, blank=True)
+    transit_overdue_at = models.DateTimeField(null=True, blank=True)
 
     # An amendment after lodgement is a new row; the one it replaces is kept.
     version = models.PositiveIntegerField(default=1)
@@ -266,8 +289,32 @@ class Declaration(Stateful, models.Model):
                 opclasses=["int8_ops", "varchar_pattern_ops"],
                 name="declaration_invoice_prefix_idx",
             ),
+            # Exports released for exit and not yet confirmed: the office of exit's
+            # list, oldest first, and the job that flags the overdue ones.
+            models.Index(
+                fields=["office_of_exit", "released_at"],
+                condition=Q(type="EX", status="released"),
+                name="declaration_awaiting_exit_idx",
+            ),
             # A device event finds its movement by seal number.
             GinIndex(fields=["seal_numbers"], name="declaration_seal_idx"),
+            # The movements an office works: departures to seal, arrivals expected.
+            models.Index(
+                fields=["office_of_departure", "status"],
+                condition=Q(type="TR"),
+                name="transit_departure_idx",
+            ),
+            models.Index(
+                fields=["office_of_destination", "status", "transit_deadline"],
+                condition=Q(type="TR"),
+                name="transit_destination_idx",
+            ),
+            # The overdue sweep: sealed movements past their deadline, not yet flagged.
+            models.Index(
+                fields=["transit_deadline"],
+                condition=Q(type="TR", status="released", transit_overdue_at__isnull=True),
+                name="transit_overdue_idx",
+            ),
             # The risk sweeper looks for submitted declarations still without a lane.
             models.Index(
                 fields=["submitted_at"],
@@ -339,10 +386,37 @@ class Declaration(Stateful, models.Model):
         return timezone.localdate(self.submitted_at)
 
     @property
+    def exit_due_by(self) -> datetime | None:
+        """When the office of exit must have confirmed that an export released for exit
+        left (settings.EXPORT_EXIT_DAYS after release); None for anything else."""
+        if self.type != self.Type.EXPORT or self.released_at is None:
+            return None
+        return self.released_at + timedelta(days=settings.EXPORT_EXIT_DAYS)
+
+    @property
+    def exit_overdue(self) -> bool:
+        """Released for exit and still not seen leaving past its time (flagged or not yet)."""
+        due_by = self.exit_due_by
+        return (
+            self.status == self.Status.RELEASED
+            and due_by is not None
+            and (self.exit_overdue_at is not None or due_by < timezone.now())
+        )
+
+    @property
     def total_due(self) -> Decimal | None:
         if self.duty_total is None or self.vat_total is None:
             return None
         return self.duty_total + self.vat_total + self.additional_due
+
+    @property
+    def is_transit(self) -> bool:
+        return self.type == self.Type.TRANSIT
+
+    @property
+    def is_overdue(self) -> bool:
+        """A movement flagged for not reaching its office of destination in time."""
+        return self.transit_overdue_at is not None
 
 
 class Item(models.Model):
@@ -626,6 +700,135 @@ class Payment(Stateful, models.Model):
             }
         )
         return f"{settings.PAYMENT_BANK_URL}?{query}"
+
+
+class TransitArrival(models.Model):
+    """What the office of destination found when a transit movement arrived, the
+    control it made there, and how customs settled what did not match.
+
+    Discrepancies (seals broken or not those put on at departure, goods
+    missing, a late arrival, a control that found a problem) keep the
+    guarantee engaged: the movement is discharged only once a customs
+    supervisor other than the officers who recorded them resolves them with a
+    reason (clearance.transit). The declarant reads that the goods arrived,
+    never these notes.
+    """
+
+    class ControlResult(models.TextChoices):
+        NO_DISCREPANCY = "no_discrepancy", "No discrepancy"
+        DISCREPANCY = "discrepancy", "Discrepancies found"
+
+    declaration = models.OneToOneField(
+        Declaration, on_delete=models.PROTECT, related_name="transit_arrival"
+    )
+    arrived_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    seals_intact = models.BooleanField()
+    seal_numbers_found = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    discrepancies = models.TextField(blank=True, help_text="Goods missing, damaged, or else.")
+    # Required after a seal or sensor alert (Declaration.destination_inspection_required).
+    control_result = models.CharField(max_length=16, choices=ControlResult, blank=True)
+    control_notes = models.TextField(blank=True)
+    controlled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    controlled_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="transit_control_complete",
+                condition=Q(control_result="")
+                | Q(controlled_by__isnull=False, controlled_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="transit_resolution_complete",
+                condition=Q(resolved_at__isnull=True)
+                | (Q(resolved_by__isnull=False) & ~Q(resolution="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"arrival of {self.declaration_id} at {self.arrived_at:%Y-%m-%d %H:%M}"
+
+    def findings(self, declaration: Declaration) -> list[str]:
+        """What did not match, in words; empty for a clean arrival."""
+        found = []
+        if not self.seals_intact:
+            found.append("seals not intact")
+        put, seen = set(declaration.seal_numbers), set(self.seal_numbers_found)
+        if put - seen:
+            found.append("seals missing: " + ", ".join(sorted(put - seen)))
+        if seen - put:
+            found.append("seals not put at departure: " + ", ".join(sorted(seen - put)))
+        if declaration.transit_deadline and self.arrived_at > declaration.transit_deadline:
+            deadline = timezone.localtime(declaration.transit_deadline)
+            found.append(f"arrived after the time limit ({deadline:%Y-%m-%d %H:%M})")
+        elif declaration.transit_overdue_at:
+            # Flagged before anyone recorded it as arrived: whatever time is typed now,
+            # the guarantee it kept is released only the way discrepancies are.
+            flagged = timezone.localtime(declaration.transit_overdue_at)
+            found.append(f"flagged overdue at {flagged:%Y-%m-%d %H:%M} before its arrival")
+        if self.discrepancies.strip():
+            found.append(self.discrepancies.strip())
+        if self.control_result == self.ControlResult.DISCREPANCY:
+            found.append("the control at destination found discrepancies")
+        return found
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+class ExitConfirmation(models.Model):
+    """The office of exit's record that an export's goods left the country: what ends
+    an export (declaration status exited).
+
+    A row of its own rather than columns on every declaration: only exports have
+    one, it has its own author and facts, and the one-to-one key makes "confirmed
+    once" the database's rule. The officer's notes are for customs; the declarant
+    reads when and how the goods left.
+    """
+
+    declaration = models.OneToOneField(
+        Declaration, on_delete=models.PROTECT, related_name="exit_confirmation"
+    )
+    # The declaration's office of exit, where the officer who confirmed it is posted.
+    office = models.CharField(max_length=8)
+    exited_at = models.DateTimeField(help_text="When the goods left the country.")
+    transport_mode = models.CharField(max_length=1, choices=Declaration.TransportMode)
+    transport_identity = models.CharField(
+        max_length=100,
+        help_text="The means of transport the goods left on: vessel and voyage, flight, "
+        "truck or wagon number.",
+    )
+    notes = models.TextField(blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="exit_confirmed_after_it_happened",
+                condition=Q(exited_at__lte=models.F("confirmed_at")),
+            ),
+            models.CheckConstraint(
+                name="exit_names_its_transport", condition=~Q(transport_identity="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"exit of {self.declaration_id} at {self.office}"
 
 
 class DeclarationEvent(models.Model):

@@ -8,9 +8,11 @@ declaration was selected would tune the next one to pass.
 """
 
 from django.urls import reverse
+from django.utils import timezone
 
 from declarations.models import Declaration
 from notifications.services import Message, notify_many, recipients_of_companies
+from reference import lookups
 
 Status = Declaration.Status
 
@@ -24,6 +26,9 @@ STATUS_NOTICES = {
     Status.ASSESSED: "Cleared by every agency: duties and taxes are due.",
     Status.PAID: "Payment received.",
     Status.RELEASED: "Goods released.",
+    Status.ARRIVED: "Arrived at the office of destination.",
+    Status.DISCHARGED: "Transit discharged; guarantee released.",
+    Status.EXITED: "Exit confirmed by the office of exit.",
     Status.HELD: "Held by customs. You will be told how it proceeds.",
     Status.DETAINED: "Goods detained by customs after the inspection. Do not move them; "
     "customs will tell you how it proceeds.",
@@ -59,6 +64,10 @@ NEXT_STEPS = {
     "is confirmed.",
     Status.PAID: "Payment received: release follows once every agency has approved.",
     Status.RELEASED: "The goods are released: nothing more is needed.",
+    Status.ARRIVED: "The goods arrived: the office of destination discharges the movement "
+    "once its checks are done, and the guarantee is released.",
+    Status.DISCHARGED: "Discharged: the movement is over and the guarantee released.",
+    Status.EXITED: "The office of exit confirmed the goods left: nothing more is needed.",
     Status.HELD: "Held by customs: you will be told how it proceeds.",
     Status.DETAINED: "Detained by customs: the goods stay where they are until customs "
     "decides; you will be told.",
@@ -74,10 +83,59 @@ def lane_guidance(lane: str, *, office: str) -> str:
     return LANE_GUIDANCE[lane].format(office=office)
 
 
+def office_label(code: str) -> str:
+    """A customs office as the declarant reads it: its code and name."""
+    name = lookups.office_names().get(code)
+    return f"{code}, {name}" if name else code
+
+
+def release_notice(declaration, *, nothing_due: bool = False) -> str:
+    """What the declarant reads when the goods are released. An export is released for
+    exit: it is not over until the office of exit sees the goods leave."""
+    if declaration.type == Declaration.Type.EXPORT:
+        cleared = "Cleared by every agency with nothing due. " if nothing_due else ""
+        return (
+            f"{cleared}Released for exit: present the goods at "
+            f"{office_label(declaration.office_of_exit)}."
+        )
+    if nothing_due:
+        return "Cleared by every agency with nothing due: goods released."
+    return STATUS_NOTICES[Status.RELEASED]
+
+
+def _transit_next_step(declaration) -> str:
+    if declaration.status == Status.ASSESSED and not declaration.total_due:
+        return (
+            f"Cleared: present the goods and the means of transport at "
+            f"{declaration.office_of_departure}, where customs releases them under seal."
+        )
+    if declaration.status == Status.RELEASED:
+        deadline = timezone.localtime(declaration.transit_deadline)
+        late = (
+            " The time limit has passed: the guarantee stays engaged."
+            if (declaration.is_overdue)
+            else ""
+        )
+        return (
+            f"Deliver the goods, seals unbroken, to {declaration.office_of_destination} by "
+            f"{deadline:%Y-%m-%d %H:%M}.{late}"
+        )
+    return ""
+
+
 def next_step(declaration) -> str:
     """What the declarant should do now, or expect."""
     if declaration.status == Status.UNDER_REVIEW and declaration.lane:
-        return lane_guidance(declaration.lane, office=declaration.office_of_entry)
+        return lane_guidance(declaration.lane, office=declaration.control_office)
+    if declaration.status == Status.RELEASED and declaration.type == Declaration.Type.EXPORT:
+        return (
+            f"Present the goods at {office_label(declaration.office_of_exit)}, the office "
+            "of exit: the export is complete when it confirms they left."
+        )
+    if declaration.is_transit:
+        step = _transit_next_step(declaration)
+        if step:
+            return step
     return NEXT_STEPS.get(declaration.status, "")
 
 

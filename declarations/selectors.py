@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -39,7 +39,13 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
     """
     queryset = declaration_list(user=user)
     if with_details:
-        queryset = queryset.select_related("payment", "next_version").prefetch_related(
+        queryset = queryset.select_related(
+            "payment",
+            "next_version",
+            "exit_confirmation",
+            "guarantee_draw__guarantee",
+            "transit_arrival",
+        ).prefetch_related(
             "items__permits__agency",
             Prefetch(
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")
@@ -59,8 +65,9 @@ def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
     """The documents of one declaration that this user may open.
 
     Traders, analysts and administrators: every document of a declaration
-    they may see. Agency staff: customs sees all; another agency sees the
-    documents linked to the items of its review.
+    they may see. Agency staff, of a declaration their agency reviews at one of
+    their offices: customs sees all; another agency sees the documents linked
+    to the items of its review.
     """
     documents = Document.objects.filter(declaration_id=declaration_pk).select_related(
         "item", "invoice_reading"
@@ -72,7 +79,7 @@ def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
     reviews = objects_granted(
         user=user,
         perm="agencies.view_review",
-        queryset=Review.objects.filter(declaration_id=declaration_pk, agency_id=user.agency_id),
+        queryset=Review.objects.worked_by(user).filter(declaration_id=declaration_pk),
     ).select_related("agency")
     review = reviews.first()
     if review is None:
@@ -133,3 +140,50 @@ def name_for_declarant(actor, *, company_id: int) -> str:
     if actor.agency_id is not None:
         return actor.agency.name
     return "Administration"
+
+
+# ---- The office of exit ----------------------------------------------------------------
+
+
+def is_customs_staff(user) -> bool:
+    """A customs officer or supervisor: who works at customs offices."""
+    return bool(
+        user.is_authenticated and user.is_agency_staff and user.agency_id and user.agency.is_customs
+    )
+
+
+def exit_offices(user) -> list[str]:
+    """The offices where this user confirms that exports left: a customs officer's or
+    supervisor's posts. Nobody else confirms an exit anywhere."""
+    if not is_customs_staff(user):
+        return []
+    return sorted(user.offices.values_list("code", flat=True))
+
+
+def export_exit_list(*, user, offices=None) -> QuerySet[Declaration]:
+    """The lodged exports that leave by one of the user's offices (exit_offices), of
+    `offices` only if given: what the office of exit sees of them. Anyone else: none."""
+    codes = exit_offices(user)
+    if offices:
+        codes = [code for code in codes if code in offices]
+    return (
+        Declaration.objects.filter(type=Declaration.Type.EXPORT, office_of_exit__in=codes)
+        .exclude(status=Declaration.Status.DRAFT)
+        .select_related("company", "exit_confirmation")
+    )
+
+
+def exports_awaiting_exit(*, user, offices=None) -> QuerySet[Declaration]:
+    """Released exports whose exit the user's offices have still to confirm: those
+    flagged overdue first, then the longest released."""
+    return (
+        export_exit_list(user=user, offices=offices)
+        .filter(status=Declaration.Status.RELEASED)
+        .order_by(F("exit_overdue_at").asc(nulls_last=True), "released_at", "pk")
+    )
+
+
+def get_export_for_exit(*, user, pk) -> Declaration:
+    """One export that leaves by one of the user's offices, or 404."""
+    queryset = export_exit_list(user=user).prefetch_related("items")
+    return get_object_or_404(queryset, pk=pk)

@@ -249,6 +249,40 @@ class DeclarationListOutputSerializer(ModelSerializer):
         ]
 
 
+class DeclarationExitSerializer(serializers.Serializer):
+    """An export's way out, as its declarant reads it: released when, to leave by
+    when, and once the office of exit confirmed it, when and on what it left."""
+
+    office_of_exit = serializers.CharField()
+    released_at = serializers.DateTimeField(allow_null=True)
+    exit_due_by = serializers.DateTimeField(allow_null=True)
+    exit_overdue = serializers.BooleanField()
+    exited_at = serializers.DateTimeField(source="exit_confirmation.exited_at", allow_null=True)
+    transport_mode = serializers.CharField(
+        source="exit_confirmation.transport_mode", allow_null=True
+    )
+    transport_identity = serializers.CharField(
+        source="exit_confirmation.transport_identity", allow_null=True
+    )
+
+
+class TransitGuaranteeSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    amount = serializers.CharField(help_text="The duties and taxes at stake it holds.")
+    status = serializers.CharField(help_text="drawn (engaged), kept or released")
+
+
+class TransitSerializer(serializers.Serializer):
+    """A transit movement as its declarant follows it: where and by when, under which
+    seals, what its guarantee holds. What officers found and noted stays with them."""
+
+    deadline = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    seal_numbers = serializers.ListField(child=serializers.CharField())
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    guarantee = TransitGuaranteeSerializer(allow_null=True)
+
+
 class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     """A declaration as its declarant reads it: the lane and what to do next, never why
     (targeting is confidential), and the history in words."""
@@ -263,6 +297,8 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     next_version = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
     invoice_check = serializers.SerializerMethodField()
+    exit = serializers.SerializerMethodField()
+    transit = serializers.SerializerMethodField()
 
     class Meta(DeclarationListOutputSerializer.Meta):
         fields = [
@@ -272,6 +308,9 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "items",
             "duties",
             "payment",
+            "released_at",
+            "exit",
+            "transit",
             "next_step",
             "reviews",
             "documents",
@@ -310,6 +349,34 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             if declaration.assessed_at
             else None,
         }
+
+    @extend_schema_field(DeclarationExitSerializer(allow_null=True))
+    def get_exit(self, declaration) -> dict | None:
+        if declaration.type != Declaration.Type.EXPORT:
+            return None
+        return DeclarationExitSerializer(declaration).data
+
+    @extend_schema_field(TransitSerializer(allow_null=True))
+    def get_transit(self, declaration) -> dict | None:
+        if not declaration.is_transit:
+            return None
+        draw = getattr(declaration, "guarantee_draw", None)
+        arrival = getattr(declaration, "transit_arrival", None)
+        return TransitSerializer(
+            {
+                "deadline": declaration.transit_deadline,
+                "overdue": declaration.is_overdue,
+                "seal_numbers": declaration.seal_numbers,
+                "arrived_at": arrival.arrived_at if arrival else None,
+                "guarantee": {
+                    "reference": draw.guarantee.reference,
+                    "amount": f"{draw.amount:.2f}",
+                    "status": draw.status,
+                }
+                if draw
+                else None,
+            }
+        ).data
 
     def get_next_version(self, declaration) -> int | None:
         following = getattr(declaration, "next_version", None)

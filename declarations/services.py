@@ -31,9 +31,15 @@ from declarations.models import (
     Item,
     ItemPermit,
     Payment,
+    TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell
-from declarations.validation import duplicate_errors, validate_draft, validate_lodgement
+from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
+from declarations.validation import (
+    DEFAULT_PROCEDURE,
+    duplicate_errors,
+    validate_draft,
+    validate_lodgement,
+)
 from reference import lookups
 
 logger = logging.getLogger(__name__)
@@ -126,6 +132,11 @@ def declarations_move_locked(*, moves: list[Move], actor) -> None:
         for name, value in move.changes.items():
             setattr(declaration, name, value)
             fields.add(name)
+        if move.to_status == Status.RELEASED:
+            # Whichever step releases the goods (nothing due, payment confirmed, a
+            # movement released under seal): an export's time to exit runs from here.
+            declaration.released_at = now
+            fields.add("released_at")
         # Field checks only: the unique and check constraints and the foreign
         # keys (which no move changes) are the database's; asking them here
         # would cost a query each on every move.
@@ -211,14 +222,26 @@ HEADER_FIELDS = (
     "type", "procedure", "importer_name", "importer_tax_id", "exporter_name", "exporter_country",
     "consignor_name", "consignee_name", "country_of_export", "country_of_origin",
     "country_of_destination", "office_of_entry", "office_of_departure", "office_of_exit",
-    "office_of_destination", "itinerary", "transport_mode", "transport_document",
-    "invoice_number", "currency", "incoterm", "invoice_total", "freight", "insurance",
-    "packages", "gross_mass_kg",
+    "office_of_destination", "itinerary", "guarantee_reference", "transit_days",
+    "transport_mode", "transport_document", "invoice_number", "currency", "incoterm",
+    "invoice_total", "freight", "insurance", "packages", "gross_mass_kg",
 )  # fmt: skip
 ITEM_FIELDS = (
     "hs_code", "description", "origin_country", "quantity", "unit", "net_mass_kg",
     "gross_mass_kg", "value", "preference", "certificate_of_origin",
 )  # fmt: skip
+
+
+def _with_procedure(header: dict, *, type: str = Declaration.Type.IMPORT) -> dict:
+    """The header as filed, under the usual procedure of its type when it names none
+    (validation.DEFAULT_PROCEDURE): the model's default, 4000, is an import's, and an
+    export or a transit movement filed without a procedure would be refused for it.
+    `type` is the declaration's when the header does not say (a draft edited)."""
+    if header.get("procedure"):
+        return header
+    # An unknown type falls back to 4000; its own error names the type.
+    procedure = DEFAULT_PROCEDURE.get(header.get("type") or type, "4000")
+    return {**header, "procedure": procedure}
 
 
 def _build_items(
@@ -280,6 +303,7 @@ def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | Non
     """Validate a complete declaration without storing anything; return its duties."""
     if not actor.is_trader:
         raise PermissionDenied
+    header = _with_procedure(header)
     declaration = Declaration(pk=pk, company_id=actor.company_id, created_by=actor, **header)
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
@@ -300,6 +324,7 @@ def declaration_create(
     """
     if not actor.is_trader:
         raise PermissionDenied
+    header = _with_procedure(header)
     declaration = Declaration(company_id=actor.company_id, created_by=actor, **header)
     if lodge:
         declaration.status = Status.SUBMITTED
@@ -332,6 +357,7 @@ def declaration_update(
     declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
     if not declaration.is_draft:
         raise InvalidTransition("Only a draft can be edited; amend a lodged declaration.")
+    header = _with_procedure(header, type=declaration.type)
     for field, value in header.items():
         setattr(declaration, field, value)
     built, permits = _build_items(declaration, items)
@@ -419,6 +445,7 @@ def declaration_version_create(
         raise InvalidTransition(
             f"A {old.get_status_display().lower()} declaration cannot be amended."
         )
+    header = _with_procedure(header)
     new = Declaration(
         company_id=old.company_id,
         created_by=actor,
@@ -493,7 +520,9 @@ def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) 
 def declarations_assess_locked(*, declarations: list[Declaration], actor) -> None:
     """Assess declarations the caller has locked, cleared by every agency: the duties
     and taxes computed on the day of acceptance, with any reassessment, become due.
-    A declaration with nothing due is released at once. Constant statements.
+    A declaration with nothing due is released at once, except a transit movement:
+    an officer of its office of departure releases it under seal
+    (clearance.transit). Constant statements.
 
     The figures are not computed again: the rates that apply are those of the
     day the declaration was accepted (lodged), which is when they were computed.
@@ -502,6 +531,17 @@ def declarations_assess_locked(*, declarations: list[Declaration], actor) -> Non
     moves = []
     for declaration in declarations:
         due = declaration.total_due
+        notice = None
+        if due:
+            notice = (
+                f"Cleared by every agency: {due:,.2f} {settings.NATIONAL_CURRENCY} of "
+                "duties and taxes are due."
+            )
+        elif declaration.is_transit:
+            notice = (
+                "Cleared by every agency: the office of departure "
+                f"{declaration.office_of_departure} releases the goods under seal."
+            )
         moves.append(
             Move(
                 declaration,
@@ -512,21 +552,16 @@ def declarations_assess_locked(*, declarations: list[Declaration], actor) -> Non
                     "additional": str(declaration.additional_due),
                 },
                 changes={"assessed_at": now},
-                notice=(
-                    f"Cleared by every agency: {due:,.2f} {settings.NATIONAL_CURRENCY} of "
-                    "duties and taxes are due."
-                    if due
-                    else None
-                ),
+                notice=notice,
             )
         )
-        if not due:
+        if not due and not declaration.is_transit:
             moves.append(
                 Move(
                     declaration,
                     Status.RELEASED,
                     reason="cleared by every agency, nothing due",
-                    notice="Cleared by every agency with nothing due: goods released.",
+                    notice=release_notice(declaration, nothing_due=True),
                 )
             )
     declarations_move_locked(moves=moves, actor=actor)
@@ -585,7 +620,7 @@ def payment_order_issue(*, declaration: Declaration, actor) -> tuple[Payment, bo
     declaration stays assessed until the bank or a cashier confirms the payment."""
     ensure_declarant(actor, declaration)
     locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if not locked.may_become(Status.PAID):
+    if not (locked.may_become(Status.PAID) and locked.total_due):
         raise InvalidTransition(
             f"A {locked.get_status_display().lower()} declaration has nothing to pay."
         )
@@ -661,6 +696,76 @@ def payment_transition(
         notice="",
     )
     return payment
+
+
+# --- Transit movements: what the office of destination records -----------------------------
+# The moves themselves (arrived, discharged) and who may record what are the
+# clearance process's (clearance.transit); these keep the records, in the
+# declaration's trail for officers only: the declarant reads the moves' notices.
+
+
+def transit_arrival_create(
+    *,
+    declaration: Declaration,
+    actor,
+    arrived_at,
+    seals_intact: bool,
+    seal_numbers_found: list[str],
+    discrepancies: str = "",
+) -> TransitArrival:
+    """Record what the office of destination found when the movement (locked by the
+    caller) arrived."""
+    arrival = TransitArrival(
+        declaration=declaration,
+        arrived_at=arrived_at,
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+        seals_intact=seals_intact,
+        seal_numbers_found=seal_numbers_found,
+        discrepancies=discrepancies.strip(),
+    )
+    arrival.full_clean(exclude=["declaration"], validate_constraints=False)
+    arrival.save()
+    return arrival
+
+
+def transit_control_set(*, arrival: TransitArrival, actor, result: str, notes: str = ""):
+    """Record the result of the control of the goods at destination (the caller holds
+    the declaration's lock)."""
+    arrival.control_result = result
+    arrival.control_notes = notes.strip()
+    arrival.controlled_by = actor
+    arrival.controlled_at = timezone.now()
+    arrival.full_clean(exclude=["declaration"], validate_constraints=False)
+    arrival.save(
+        update_fields=["control_result", "control_notes", "controlled_by", "controlled_at"]
+    )
+    event_append(
+        declaration=arrival.declaration,
+        actor=actor,
+        action="destination_control",
+        reason=arrival.control_notes,
+        data={"result": result},
+    )
+    return arrival
+
+
+def transit_discrepancies_set_resolved(*, arrival: TransitArrival, actor, resolution: str):
+    """Record how a supervisor settled an arrival's discrepancies (the caller holds the
+    declaration's lock and has checked who may)."""
+    arrival.resolution = resolution.strip()
+    arrival.resolved_by = actor
+    arrival.resolved_at = timezone.now()
+    arrival.full_clean(exclude=["declaration"], validate_constraints=False)
+    arrival.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+    event_append(
+        declaration=arrival.declaration,
+        actor=actor,
+        action="discrepancies_resolved",
+        reason=arrival.resolution,
+        data={"findings": arrival.findings(arrival.declaration)},
+    )
+    return arrival
 
 
 @transaction.atomic

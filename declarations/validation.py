@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 
 from agencies.models import JurisdictionRule, permits_by_citation
 from core.validators import is_country_code
+from declarations.duties import import_duties
 from declarations.models import Declaration
+from guarantees.models import Guarantee, GuaranteeDraw, not_yours
 from reference import lookups
 
 # Beyond these, a value is a typing error, not a consignment.
@@ -127,6 +129,8 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
     national = settings.NATIONAL_COUNTRY
     d = declaration
     errors.update(office_errors(d))
+    errors.update(procedure_errors(d))
+    errors.update(transit_errors(d, items, on=on))
     if d.type == Declaration.Type.IMPORT:
         if d.country_of_destination != national:
             errors.add("country_of_destination", f"An import's destination is {national}.")
@@ -135,10 +139,7 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
         if not d.importer_tax_id:
             errors.add("importer_tax_id", "An import declaration gives the importer's tax id.")
     elif d.type == Declaration.Type.EXPORT:
-        if d.country_of_export != national:
-            errors.add("country_of_export", f"An export leaves from {national}.")
-        if not d.exporter_name:
-            errors.add("exporter_name", "An export declaration names the exporter.")
+        errors.update(export_errors(d, items))
 
     agreements = lookups.agreements()
     rules = list(
@@ -150,7 +151,8 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
     cited = permits_by_citation((p["agency"], p["reference"]) for ps in permits for p in ps)
     for index, (item, item_permits) in enumerate(zip(items, permits, strict=True)):
         at = f"items[{index}]"
-        if item.preference:
+        # An export's preference is refused whole by export_errors.
+        if item.preference and d.type != Declaration.Type.EXPORT:
             partners = agreements.get(item.preference, frozenset())
             if item.origin_country not in partners:
                 errors.add(
@@ -166,7 +168,7 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
         for problem in _permit_problems(d, index + 1, item, item_permits, cited, on=on):
             errors.add(f"{at}.permits", problem)
         for rule in rules:
-            if rule.covers(item, d.procedure) and rule.agency.code not in held:
+            if rule.covers(item, d) and rule.agency.code not in held:
                 errors.add(
                     f"{at}.permits",
                     f"HS {item.hs_code} needs a {rule.permit_type} from {rule.agency.name}.",
@@ -212,6 +214,72 @@ REQUIRED_OFFICES = {
 }
 
 
+# WCO Data Model procedure codes (as the EU's): the first two digits are the
+# procedure requested, the last two the previous one (4000: release for free
+# circulation with no previous procedure). 10-39 take goods out (10 permanent
+# export, 21-23 temporary export and outward processing, 31 re-export); 40-79
+# bring them in or keep them under a special procedure (40-49 release for home
+# use, 51-53 inward processing and temporary admission, 61-68 re-importation,
+# 71-78 warehousing and free zones); 80 is transit. A declaration's type
+# names the direction, and its procedure must go the same way.
+PROCEDURE_FIRST_DIGITS = {
+    Declaration.Type.EXPORT: "123",
+    Declaration.Type.IMPORT: "4567",
+    Declaration.Type.TRANSIT: "8",
+}
+PROCEDURE_RANGES = {
+    Declaration.Type.EXPORT: "an export is under 1000 to 3999 (1000: permanent export)",
+    Declaration.Type.IMPORT: "an import is under 4000 to 7999 (4000: release for free circulation)",
+    Declaration.Type.TRANSIT: "a transit movement is under 8000 to 8999 (8000: transit)",
+}
+# What a declaration that names no procedure is under: the usual one of its type
+# (declarations.services applies it, for the pages and the API alike).
+DEFAULT_PROCEDURE = {
+    Declaration.Type.EXPORT: "1000",
+    Declaration.Type.IMPORT: "4000",
+    Declaration.Type.TRANSIT: "8000",
+}
+
+
+def procedure_errors(declaration: Declaration) -> Errors:
+    """The procedure goes the way the declaration's type does."""
+    errors = Errors()
+    d = declaration
+    if d.procedure[:1] not in PROCEDURE_FIRST_DIGITS[d.type]:
+        errors.add(
+            "procedure",
+            f"Procedure {d.procedure} does not fit the declaration's type: "
+            f"{PROCEDURE_RANGES[d.type]}.",
+        )
+    return errors
+
+
+def export_errors(declaration: Declaration, items) -> Errors:
+    """An export leaves the national territory for another country, declared by the
+    exporter, and claims no preference: a preferential rate is granted by the
+    country of import, on the certificate of origin the exporter sends with the goods."""
+    errors = Errors()
+    national = settings.NATIONAL_COUNTRY
+    d = declaration
+    if d.country_of_export != national:
+        errors.add("country_of_export", f"An export leaves from {national}.")
+    if d.country_of_destination == national:
+        errors.add(
+            "country_of_destination",
+            f"An export goes to another country than {national}: name the country of destination.",
+        )
+    if not d.exporter_name:
+        errors.add("exporter_name", "An export declaration names the exporter.")
+    for index, item in enumerate(items):
+        if item.preference:
+            errors.add(
+                f"items[{index}].preference",
+                "An export claims no preference: the country of import grants it, on the "
+                "certificate of origin sent with the goods.",
+            )
+    return errors
+
+
 def office_errors(declaration: Declaration) -> Errors:
     errors = Errors()
     named = declaration.offices
@@ -224,6 +292,59 @@ def office_errors(declaration: Declaration) -> Errors:
         and named.get("departure") == named.get("destination")
     ):
         errors.add("office_of_destination", "A transit movement ends at another office.")
+    return errors
+
+
+def transit_errors(declaration: Declaration, items, *, on: date) -> Errors:
+    """A transit movement's time limit and the guarantee covering the import duties and
+    taxes it puts at stake (declarations.duties.import_duties), which must be the
+    declarant's company's, accepted, valid on the day and with enough left to draw.
+
+    This is the check a trader reads before lodging; the draw at lodgement checks
+    the balance again under the guarantee's lock (guarantees.services.guarantee_draw).
+    """
+    errors = Errors()
+    d = declaration
+    if d.type != Declaration.Type.TRANSIT:
+        if d.guarantee_reference:
+            errors.add("guarantee_reference", "Only a transit movement cites a guarantee.")
+        if d.transit_days is not None:
+            errors.add("transit_days", "Only a transit movement has a time limit.")
+        return errors
+    limit = settings.TRANSIT_MAX_DAYS
+    if d.transit_days is None:
+        errors.add(
+            "transit_days",
+            f"A transit movement gives the days it has to reach its office of destination "
+            f"(1 to {limit}).",
+        )
+    elif d.transit_days > limit:
+        errors.add("transit_days", f"A transit movement has at most {limit} days.")
+    if not d.guarantee_reference:
+        errors.add(
+            "guarantee_reference",
+            "A transit movement cites the guarantee that covers its duties and taxes.",
+        )
+        return errors
+    guarantee = Guarantee.objects.cited(d.guarantee_reference).first()
+    if guarantee is None:
+        errors.add("guarantee_reference", not_yours(d.guarantee_reference))
+        return errors
+    available = guarantee.balance
+    if d.previous_version_id:
+        # An amendment gives back what the version it replaces holds of the same guarantee.
+        held = GuaranteeDraw.objects.filter(
+            declaration_id=d.previous_version_id,
+            guarantee=guarantee,
+            status__in=GuaranteeDraw.ENGAGED,
+        ).values_list("amount", flat=True)
+        available += sum(held, Decimal("0"))
+    at_stake = import_duties(d, items, on=on).total
+    problem = guarantee.refusal(
+        company_id=d.company_id, on=on, amount=at_stake, available=available
+    )
+    if problem:
+        errors.add("guarantee_reference", problem)
     return errors
 
 

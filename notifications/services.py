@@ -23,23 +23,32 @@ def recipients_of_companies(company_ids) -> dict[int, list[int]]:
     return recipients
 
 
-def recipients_with_roles(*, roles, agency_id: int | None = None) -> list[int]:
-    """Active users with one of these roles (of one agency, if given)."""
+def recipients_with_roles(*, roles, agency_id: int | None = None, office_codes=None) -> list[int]:
+    """Active users with one of these roles (of one agency, and posted at one of these
+    offices, if given)."""
     User = get_user_model()
     users = User.objects.filter(is_active=True, role__in=roles)
     if agency_id is not None:
         users = users.filter(agency_id=agency_id)
+    if office_codes is not None:
+        users = users.filter(offices__code__in=list(office_codes)).distinct()
     return list(users.values_list("pk", flat=True))
 
 
-def recipients_of_agencies(agency_ids) -> dict[int, list[int]]:
-    """The officers and supervisors told about new work, by agency."""
+def recipients_of_agencies_at_offices(pairs) -> dict[tuple[int, str], list[int]]:
+    """The officers and supervisors told about new work, by (agency id, office code):
+    those of the agency posted at the office whose queue the work is in."""
     User = get_user_model()
-    recipients: dict[int, list[int]] = {}
-    for agency_id, pk in User.objects.filter(
-        agency_id__in=agency_ids, is_active=True, role__in=["officer", "supervisor"]
-    ).values_list("agency_id", "pk"):
-        recipients.setdefault(agency_id, []).append(pk)
+    pairs = set(pairs)
+    recipients: dict[tuple[int, str], list[int]] = {}
+    for agency_id, office, pk in User.objects.filter(
+        agency_id__in={agency_id for agency_id, _ in pairs},
+        offices__code__in={office for _, office in pairs},
+        is_active=True,
+        role__in=["officer", "supervisor"],
+    ).values_list("agency_id", "offices__code", "pk"):
+        if (agency_id, office) in pairs:
+            recipients.setdefault((agency_id, office), []).append(pk)
     return recipients
 
 

@@ -9,7 +9,8 @@ from declarations.selectors import declaration_list
 
 def payment_list(*, user) -> QuerySet[Payment]:
     """The payments this user may see: of the declarations they may see; agency staff,
-    of the declarations their agency reviews; cashiers, every one (they take them)."""
+    of the declarations their agency reviews at their offices; cashiers, every one
+    (they take them)."""
     payments = Payment.objects.select_related("declaration", "declaration__company")
     if user.is_cashier:
         return payments
@@ -17,8 +18,8 @@ def payment_list(*, user) -> QuerySet[Payment]:
         reviews = reviews_granted(
             user=user,
             perm="agencies.view_review",
-            queryset=Review.objects.filter(
-                agency_id=user.agency_id, declaration_id=OuterRef("declaration_id")
+            queryset=Review.objects.worked_by(user).filter(
+                declaration_id=OuterRef("declaration_id")
             ),
         )
         return payments.filter(Exists(reviews))

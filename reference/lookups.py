@@ -47,6 +47,21 @@ def office_codes() -> frozenset[str]:
     )
 
 
+def office_names() -> dict[str, str]:
+    """Office code to name, every office (a closed one still names past work)."""
+    return _cached("office_names", lambda: dict(Office.objects.values_list("code", "name")))
+
+
+def active_offices() -> list[tuple[str, str, str]]:
+    """(code, name, kind) of the active offices, by code: what a form offers."""
+    return _cached(
+        "active_offices",
+        lambda: list(
+            Office.objects.filter(active=True).order_by("code").values_list("code", "name", "kind")
+        ),
+    )
+
+
 def _exchange_rates() -> dict[str, list[tuple[date, Decimal]]]:
     rates: dict[str, list[tuple[date, Decimal]]] = {}
     for currency, valid_from, rate in ExchangeRate.objects.order_by(

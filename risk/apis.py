@@ -1,6 +1,7 @@
 """REST for risk analysts under /api/v1/risk/; anyone else gets 404 (customs
 supervisors may also route held declarations)."""
 
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -312,7 +313,15 @@ class HeldDeclarationRouteApi(APIView):
         user = request.user
         if not (user.is_analyst or (user.role == "supervisor" and user.agency.is_customs)):
             raise Http404
-        declaration = get_object_or_404(Declaration, pk=pk, status=Declaration.Status.HELD)
+        held = Declaration.objects.filter(status=Declaration.Status.HELD)
+        if not user.is_analyst:
+            # A supervisor routes the declarations of the offices they oversee: an
+            # import's office of entry, another type's office of departure.
+            held = held.filter(
+                Q(type=Declaration.Type.IMPORT, office_of_entry__in=user.office_codes)
+                | (~Q(type=Declaration.Type.IMPORT) & Q(office_of_departure__in=user.office_codes))
+            )
+        declaration = get_object_or_404(held, pk=pk)
         serializer = self.HeldRouteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         decision = declaration_route_manually(

@@ -6,5 +6,9 @@ urlpatterns = [
     path("", include("agencies.api_urls")),
     path("", include("notifications.api_urls")),
     path("", include("payments.api_urls")),
+    path("", include("exports.api_urls")),
+    path("", include("reference.api_urls")),
+    path("", include("guarantees.api_urls")),
+    path("", include("clearance.api_urls")),
     path("risk/", include("risk.api_urls")),
 ]

@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     "risk",
     "notifications",
     "payments",
+    "guarantees",
     "clearance",
+    "exports",
     "demo",
 ]
 
@@ -150,7 +152,8 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses every login of a locked-out account or address, the right
     # password included, before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's offices with the user.
+    "accounts.backends.UserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -317,6 +320,11 @@ SPECTACULAR_SETTINGS = {
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
         "LaneEnum": "declarations.models.Lane",
+        "GuaranteeStatus": "guarantees.models.Guarantee.Status",
+        "GuaranteeProposalStatus": "guarantees.models.GuaranteeProposal.Status",
+        "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
+        "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
+        "ControlResult": "declarations.models.TransitArrival.ControlResult",
     },
 }
 
@@ -397,6 +405,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_outbox",
         "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30")),
     },
+    # Exports released for exit and not seen leaving within EXPORT_EXIT_DAYS.
+    "clearance-flag-overdue-exports": {
+        "task": "clearance.tasks.flag_overdue_exports",
+        "schedule": float(os.environ.get("EXPORT_EXIT_SWEEP_SECONDS", str(60 * 60))),
+    },
+    # Transit movements past their deadline: both offices and the declarant told, once.
+    "clearance-flag-overdue-transit": {
+        "task": "clearance.tasks.flag_overdue_transit_movements",
+        "schedule": float(os.environ.get("TRANSIT_OVERDUE_SWEEP_SECONDS", "300")),
+    },
 }
 
 # E-mail for notifications: sent only when EMAIL_HOST is configured.
@@ -417,6 +435,9 @@ OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", "30"))
 # The administration running the platform: imports arrive here, duties are in its currency.
 NATIONAL_COUNTRY = os.environ.get("NATIONAL_COUNTRY", "KR")
 NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
+# Days the office of exit has to confirm that an export released for exit left; past
+# them the export is flagged to that office's staff and to the declarant.
+EXPORT_EXIT_DAYS = int(os.environ.get("EXPORT_EXIT_DAYS", "30"))
 # Lodgement is refused when the newest exchange rate of the invoice currency
 # is older than this on the day of acceptance (rates are published daily).
 EXCHANGE_RATE_MAX_AGE_DAYS = int(os.environ.get("EXCHANGE_RATE_MAX_AGE_DAYS", "7"))
@@ -451,6 +472,10 @@ AUDIT_DEV_SIGNING_SEED = (
 )
 AUDIT_VERIFY_KEY = os.environ.get("AUDIT_VERIFY_KEY", "")
 AUDIT_ANCHOR_DIR = Path(os.environ.get("AUDIT_ANCHOR_DIR", BASE_DIR / "var" / "audit-anchors"))
+
+# A transit declaration gives the days its movement has to reach the office of
+# destination, counted from its release under seal; at most this many.
+TRANSIT_MAX_DAYS = int(os.environ.get("TRANSIT_MAX_DAYS", "30"))
 
 # Reference tables are cached in each process for this long (seconds).
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))

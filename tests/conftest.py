@@ -18,7 +18,14 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from agencies.services import jurisdiction_rule_create
-from tests.factories import BANK_SECRET, PASSWORD, AgencyFactory, CompanyFactory, UserFactory
+from tests.factories import (
+    BANK_SECRET,
+    PASSWORD,
+    TEST_OFFICE,
+    AgencyFactory,
+    CompanyFactory,
+    UserFactory,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Worker logs and collected static files live under var/, absent from a fresh clone.
@@ -148,10 +155,19 @@ def cast(db) -> Cast:
         company_b=company_b,
         trader_a=UserFactory(username="trader_a", company=company_a),
         trader_b=UserFactory(username="trader_b", company=company_b),
-        customs_officer=UserFactory(username="customs_officer", role="officer", agency=customs),
-        food_officer=UserFactory(username="food_officer", role="officer", agency=food),
-        plant_officer=UserFactory(username="plant_officer", role="officer", agency=plant),
-        supervisor=UserFactory(username="supervisor", role="supervisor", agency=customs),
+        # Posted at the office the factories' declarations enter at.
+        customs_officer=UserFactory(
+            username="customs_officer", role="officer", agency=customs, offices=[TEST_OFFICE]
+        ),
+        food_officer=UserFactory(
+            username="food_officer", role="officer", agency=food, offices=[TEST_OFFICE]
+        ),
+        plant_officer=UserFactory(
+            username="plant_officer", role="officer", agency=plant, offices=[TEST_OFFICE]
+        ),
+        supervisor=UserFactory(
+            username="supervisor", role="supervisor", agency=customs, offices=[TEST_OFFICE]
+        ),
         analyst=UserFactory(username="analyst", role="analyst", agency=customs),
         admin=UserFactory(username="admin", role="admin"),
     )

@@ -47,7 +47,15 @@ class AgencyFactory(factory.Factory):
         return agency_create(**kwargs)
 
 
+# Where the tests' officers and supervisors are posted unless a test says otherwise:
+# the office the factories' declarations enter at (header_data's office_of_entry).
+TEST_OFFICE = "KRPUS"
+
+
 class UserFactory(factory.Factory):
+    """A user through the service; officers and supervisors posted at TEST_OFFICE
+    unless `offices` names theirs."""
+
     class Meta:
         model = User
 
@@ -56,6 +64,9 @@ class UserFactory(factory.Factory):
     role = User.Role.TRADER
     company = None
     agency = None
+    offices = factory.LazyAttribute(
+        lambda user: [TEST_OFFICE] if user.role in ("officer", "supervisor") else []
+    )
 
     @classmethod
     def _create(cls, model_class, **kwargs):
@@ -95,14 +106,18 @@ class PermitFactory(factory.Factory):
         return permit
 
 
-def permit_citations(item: dict, *, holder, procedure: str = "4000") -> list[dict]:
-    """Cite, for the item, a valid permit of every agency whose jurisdiction asks for
-    one, issued to `holder` for the item's HS code (issued now if it has none yet)."""
+def permit_citations(
+    item: dict, *, holder, procedure: str = "4000", type: str = Declaration.Type.IMPORT
+) -> list[dict]:
+    """Cite, for the item of a declaration of this type and procedure, a valid permit of
+    every agency whose jurisdiction asks for one, issued to `holder` for the item's HS
+    code (issued now if it has none yet)."""
     probe = Item(hs_code=item["hs_code"], origin_country=item["origin_country"])
+    declaration = Declaration(type=type, procedure=procedure)
     rules = JurisdictionRule.objects.select_related("agency").exclude(permit_type="")
     citations = []
     for agency in sorted(
-        {rule.agency for rule in rules if rule.covers(probe, procedure)}, key=lambda a: a.code
+        {rule.agency for rule in rules if rule.covers(probe, declaration)}, key=lambda a: a.code
     ):
         permit = next(
             (
@@ -149,7 +164,7 @@ def header_data(**overrides) -> dict:
         "exporter_country": "CN",
         "country_of_export": "CN",
         "country_of_destination": "KR",
-        "office_of_entry": "KRPUS",
+        "office_of_entry": TEST_OFFICE,
         "transport_mode": Declaration.TransportMode.SEA,
         "transport_document": "MSKU1234567",
         "invoice_number": "INV-2026-001",
@@ -192,6 +207,55 @@ def api_payload(**overrides) -> dict:
         {k: v if k == "permits" else str(v) for k, v in item.items()} for item in items
     ]
     return body
+
+
+# An export of Korean goods from Busan, cleared and leaving there.
+EXPORT_HEADER = {
+    "type": Declaration.Type.EXPORT,
+    "procedure": "1000",
+    "importer_name": "Pacific Coast Distributors Inc.",
+    "importer_tax_id": "",
+    "exporter_name": "Hanbit Trading Co.",
+    "exporter_country": "KR",
+    "country_of_export": "KR",
+    "country_of_destination": "US",
+    "office_of_entry": "",
+    "office_of_departure": "KRPUS",
+    "office_of_exit": "KRPUS",
+    "incoterm": "FOB",
+    "freight": Decimal("0"),
+    "insurance": Decimal("0"),
+}
+
+
+def export_item_data(**overrides) -> dict:
+    """Korean-made furniture: no export duty, nobody's export licence."""
+    return item_data(
+        **{
+            "hs_code": "940360",
+            "description": "Wooden office furniture",
+            "origin_country": "KR",
+            "quantity": Decimal("40"),
+            "unit": "NAR",
+            "net_mass_kg": Decimal("800.000"),
+            "gross_mass_kg": Decimal("900.000"),
+            "value": Decimal("12000.00"),
+            **overrides,
+        }
+    )
+
+
+def make_export(*, actor, items: list[dict] | None = None, **header) -> Declaration:
+    """A draft export (EXPORT_HEADER, overridden by `header`)."""
+    return make_declaration(
+        actor=actor, items=items or [export_item_data()], **{**EXPORT_HEADER, **header}
+    )
+
+
+def export_payload(**overrides) -> dict:
+    """A JSON body for POST /api/v1/declarations/ filing an export."""
+    items = overrides.pop("items", None) or [export_item_data()]
+    return api_payload(items=items, **{**EXPORT_HEADER, **overrides})
 
 
 def route(declaration, *, lane: str = "green", actor=None) -> Declaration:

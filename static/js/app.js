@@ -28,3 +28,22 @@ document.addEventListener("htmx:xhr:progress", (event) => {
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-print]")) window.print();
 });
+
+// The declaration form: mark the customs offices the chosen type needs (an import
+// its office of entry, an export departure and exit, a transit movement departure
+// and destination); the others are left for another type.
+function markOfficesNeeded() {
+  const type = document.getElementById("id_type");
+  if (!type) return;
+  document.querySelectorAll("select[data-office-for]").forEach((select) => {
+    const needed = select.dataset.officeFor.split(" ").includes(type.value);
+    const field = select.closest(".field");
+    field?.classList.toggle("needed", needed);
+    field?.classList.toggle("not-needed", !needed);
+    select.setAttribute("aria-required", needed ? "true" : "false");
+  });
+}
+document.addEventListener("DOMContentLoaded", markOfficesNeeded);
+document.addEventListener("change", (event) => {
+  if (event.target.id === "id_type") markOfficesNeeded();
+});

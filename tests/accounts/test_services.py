@@ -18,8 +18,9 @@ def test_moving_a_user_to_another_company_moves_them_to_its_group(cast):
 
 def test_a_trader_who_becomes_an_officer_leaves_the_company_group(cast):
     user = user_update(
-        user=cast.trader_a, role="officer", company=None, agency=cast.food, actor=cast.admin
-    )
+        user=cast.trader_a, role="officer", company=None, agency=cast.food, offices=["KRPUS"],
+        actor=cast.admin,
+    )  # fmt: skip
     assert group_names(user) == {cast.food.group.name}
     assert user.company is None
 

@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import User
+from tests.factories import TEST_OFFICE
 
 ADMIN_PASSWORD = "Sturdy-customs-passphrase-7"
 
@@ -31,7 +32,11 @@ def add_company(client, *, name: str, tax_id: str, aeo_status: str = "none"):
     assert response.status_code == 302, form_errors(response)
 
 
-def user_add_data(username: str, role: str, *, company=None, agency=None) -> dict:
+def user_add_data(username: str, role: str, *, company=None, agency=None, offices=None) -> dict:
+    """The add form's fields; officers and supervisors ticked at TEST_OFFICE unless
+    `offices` names theirs (codes)."""
+    if offices is None:
+        offices = [TEST_OFFICE] if role in ("officer", "supervisor") else []
     return {
         "username": username,
         "password1": ADMIN_PASSWORD,
@@ -39,15 +44,17 @@ def user_add_data(username: str, role: str, *, company=None, agency=None) -> dic
         "role": role,
         "company": company.pk if company else "",
         "agency": agency.pk if agency else "",
+        "offices": offices,
         "first_name": "Added",
         "last_name": "In The Admin",
         "email": f"{username}@example.org",
     }
 
 
-def add_user(client, username: str, role: str, *, company=None, agency=None) -> User:
+def add_user(client, username: str, role: str, *, company=None, agency=None, offices=None) -> User:
     response = client.post(
-        "/admin/accounts/user/add/", user_add_data(username, role, company=company, agency=agency)
+        "/admin/accounts/user/add/",
+        user_add_data(username, role, company=company, agency=agency, offices=offices),
     )
     assert response.status_code == 302, form_errors(response)
     return User.objects.get(username=username)
@@ -66,6 +73,7 @@ def user_change_data(user: User, **changes) -> dict:
         **changes,
     }
     data = {name: getattr(value, "pk", value) or "" for name, value in values.items()}
+    data["offices"] = changes.get("offices", user.office_codes)
     if not values["is_active"]:
         del data["is_active"]  # an unticked box is not posted
     else:

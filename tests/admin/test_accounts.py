@@ -43,7 +43,13 @@ def test_an_officer_added_in_the_admin_works_the_reviews_of_the_agency(
     assert not officer.is_staff and not officer.is_superuser
     response = as_admin.post(
         "/admin/agencies/jurisdictionrule/add/",
-        {"agency": radio.pk, "hs_prefix": "8517", "origin_countries": "", "procedure_codes": ""},
+        {
+            "agency": radio.pk,
+            "hs_prefix": "8517",
+            "declaration_types": ["IM"],
+            "origin_countries": "",
+            "procedure_codes": "",
+        },
     )
     assert response.status_code == 302, form_errors(response)
 
@@ -112,7 +118,8 @@ def test_a_role_change_refused_on_the_change_form_leaves_the_user_as_they_were(c
         f"/admin/accounts/user/{cast.trader_a.pk}/change/",
         user_change_data(cast.trader_a, role="officer"),
     )
-    assert set(form_errors(response)) == {"agency", "company"}
+    # An officer also works at a customs office, which a trader has not.
+    assert set(form_errors(response)) == {"agency", "company", "offices"}
     cast.trader_a.refresh_from_db()
     assert cast.trader_a.role == "trader"
 
@@ -209,6 +216,7 @@ def test_the_forms_ask_only_what_the_services_take(cast, as_admin):
         "role",
         "company",
         "agency",
+        "offices",
         "first_name",
         "last_name",
         "email",
@@ -219,6 +227,7 @@ def test_the_forms_ask_only_what_the_services_take(cast, as_admin):
         "role",
         "company",
         "agency",
+        "offices",
         "first_name",
         "last_name",
         "email",
@@ -233,3 +242,28 @@ def test_the_forms_ask_only_what_the_services_take(cast, as_admin):
     ]:
         assert set(as_admin.get(url).context["adminform"].form.fields) == fields, url
     assert as_admin.get(f"/admin/auth/group/{cast.food.group.pk}/change/").status_code == 200
+
+
+def test_officers_are_posted_at_their_office_in_the_admin(cast, as_admin):
+    officer = add_user(as_admin, "icn_officer", "officer", agency=cast.customs, offices=["KRICN"])
+    assert officer.office_codes == ["KRICN"]
+    response = as_admin.post(
+        "/admin/accounts/user/add/",
+        user_add_data("nowhere", "supervisor", agency=cast.customs, offices=[]),
+    )
+    assert form_errors(response)["offices"] == [
+        "A supervisor oversees one or more customs offices: choose them."
+    ]
+    response = as_admin.post(
+        f"/admin/accounts/user/{officer.pk}/change/",
+        user_change_data(officer, offices=["KRICN", "KRPUS"]),
+    )
+    assert "one customs office only" in form_errors(response)["offices"][0]
+    assert list(officer.offices.values_list("code", flat=True)) == ["KRICN"]
+    response = as_admin.post(
+        f"/admin/accounts/user/{officer.pk}/change/", user_change_data(officer, offices=["KRPUS"])
+    )
+    assert response.status_code == 302, form_errors(response)
+    assert list(officer.offices.values_list("code", flat=True)) == ["KRPUS"]
+    listing = as_admin.get("/admin/accounts/user/?offices__code__exact=KRPUS").content.decode()
+    assert "icn_officer" in listing and "trader_a" not in listing

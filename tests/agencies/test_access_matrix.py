@@ -1,4 +1,4 @@
-"""Every URL of the project, every role, objects of another company or agency: 404.
+"""Every URL of the project, every role, objects of another company, agency or office: 404.
 
 The test walks django.urls.get_resolver(), so a new route is covered as soon
 as it exists. A route whose path takes an object id must be registered in
@@ -36,6 +36,9 @@ ROLES = [
     "analyst",
     "admin",
 ]
+# Customs staff posted elsewhere than the world's declarations enter (KRPUS): every
+# review, document, payment and lane proposal of KRPUS is another office's to them.
+ELSEWHERE = ["incheon_officer", "incheon_supervisor"]
 
 # Route name -> the kind of object its <pk> names.
 OBJECT_ROUTES: dict[str, str] = {
@@ -108,8 +111,33 @@ OBJECT_ROUTES: dict[str, str] = {
     "agencies:jurisdiction-edit": "jurisdiction_rule",
     "agencies:jurisdiction-delete": "jurisdiction_rule",
     "payments:receipt": "payment",
+    "exports:confirm": "export",
+    "api:exit-detail": "export",
+    "api:exit-confirm": "export",
     "api:token-revoke": "api_token",
     "api-token-revoke": "api_token",
+    "api:user-detail": "user",
+    "api:office-detail": "office",
+    "guarantees:detail": "guarantee",
+    "guarantees:raise": "guarantee",
+    "api:guarantee-detail": "guarantee",
+    "api:guarantee-raise": "guarantee",
+    "guarantees:proposal-approve": "guarantee_proposal",
+    "guarantees:proposal-refuse": "guarantee_proposal",
+    "api:guarantee-proposal-approve": "guarantee_proposal",
+    "api:guarantee-proposal-refuse": "guarantee_proposal",
+    "clearance:movement": "movement",
+    "clearance:movement-release": "movement",
+    "clearance:movement-arrival": "movement",
+    "clearance:movement-control": "movement",
+    "clearance:movement-resolve": "movement",
+    "clearance:movement-discharge": "movement",
+    "api:movement-detail": "movement",
+    "api:movement-release": "movement",
+    "api:movement-arrival": "movement",
+    "api:movement-control": "movement",
+    "api:movement-resolve": "movement",
+    "api:movement-discharge": "movement",
 }
 
 # Routes that take no object id and need no login.
@@ -158,7 +186,7 @@ def test_every_route_is_registered():
 
 
 @pytest.fixture
-def world(cast, reviewed):
+def world(cast, reviewed, django_capture_on_commit_callbacks):
     """Objects of company A and of company B, reviewed by customs, food and plant."""
     from agencies.services import jurisdiction_rule_create
 
@@ -172,8 +200,23 @@ def world(cast, reviewed):
     )
     rule = jurisdiction_rule_create(agency=cast.food, hs_prefix="0406", permit_type="Cheese")
     from agencies.models import Permit
+    from reference.models import Office
+    from tests.factories import UserFactory
 
     return {
+        "incheon_officer": UserFactory(
+            username="incheon_officer", role="officer", agency=cast.customs, offices=["KRICN"]
+        ),
+        "incheon_supervisor": UserFactory(
+            username="incheon_supervisor",
+            role="supervisor",
+            agency=cast.customs,
+            offices=["KRICN", "KRINC"],
+        ),
+        # A closed office: no declaration may name it any more.
+        "closed_office": Office.objects.create(
+            code="KRZZZ", name="Closed post", country="KR", kind="land", active=False
+        ),
         # Issued ahead, for the items the declarations above cite.
         "food_permit_a": Permit.objects.filter(agency=cast.food, holder=cast.company_a).first(),
         "plant_permit_b": Permit.objects.filter(agency=cast.plant, holder=cast.company_b).first(),
@@ -194,8 +237,44 @@ def world(cast, reviewed):
         "lane_proposal": lane_proposal_of(of_a, cast.supervisor),
         "api_token_a": api_token_issue(user=cast.trader_a)[0],
         "api_token_b": api_token_issue(user=cast.trader_b)[0],
+        "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
+        **transit_objects(cast),
     }
+
+
+def transit_objects(cast) -> dict:
+    """A guarantee of each company, and a movement of A between offices none of the cast
+    works at (Pyeongtaek to Seoul)."""
+    from clearance.services import declaration_lodge
+    from tests.factories import item_data
+    from tests.guarantees.conftest import guarantee_accept, transit_header
+
+    def accept(company, reference):
+        return guarantee_accept(
+            company=company, proposer=cast.customs_officer, approver=cast.supervisor,
+            reference=reference,
+        )  # fmt: skip
+
+    guarantee_a = accept(cast.company_a, "GRT-A-0001")
+    items = [item_data()]
+    header = transit_header(items, office_of_departure="KRPTK", itinerary=[])
+    return {
+        "guarantee_a": guarantee_a,
+        "guarantee_b": accept(cast.company_b, "GRT-B-0001"),
+        "guarantee_proposal": guarantee_a.proposals.get(),
+        "movement": declaration_lodge(actor=cast.trader_a, header=header, items=items),
+    }
+
+
+def export_leaving_elsewhere(cast, capture):
+    """A lodged export leaving by Ulsan, where none of the cast is posted."""
+    from clearance.services import declaration_submit
+    from tests.factories import make_export
+
+    export = make_export(actor=cast.trader_a, office_of_exit="KRUSN", invoice_number="EX-MATRIX")
+    with capture(execute=False):
+        return declaration_submit(declaration=export, actor=cast.trader_a)
 
 
 def lane_proposal_of(declaration, supervisor):
@@ -278,6 +357,11 @@ def is_auditor(user) -> bool:
     return user.is_analyst or user.is_platform_admin
 
 
+def works_elsewhere(user) -> bool:
+    """Agency staff not posted at KRPUS, where the world's declarations enter."""
+    return user.is_agency_staff and "KRPUS" not in user.office_codes
+
+
 def foreign_declaration(cast, world, user):
     if is_auditor(user):
         return None  # auditors read every declaration
@@ -287,11 +371,14 @@ def foreign_declaration(cast, world, user):
 def foreign_document(cast, world, user):
     if is_auditor(user):
         return None
-    document = world["document_a"] if user == cast.trader_b else world["document_draft_b"]
+    theirs = user == cast.trader_b or works_elsewhere(user)
+    document = world["document_a"] if theirs else world["document_draft_b"]
     return {"pk": document.declaration_id, "document_pk": document.pk}
 
 
 def foreign_review(cast, world, user):
+    if works_elsewhere(user):
+        return {"pk": review_of(world["a"], user.agency).pk}
     if user.is_agency_staff and user.agency == cast.food:
         return {"pk": review_of(world["a"], cast.plant).pk}
     return {"pk": review_of(world["a"], cast.food).pk}
@@ -310,6 +397,8 @@ def foreign_query(cast, world, user):
 
 
 def foreign_payment(cast, world, user):
+    if works_elsewhere(user):
+        return {"reference": world["payment_a"].reference}
     if is_auditor(user) or user.is_agency_staff:
         return None  # agencies review both declarations; auditors read every one
     return {
@@ -329,8 +418,9 @@ def foreign_permit(cast, world, user):
 
 
 def foreign_lane_proposal(cast, world, user):
-    # Lowering a lane is customs' work: its supervisors decide every proposal.
-    if user.role == "supervisor" and user.agency == cast.customs:
+    # Lowering a lane is customs' work: its supervisors decide every proposal of the
+    # offices they oversee.
+    if user.role == "supervisor" and user.agency == cast.customs and not works_elsewhere(user):
         return None
     return {"pk": world["lane_proposal"].pk}
 
@@ -341,11 +431,46 @@ def foreign_api_token(cast, world, user):
     return {"pk": world["api_token_b" if owner_b else "api_token_a"].pk}
 
 
+def foreign_user(cast, world, user):
+    # The directory of users is the administrators'.
+    return None if user.is_platform_admin else {"pk": cast.trader_b.pk}
+
+
+def foreign_office(cast, world, user):
+    # Active offices are reference data everyone reads; a closed one nobody does.
+    return {"code": world["closed_office"].code}
+
+
+def is_customs_staff(user) -> bool:
+    return user.is_agency_staff and user.agency.is_customs
+
+
+def foreign_guarantee(cast, world, user):
+    # Customs officers keep the registry; a trader reads their company's.
+    if is_customs_staff(user):
+        return None
+    return {"pk": world["guarantee_b" if user == cast.trader_a else "guarantee_a"].pk}
+
+
+def foreign_guarantee_proposal(cast, world, user):
+    return None if is_customs_staff(user) else {"pk": world["guarantee_proposal"].pk}
+
+
+def foreign_movement(cast, world, user):
+    # Only the customs staff of its two offices, where nobody of the cast is posted.
+    return {"pk": world["movement"].pk}
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
 
     return foreign
+
+
+def foreign_export(cast, world, user):
+    # Only customs staff posted at its office of exit see an export there.
+    return {"pk": world["export"].pk}
 
 
 FOREIGN: dict[str, Callable] = {
@@ -362,6 +487,12 @@ FOREIGN: dict[str, Callable] = {
     "settings_proposal": analysts_only("settings_proposal"),
     "lane_proposal": foreign_lane_proposal,
     "api_token": foreign_api_token,
+    "export": foreign_export,
+    "user": foreign_user,
+    "office": foreign_office,
+    "guarantee": foreign_guarantee,
+    "guarantee_proposal": foreign_guarantee_proposal,
+    "movement": foreign_movement,
 }
 
 
@@ -379,11 +510,11 @@ def refused(client, url: str, api: bool) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ROLES + ELSEWHERE)
 def test_objects_of_another_company_or_agency_answer_404(cast, world, api, client, role):
     from tests.factories import PASSWORD
 
-    user = getattr(cast, role)
+    user = world[role] if role in ELSEWHERE else getattr(cast, role)
     problems, checked = [], 0
     for route, name, pattern in project_routes():
         if not (name and takes_arguments(pattern)):
@@ -459,7 +590,7 @@ def test_the_django_admin_is_closed_to_everyone_but_administrators(cast, client,
 
 
 def test_pages_for_one_role_are_404_for_the_others(cast, login):
-    """Parameterless pages scoped to a role: the queue, jurisdiction."""
+    """Parameterless pages scoped to a role: the queue, jurisdiction, exports to confirm."""
     for role in ROLES:
         user = getattr(cast, role)
         browser = login(user)
@@ -470,6 +601,10 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/jurisdiction/new/", user.is_platform_admin),
             ("/permits/", user.is_agency_staff or user.is_trader),
             ("/permits/new/", user.is_agency_staff),
+            ("/exports/exit/", user.is_agency_staff and user.agency == cast.customs),
+            ("/guarantees/", user.is_trader or is_customs_staff(user)),
+            ("/guarantees/new/", is_customs_staff(user)),
+            ("/movements/", is_customs_staff(user)),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

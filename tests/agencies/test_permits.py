@@ -215,6 +215,7 @@ def test_always_review_is_set_on_the_jurisdiction_page(cast, login):
             "permit_type": "Cheese",
             "origin_countries": "",
             "procedure_codes": "",
+            "declaration_types": ["IM"],
             "always_review": "on",
         },
     )

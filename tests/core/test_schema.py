@@ -19,9 +19,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from accounts.models import User
 from accounts.services import api_token_issue
 from agencies.models import LaneChangeProposal, Permit, Query, Review
 from declarations.models import Declaration
+from guarantees.models import Guarantee, GuaranteeProposal
 from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
 
 PAGINATED_LISTS = [
@@ -31,6 +33,7 @@ PAGINATED_LISTS = [
     "/api/v1/queries/",
     "/api/v1/lane-proposals/",
     "/api/v1/notifications/",
+    "/api/v1/users/",
 ]
 
 
@@ -145,16 +148,21 @@ ID_MODELS = [
     ("/api/v1/risk/settings/proposals/", RiskSettingsProposal),
     ("/api/v1/risk/jobs/", RiskJob),
     ("/api/v1/risk/held/", Declaration),
+    ("/api/v1/users/", User),
+    ("/api/v1/guarantees/", Guarantee),
+    ("/api/v1/guarantee-proposals/", GuaranteeProposal),
+    ("/api/v1/movements/", Declaration),
 ]
 
 
 @pytest.fixture
 def seeded(cast, django_capture_on_commit_callbacks):
     """A few objects of every kind, so that detail routes find something."""
-    from clearance.services import declaration_submit, review_query
+    from clearance.services import declaration_lodge, declaration_submit, review_query
     from risk.jobs import risk_job_create
     from risk.services import risk_settings_propose, rule_create, rule_set_draft_create
     from tests.factories import item_data, make_declaration, permit_citations, route
+    from tests.guarantees.conftest import guarantee_accept, transit_header
 
     # The risk task queued on commit is not wanted: the lane is given directly.
     with django_capture_on_commit_callbacks(execute=False):
@@ -175,6 +183,14 @@ def seeded(cast, django_capture_on_commit_callbacks):
         )
         risk_settings_propose(actor=cast.analyst, reason="schema test", red_from=90)
         risk_job_create(kind=RiskJob.Kind.RETRAIN, params={}, actor=cast.analyst)
+        # A transit movement under company A's guarantee, cleared at the officer's office.
+        cast.customs_officer.offices.set(["KRPUS"])
+        guarantee_accept(
+            company=cast.company_a, proposer=cast.customs_officer, approver=cast.supervisor
+        )
+        items = [item_data()]
+        movement = declaration_lodge(actor=cast.trader_a, header=transit_header(items), items=items)
+        route(movement, lane="green")
     return cast
 
 

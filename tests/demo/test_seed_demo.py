@@ -2,13 +2,16 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Company, User
-from agencies.models import Agency, JurisdictionRule, Permit
+from agencies.models import Agency, JurisdictionRule, Permit, Review
+from declarations.models import Declaration
 from demo.management.commands.seed_demo import DEMO_PASSWORD, RULES
 from risk.models import RuleSet, SelectivityRule
 
 pytestmark = pytest.mark.django_db
 
-SEEDED = (Agency, JurisdictionRule, Company, User, Permit, RuleSet, SelectivityRule)
+SEEDED = (
+    Agency, JurisdictionRule, Company, User, Permit, RuleSet, SelectivityRule, Declaration, Review,
+)  # fmt: skip
 
 
 def test_seed_demo_is_idempotent_and_covers_every_role():
@@ -78,3 +81,60 @@ def test_the_example_declaration_lodges_with_the_seeded_permits(api):
     client = api.as_user(User.objects.get(username="trader_b"))
     response = client.post("/api/v1/declarations/validate/", body, format="json")
     assert "items[0].permits" in response.json()["fields"]
+
+
+def test_seed_demo_leaves_an_export_to_confirm_at_busan_and_one_exited(api):
+    from declarations.models import Declaration
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    exports = Declaration.objects.filter(type="EX").order_by("invoice_number")
+    assert [(d.status, d.office_of_exit) for d in exports] == [
+        ("released", "KRPUS"),
+        ("exited", "KRPUS"),
+    ]
+    officer = User.objects.get(username="customs_officer")
+    waiting = api.as_user(officer).get("/api/v1/exits/").json()["results"]
+    assert [row["reference"] for row in waiting] == [exports[0].reference]
+    # The export-control office's rules are for exports only.
+    types = JurisdictionRule.objects.filter(agency__code="strategic").values_list(
+        "declaration_types", flat=True
+    )
+    assert types and all(t == ["EX"] for t in types)
+
+
+def test_demo_staff_work_at_their_offices_and_the_airport_officer_sees_the_airports_work(api):
+    call_command("seed_demo", verbosity=0)
+    posted = {user.username: user.office_codes for user in User.objects.all()}
+    for username in ("customs_officer", "food_officer", "plant_officer", "supervisor2"):
+        assert posted[username] == ["KRPUS"], username
+    assert posted["supervisor"] == ["KRINC", "KRPUS"]
+    assert posted["airport_officer"] == ["KRICN"]
+    assert posted["trader_a"] == posted["admin"] == []
+
+    airport = User.objects.get(username="airport_officer")
+    queue = api.as_user(airport).get("/api/v1/reviews/").json()["results"]
+    assert len(queue) == 2
+    assert {(row["agency"], row["office"]) for row in queue} == {("customs", "KRICN")}
+    # Tobacco is always red; the phones yellow by the demo rules (or red, picked at random).
+    assert {row["lane"] for row in queue} in ({"yellow", "red"}, {"red"})
+    busan = api.as_user(User.objects.get(username="customs_officer"))
+    assert busan.get("/api/v1/reviews/").json()["count"] == 0
+
+
+def test_seed_demo_posts_demo_staff_made_before_offices_existed():
+    call_command("seed_demo", verbosity=0)
+    officer = User.objects.get(username="customs_officer")
+    officer.offices.clear()
+    call_command("seed_demo", verbosity=0)
+    assert list(officer.offices.values_list("code", flat=True)) == ["KRPUS"]
+
+
+def test_seed_demo_asks_for_the_reference_data_first():
+    from django.core.management.base import CommandError
+
+    from reference.models import Office
+
+    Office.objects.all().delete()
+    with pytest.raises(CommandError, match="load_reference_data"):
+        call_command("seed_demo", verbosity=0)

@@ -25,7 +25,7 @@ def fill_header(page) -> None:
     page.get_by_label("Importer tax id").fill("KR1048612345")
     page.get_by_label("Exporter name").fill("Shenzhen Mobile Devices Ltd.")
     page.get_by_label("Country of export").fill("CN")
-    page.get_by_label("Office of entry").fill("KRPUS")
+    page.get_by_label("Office of entry").select_option("KRPUS")  # the active offices
     page.get_by_label("Transport mode").select_option(label="Maritime")
     page.get_by_label("Transport document").fill("MSKU7654321")
     page.get_by_label("Invoice number").fill("INV-E2E-1")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('declarations', '0009_offices_by_role_seals'),
+        ('declarations', '0011_transit_guarantee_deadline_arrival'),
     ]
 
     operations = [
