@@ -531,8 +531,9 @@ class InvoiceReading(Stateful, models.Model):
     """What the machine read on an uploaded commercial invoice (declarations.reading).
 
     Opened when the invoice is uploaded and read by a worker once the upload has
-    committed (declarations.tasks.read_invoice): reading takes 20 to 130 ms a page,
-    seconds for a long invoice, which an upload's request should not wait for. A
+    committed (declarations.tasks.read_invoice): reading takes 15 to 80 ms of CPU a
+    page (bench/invoice_extraction.py), twice that on a busy machine, and seconds for
+    a long invoice, which an upload's request should not wait for. A
     picture, or a PDF without text (a scan), is not readable: nothing is guessed
     from it. Amounts are in the invoice's own currency, as printed.
     """
