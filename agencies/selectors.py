@@ -23,7 +23,8 @@ from agencies.models import (
     permits_by_citation,
 )
 from core.pagination import COUNT_CAP, CappedPaginator
-from declarations.models import ItemPermit
+from declarations.models import Document, ItemPermit
+from declarations.reading.comparison import InvoiceComparison, invoice_comparison, latest_invoice
 
 User = get_user_model()
 ACTIVE_STATUSES = tuple(Review.ACTIVE)
@@ -264,6 +265,23 @@ def get_review_for_user(*, user, pk, with_details: bool = False) -> Review:
             Prefetch("permits", queryset=Permit.objects.select_related("issued_by")),
         )
     return get_object_or_404(queryset, pk=pk)
+
+
+def invoice_check_for_review(*, review: Review, slice_lines) -> InvoiceComparison:
+    """The declaration against its invoice, as this review's agency may see it: customs
+    all of it; another agency only the lines of the items in its slice (the goods it
+    regulates), as it sees only those items and their documents."""
+    declaration = review.declaration
+    document = latest_invoice(
+        Document.objects.filter(declaration_id=declaration.pk).select_related("invoice_reading")
+    )
+    # Every item, so that the invoice's lines pair as they do for the declarant.
+    check = invoice_comparison(
+        declaration, items=list(declaration.items.order_by("line_no")), document=document
+    )
+    if review.agency.is_customs:
+        return check
+    return check.for_items(slice_lines)
 
 
 def review_decisions(*, review: Review) -> QuerySet[Review]:

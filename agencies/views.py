@@ -24,6 +24,7 @@ from agencies.selectors import (
     get_permit_for_user,
     get_query_for_user,
     get_review_for_user,
+    invoice_check_for_review,
     jurisdiction_rule_list,
     lane_proposal_list,
     pending_lane_proposal,
@@ -172,6 +173,9 @@ def review_page(request, pk: int):
         "declaration": declaration,
         "items": items,
         "risk_reasons": risk_reasons_for_review(review, [item.line_no for item in items]),
+        "invoice": invoice_check_for_review(
+            review=review, slice_lines=[item.line_no for item in items]
+        ),
         # The lead's selector decides which documents this agency may open.
         "documents": document_list_for_user(user=user, declaration_pk=declaration.pk),
         "decisions": review_decisions(review=review),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from declarations.models import Declaration, DeclarationEvent, Item
+from declarations.models import Declaration, DeclarationEvent, InvoiceReading, Item
 
 
 class ItemInline(admin.TabularInline):
@@ -33,3 +33,10 @@ class DeclarationAdmin(ReadOnlyAdmin):
 class DeclarationEventAdmin(ReadOnlyAdmin):
     list_display = ["declaration", "seq", "at", "actor", "action", "from_status", "to_status"]
     raw_id_fields = ["declaration"]
+
+
+@admin.register(InvoiceReading)
+class InvoiceReadingAdmin(ReadOnlyAdmin):
+    list_display = ["document", "status", "invoice_number", "currency", "total", "pages", "read_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["document"]

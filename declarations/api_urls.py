@@ -39,4 +39,9 @@ urlpatterns = [
         apis.DocumentDownloadApi.as_view(),
         name="declaration-document",
     ),
+    path(
+        "declarations/<int:pk>/documents/<int:document_pk>/reading/",
+        apis.DocumentReadingApi.as_view(),
+        name="declaration-document-reading",
+    ),
 ]

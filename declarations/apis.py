@@ -1,4 +1,4 @@
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -6,8 +6,9 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
+    inline_serializer,
 )
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,10 +24,12 @@ from core.pagination import CappedPageNumberPagination
 from core.serializers import ReasonInputSerializer
 from declarations.filters import DeclarationFilter
 from declarations.models import Declaration, Lane
+from declarations.reading.comparison import input_comparison
 from declarations.selectors import (
     declaration_list,
     get_declaration_for_user,
     get_document_for_user,
+    latest_invoice_for_user,
     sees_targeting,
 )
 from declarations.serializers import (
@@ -36,8 +39,11 @@ from declarations.serializers import (
     DeclarationInputSerializer,
     DeclarationListOutputSerializer,
     DeclarationOfficialDetailOutputSerializer,
+    DeclarationValidateInputSerializer,
     DocumentInputSerializer,
     DocumentOutputSerializer,
+    InvoiceCheckSerializer,
+    InvoiceReadingOutputSerializer,
     ItemInputSerializer,
     PaymentOrderOutputSerializer,
 )
@@ -155,16 +161,47 @@ class DeclarationListCreateApi(APIView):
 class DeclarationValidateApi(APIView):
     @extend_schema(
         summary="Check a declaration against every lodgement rule and preview its duties",
-        description="Stores nothing. 200 with the duties, or 400 naming each field in error.",
-        request=DeclarationInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        description="Stores nothing. 200 with the duties, or 400 naming each field in error. "
+        "With `declaration` (a draft's id), the input is also compared with the invoice "
+        "uploaded to that draft: `warnings` lists where they disagree (`invoice.differences`"
+        "), which does not stop the lodgement.",
+        request=DeclarationValidateInputSerializer,
+        responses={
+            200: inline_serializer(
+                "DeclarationValidation",
+                {
+                    "valid": serializers.BooleanField(),
+                    "duties": serializers.DictField(),
+                    "warnings": serializers.ListField(
+                        child=serializers.CharField(),
+                        help_text="What the declarant should look at; none blocks lodgement.",
+                    ),
+                    "invoice": InvoiceCheckSerializer(),
+                },
+            )
+        },
     )
     def post(self, request):
-        serializer = DeclarationInputSerializer(data=request.data)
+        serializer = DeclarationValidateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        draft_id = serializer.validated_data.pop("declaration", None)
+        # A draft the user may not see answers 404, before anything else is said of it.
+        invoice = (
+            latest_invoice_for_user(user=request.user, declaration_pk=draft_id)
+            if draft_id is not None
+            else None
+        )
         header, items = split_input(serializer.validated_data)
-        duties = declaration_preview(actor=request.user, header=header, items=items)
-        return Response({"valid": True, "duties": duties.as_dict()})
+        duties = declaration_preview(actor=request.user, header=header, items=items, pk=draft_id)
+        check = input_comparison(header=header, items=items, document=invoice)
+        return Response(
+            {
+                "valid": True,
+                "duties": duties.as_dict(),
+                "warnings": [difference.text for difference in check.differences],
+                "invoice": check.as_dict(),
+            }
+        )
 
 
 class DeclarationDetailApi(APIView):
@@ -305,6 +342,22 @@ class DocumentListCreateApi(APIView):
             item_line_no=serializer.validated_data.get("item"),
         )
         return Response(DocumentOutputSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentReadingApi(APIView):
+    @extend_schema(
+        summary="What the machine read on an uploaded invoice",
+        description="The invoice's number, date, parties, currency, total and lines as read "
+        "from the PDF (status `read`); `not_readable` for a scan or a picture, with why in "
+        "`notes`; `pending` until a worker has read it. 404 for any other document.",
+        responses=InvoiceReadingOutputSerializer,
+    )
+    def get(self, request, pk: int, document_pk: int):
+        document = get_document_for_user(user=request.user, declaration_pk=pk, pk=document_pk)
+        reading = getattr(document, "invoice_reading", None)
+        if reading is None:
+            raise Http404
+        return Response(InvoiceReadingOutputSerializer(reading).data)
 
 
 class DocumentDownloadApi(APIView):

@@ -527,6 +527,89 @@ class Document(models.Model):
         return f"{self.get_kind_display()}: {self.original_name}"
 
 
+class InvoiceReading(Stateful, models.Model):
+    """What the machine read on an uploaded commercial invoice (declarations.reading).
+
+    Opened when the invoice is uploaded and read by a worker once the upload has
+    committed (declarations.tasks.read_invoice): reading takes 15 to 80 ms of CPU a
+    page (bench/invoice_extraction.py), twice that on a busy machine, and seconds for
+    a long invoice, which an upload's request should not wait for. A
+    picture, or a PDF without text (a scan), is not readable: nothing is guessed
+    from it. Amounts are in the invoice's own currency, as printed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being read"
+        READ = "read", "Read"
+        NOT_READABLE = "not_readable", "Not readable"
+        FAILED = "failed", "Could not be read"
+
+    TRANSITIONS = {
+        Status.PENDING: frozenset({Status.READ, Status.NOT_READABLE, Status.FAILED}),
+        Status.READ: frozenset(),
+        Status.NOT_READABLE: frozenset(),
+        Status.FAILED: frozenset(),
+    }
+
+    document = models.OneToOneField(
+        Document, on_delete=models.CASCADE, related_name="invoice_reading"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    invoice_number = models.CharField(max_length=64, blank=True)
+    invoice_date = models.DateField(null=True, blank=True)
+    seller = models.CharField(max_length=200, blank=True)
+    buyer = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    total = models.DecimalField(**MONEY, null=True, blank=True)
+    # [{"description", "quantity", "unit_price", "amount"}], numbers as decimal strings.
+    lines = models.JSONField(default=list, blank=True)
+    # What the reader could not do or had to choose, in words for the trader.
+    notes = models.JSONField(default=list, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Worker attempts, counted before each one: a file that kills the worker is
+    # given up after a few, rather than redelivered forever.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The library and version that read it, for reading again after an upgrade.
+    reader = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="invoice_reading_done_has_time",
+                condition=Q(status="pending") | Q(read_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            # The sweeper looks for readings still pending a while after the upload.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="invoice_reading_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reading of document {self.document_id}: {self.status}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status != self.Status.PENDING
+
+    def line_values(self) -> list[dict]:
+        """The lines with their numbers as Decimals (None where the invoice left a cell
+        empty)."""
+        return [
+            {
+                key: (Decimal(value) if value is not None and key != "description" else value)
+                for key, value in line.items()
+            }
+            for line in self.lines
+        ]
+
+
 class Payment(Stateful, models.Model):
     """The payment order for a declaration's duties and taxes, and its confirmation.
 

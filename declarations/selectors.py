@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from agencies.models import Review
 from core.permissions import objects_granted
 from declarations.models import Declaration, DeclarationEvent, Document
+from declarations.reading.comparison import latest_invoice
 
 
 def declaration_list(*, user) -> QuerySet[Declaration]:
@@ -49,7 +50,12 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
             Prefetch(
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")
             ),
-            Prefetch("documents", queryset=Document.objects.select_related("item")),
+            # With what the machine read on each invoice: the declaration is compared
+            # with it (declarations.reading.comparison) without another query.
+            Prefetch(
+                "documents",
+                queryset=Document.objects.select_related("item", "invoice_reading"),
+            ),
             Prefetch("events", queryset=DeclarationEvent.objects.select_related("actor__agency")),
         )
     return get_object_or_404(queryset, pk=pk)
@@ -63,7 +69,9 @@ def document_list_for_user(*, user, declaration_pk) -> QuerySet[Document]:
     their offices: customs sees all; another agency sees the documents linked
     to the items of its review.
     """
-    documents = Document.objects.filter(declaration_id=declaration_pk).select_related("item")
+    documents = Document.objects.filter(declaration_id=declaration_pk).select_related(
+        "item", "invoice_reading"
+    )
     if not user.is_agency_staff:
         if not declaration_list(user=user).filter(pk=declaration_pk).exists():
             raise Http404
@@ -85,6 +93,13 @@ def get_document_for_user(*, user, declaration_pk, pk) -> Document:
     return get_object_or_404(
         document_list_for_user(user=user, declaration_pk=declaration_pk), pk=pk
     )
+
+
+def latest_invoice_for_user(*, user, declaration_pk) -> Document | None:
+    """The invoice most recently uploaded to a declaration the user may see as a whole,
+    with what the machine read on it; 404 when the user may not see the declaration."""
+    declaration = get_declaration_for_user(user=user, pk=declaration_pk)
+    return latest_invoice(declaration.documents.select_related("invoice_reading"))
 
 
 def sees_targeting(user) -> bool:

@@ -2,8 +2,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import ModelSerializer
-from declarations.models import Declaration, DeclarationEvent, Document, Item, ItemPermit, Payment
+from declarations.models import (
+    Declaration,
+    DeclarationEvent,
+    Document,
+    InvoiceReading,
+    Item,
+    ItemPermit,
+    Payment,
+)
 from declarations.notices import next_step
+from declarations.reading.comparison import invoice_comparison
 from declarations.selectors import declarant_history
 from declarations.services import HEADER_FIELDS, ITEM_FIELDS
 
@@ -32,6 +41,18 @@ class DeclarationInputSerializer(ModelSerializer):
         model = Declaration
         fields = [*HEADER_FIELDS, "items"]
         extra_kwargs = {f: {"validators": []} for f in HEADER_FIELDS}
+
+
+class DeclarationValidateInputSerializer(DeclarationInputSerializer):
+    declaration = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of the draft this input is for: the input is then also compared with "
+        "the invoice uploaded to that draft, and the differences come back as warnings.",
+    )
+
+    class Meta(DeclarationInputSerializer.Meta):
+        fields = [*DeclarationInputSerializer.Meta.fields, "declaration"]
 
 
 class DeclarationCreateInputSerializer(DeclarationInputSerializer):
@@ -143,6 +164,56 @@ class LaneChangeSerializer(serializers.Serializer):
     changed_at = serializers.DateTimeField()
 
 
+class InvoiceDifferenceSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["number", "currency", "value", "seller", "buyer", "quantity"]
+    )
+    material = serializers.BooleanField(
+        help_text="Value, quantity, currency or seller: what customs assesses, or whom it "
+        "deals with."
+    )
+    item = serializers.IntegerField(
+        allow_null=True, help_text="Line number of the declared item it is about, if one."
+    )
+    message = serializers.CharField()
+
+
+class InvoiceCheckSerializer(serializers.Serializer):
+    """The declaration against the invoice uploaded to it, as the machine read it:
+    warnings for the declarant, which never stop a lodgement."""
+
+    status = serializers.ChoiceField(
+        choices=["none", *InvoiceReading.Status.values],
+        help_text="none: no invoice uploaded; else the reading's status.",
+    )
+    document = serializers.IntegerField(allow_null=True, help_text="The invoice compared.")
+    disagrees_on = serializers.CharField(help_text='e.g. "value, quantity and seller"')
+    differences = InvoiceDifferenceSerializer(many=True)
+    not_found = serializers.ListField(
+        child=serializers.CharField(), help_text="What the machine could not find on it."
+    )
+    reading_notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the reader noticed or chose (an ambiguous date, why it was not read).",
+    )
+
+
+class InvoiceReadingOutputSerializer(ModelSerializer):
+    lines = serializers.ListField(
+        child=serializers.DictField(allow_null=True),
+        help_text="description, quantity, unit_price, amount (decimal strings or null)",
+    )
+    # Not "notes": in what the declarant reads, notes are officers' (kept out).
+    reading_notes = serializers.ListField(child=serializers.CharField(), source="notes")
+
+    class Meta:
+        model = InvoiceReading
+        fields = [
+            "status", "invoice_number", "invoice_date", "seller", "buyer", "currency", "total",
+            "lines", "reading_notes", "pages", "read_at",
+        ]  # fmt: skip
+
+
 class DocumentOutputSerializer(ModelSerializer):
     item = serializers.IntegerField(source="item.line_no", default=None)
     url = serializers.SerializerMethodField()
@@ -225,6 +296,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     previous_version = serializers.PrimaryKeyRelatedField(read_only=True)
     next_version = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
+    invoice_check = serializers.SerializerMethodField()
     exit = serializers.SerializerMethodField()
     transit = serializers.SerializerMethodField()
 
@@ -242,10 +314,16 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "next_step",
             "reviews",
             "documents",
+            "invoice_check",
             "previous_version",
             "next_version",
             "history",
         ]
+
+    @extend_schema_field(InvoiceCheckSerializer)
+    def get_invoice_check(self, declaration) -> dict:
+        # The declarant's own data, not targeting: every reader of the declaration sees it.
+        return invoice_comparison(declaration).as_dict()
 
     def get_next_step(self, declaration) -> str:
         return next_step(declaration)

@@ -6,7 +6,9 @@ clearance process's (clearance.services), which calls these.
 """
 
 import hashlib
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
@@ -19,12 +21,13 @@ from django.utils import timezone
 from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
-from declarations.documents import document_content_type
+from declarations.documents import PDF, document_content_type
 from declarations.duties import assess_duties
 from declarations.models import (
     Declaration,
     DeclarationEvent,
     Document,
+    InvoiceReading,
     Item,
     ItemPermit,
     Payment,
@@ -38,6 +41,8 @@ from declarations.validation import (
     validate_lodgement,
 )
 from reference import lookups
+
+logger = logging.getLogger(__name__)
 
 Status = Declaration.Status
 
@@ -481,9 +486,11 @@ def declaration_version_create(
 
 
 def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) -> None:
-    """The new version keeps the documents already lodged (same stored file)."""
+    """The new version keeps the documents already lodged (same stored file), and what
+    the machine read on its invoices."""
     by_line = {item.line_no: item for item in new_items}
-    Document.objects.bulk_create(
+    documents = list(old.documents.select_related("item", "invoice_reading"))
+    copies = Document.objects.bulk_create(
         Document(
             declaration=new,
             item=by_line.get(doc.item.line_no) if doc.item_id else None,
@@ -496,8 +503,18 @@ def _carry_documents(old: Declaration, new: Declaration, new_items: list[Item]) 
             uploaded_by_id=doc.uploaded_by_id,
             uploaded_at=doc.uploaded_at,
         )
-        for doc in old.documents.select_related("item")
+        for doc in documents
     )
+    readings = []
+    for doc, copy in zip(documents, copies, strict=True):
+        reading = getattr(doc, "invoice_reading", None)
+        if reading is not None:
+            reading.pk, reading.document = None, copy
+            readings.append(reading)
+    InvoiceReading.objects.bulk_create(readings)
+    for reading in readings:
+        if reading.status == InvoiceReading.Status.PENDING:
+            _queue_invoice_reading(reading.pk)
 
 
 def declarations_assess_locked(*, declarations: list[Declaration], actor) -> None:
@@ -804,9 +821,203 @@ def document_upload(
             data={"kind": kind, "item": item_line_no, "sha256": document.sha256},
             notice=f"Document added: {document.get_kind_display().lower()}{on_item}.",
         )
+        if kind == Document.Kind.INVOICE:
+            _invoice_reading_open(document)
     except BaseException:
         # The file is on disk before its row: when the row is not stored, the
         # file goes too, rather than stay behind unowned.
         document.file.delete(save=False)
         raise
     return document
+
+
+# --- Invoices read by the machine -----------------------------------------------------------
+
+PICTURE_NOTE = (
+    "A picture, not a PDF with text: the platform does not read text in pictures. "
+    "Upload the invoice as the PDF its issuer made, if you have it."
+)
+
+
+def _queue_invoice_reading(reading_id: int) -> None:
+    """Read the invoice once the upload commits. If the broker is down the upload still
+    stands: the sweeper finds the reading pending and queues it."""
+    from declarations.tasks import read_invoice
+
+    transaction.on_commit(lambda: read_invoice.delay(reading_id), robust=True)
+
+
+def _invoice_reading_open(document: Document) -> InvoiceReading:
+    """The reading of an invoice just uploaded, in the upload's transaction. A picture
+    is not readable at once; a PDF is read by a worker after the commit."""
+    now = timezone.now()
+    if document.content_type != PDF:
+        reading = InvoiceReading(
+            document=document,
+            status=InvoiceReading.Status.NOT_READABLE,
+            notes=[PICTURE_NOTE],
+            read_at=now,
+        )
+    else:
+        reading = InvoiceReading(document=document, created_at=now)
+    reading.full_clean(exclude=["document"])
+    reading.save()
+    if reading.status == InvoiceReading.Status.PENDING:
+        _queue_invoice_reading(reading.pk)
+    return reading
+
+
+def _reader_name() -> str:
+    import pdfplumber
+
+    return f"pdfplumber {pdfplumber.__version__}"
+
+
+def invoice_reading_perform(*, reading_id: int) -> InvoiceReading | None:
+    """Read a pending invoice and record what it says; None when it is read already.
+
+    Safe to run twice (a redelivered message, the sweeper): the attempt is claimed
+    with a guarded update, and only a pending reading is recorded. Attempts are
+    counted before reading, in their own commit, so a file that kills the worker
+    is given up after INVOICE_READ_MAX_ATTEMPTS instead of coming back forever.
+    A file that cannot be read is recorded as such; the upload stands whatever
+    happens here.
+    """
+    from django.db.models import F
+
+    from declarations.reading.invoice import NotReadable, ReadingTooLong, read_invoice_pdf
+
+    claimed = InvoiceReading.objects.filter(
+        pk=reading_id, status=InvoiceReading.Status.PENDING
+    ).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    reading = InvoiceReading.objects.select_related("document").get(pk=reading_id)
+    if reading.attempts > settings.INVOICE_READ_MAX_ATTEMPTS:
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.FAILED,
+            notes=[f"Reading was given up after {reading.attempts - 1} attempts."],
+        )
+    # A storage that does not answer raises here: the task tries again later.
+    with reading.document.file.open("rb") as stored:
+        data = stored.read()
+    started = time.perf_counter()
+    try:
+        result = read_invoice_pdf(
+            data,
+            max_pages=settings.INVOICE_READ_MAX_PAGES,
+            budget_seconds=settings.INVOICE_READ_BUDGET_SECONDS,
+        )
+    except NotReadable as exc:
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.NOT_READABLE,
+            notes=[str(exc)],
+            duration_ms=_elapsed_ms(started),
+        )
+    except ReadingTooLong as exc:
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.FAILED,
+            notes=[f"Reading took too long. {exc}"],
+            duration_ms=_elapsed_ms(started),
+        )
+    except Exception as exc:
+        # pdfminer on a PDF it does not understand: the same again next time.
+        logger.warning("invoice reading %s failed: %s: %s", reading_id, type(exc).__name__, exc)
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.FAILED,
+            notes=["The PDF could not be read."],
+            duration_ms=_elapsed_ms(started),
+        )
+    facts = result.facts
+    notes = list(facts.notes)
+    total = _storable_total(facts.total, notes)
+    try:
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.READ,
+            fields={
+                "invoice_number": facts.number,
+                "invoice_date": facts.date,
+                "seller": facts.seller,
+                "buyer": facts.buyer,
+                "currency": facts.currency,
+                "total": total,
+                "lines": [line.as_json() for line in facts.lines],
+            },
+            notes=notes,
+            pages=result.pages,
+            duration_ms=_elapsed_ms(started),
+        )
+    except ValidationError as exc:
+        # Something read that no invoice says (a currency that is no code...): kept out.
+        logger.warning("invoice reading %s not stored: %s", reading_id, exc.message_dict)
+        return invoice_reading_record(
+            reading_id=reading_id,
+            status=InvoiceReading.Status.FAILED,
+            notes=["What was read on it does not make sense as an invoice."],
+            duration_ms=_elapsed_ms(started),
+        )
+
+
+# The largest total InvoiceReading.total holds (18 digits, 2 after the point).
+MAX_TOTAL = Decimal("9999999999999999.99")
+
+
+def _storable_total(total: Decimal | None, notes: list[str]) -> Decimal | None:
+    """The total in cents (an invoice printing more decimals is rounded), or None when
+    no invoice could be that large."""
+    if total is None:
+        return None
+    if abs(total) > MAX_TOTAL:
+        notes.append(f"The total read, {total}, is too large to be one; it is left out.")
+        return None
+    return total.quantize(Decimal("0.01"))
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+READING_FIELDS = (
+    "invoice_number", "invoice_date", "seller", "buyer", "currency", "total", "lines",
+)  # fmt: skip
+
+
+@transaction.atomic
+def invoice_reading_record(
+    *,
+    reading_id: int,
+    status: str,
+    fields: dict | None = None,
+    notes: list[str] | None = None,
+    pages: int = 0,
+    duration_ms: int | None = None,
+) -> InvoiceReading | None:
+    """The only way a reading changes status: what was read, once. None when another
+    attempt recorded it first."""
+    reading = (
+        InvoiceReading.objects.select_for_update()
+        .filter(pk=reading_id, status=InvoiceReading.Status.PENDING)
+        .first()
+    )
+    if reading is None:
+        return None
+    reading.ensure_may_become(status)
+    fields = fields or {}
+    if set(fields) - set(READING_FIELDS):
+        raise ValueError(f"not a reading field: {sorted(set(fields) - set(READING_FIELDS))}")
+    for name, value in fields.items():
+        setattr(reading, name, value)
+    reading.status = status
+    reading.notes = list(notes or [])
+    reading.pages = pages
+    reading.duration_ms = duration_ms
+    reading.reader = _reader_name()
+    reading.read_at = timezone.now()
+    reading.full_clean(exclude=["document"], validate_constraints=False)
+    reading.save()
+    return reading

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.declaration_detail_page, name="detail"),
     path("<int:pk>/edit/", views.declaration_edit_page, name="edit"),
     path("<int:pk>/amend/", views.declaration_amend_page, name="amend"),
+    path("<int:pk>/invoice-check/", views.invoice_check_partial, name="invoice-check"),
     path("<int:pk>/submit/", views.declaration_submit_page, name="submit"),
     path("<int:pk>/cancel/", views.declaration_cancel_page, name="cancel"),
     path("<int:pk>/pay/", views.declaration_pay_page, name="pay"),

@@ -24,11 +24,13 @@ from declarations.apis import document_response
 from declarations.filters import DeclarationFilter
 from declarations.forms import DeclarationForm, DocumentForm, ItemFormSet, ReasonForm
 from declarations.notices import next_step
+from declarations.reading.comparison import input_comparison, invoice_comparison
 from declarations.selectors import (
     declarant_history,
     declaration_list,
     get_declaration_for_user,
     get_document_for_user,
+    latest_invoice_for_user,
     sees_targeting,
 )
 from declarations.services import (
@@ -196,7 +198,7 @@ def declaration_check_partial(request):
     """Live validation and duty preview of the declaration form (htmx)."""
     _require_trader(request.user)
     form, formset, _kept, data = _bound_input(request)
-    problems, duties = [], None
+    problems, duties, invoice = [], None, None
     if data is None:
         problems = [
             (f"id_{name}", f"{form.fields[name].label}: {e}" if name in form.fields else str(e))
@@ -212,17 +214,23 @@ def declaration_check_partial(request):
     else:
         header, items = data
         pk = request.POST.get("declaration_pk")
+        pk = int(pk) if pk and pk.isdigit() else None
+        # The draft's invoice, to show where the form and it disagree (404 if not theirs).
+        document = latest_invoice_for_user(user=request.user, declaration_pk=pk) if pk else None
+        invoice = input_comparison(header=header, items=items, document=document)
         try:
-            duties = declaration_preview(
-                actor=request.user, header=header, items=items, pk=int(pk) if pk else None
-            )
+            duties = declaration_preview(actor=request.user, header=header, items=items, pk=pk)
         except ValidationError as exc:
             for key, messages_ in exc.message_dict.items():
                 match = ITEM_ERROR_KEY.match(key)
                 anchor = f"id_items-{match[1]}-{match[2]}" if match else f"id_{key}"
                 label = f"Item {int(match[1]) + 1}, {match[2]}" if match else key
                 problems += [(anchor, f"{label.replace('_', ' ')}: {m}") for m in messages_]
-    return render(request, "declarations/_check.html", {"problems": problems, "duties": duties})
+    return render(
+        request,
+        "declarations/_check.html",
+        {"problems": problems, "duties": duties, "invoice": invoice},
+    )
 
 
 @login_required
@@ -255,10 +263,24 @@ def declaration_detail_page(request, pk: int):
         "lane_reasons": lane_reasons(declaration) if official else (),
         "history": declaration.events.all() if official else declarant_history(declaration),
         "official": official,
+        # Prefetched with the documents and items: no query of its own.
+        "invoice": invoice_comparison(declaration),
         "document_form": DocumentForm(declaration=declaration),
         "reason_form": ReasonForm(),
     }
     return render(request, template, context)
+
+
+@login_required
+def invoice_check_partial(request, pk: int):
+    """The declaration against its invoice; the panel polls this while a worker reads it."""
+    declaration = get_declaration_for_user(user=request.user, pk=pk, with_details=True)
+    context = {
+        "declaration": declaration,
+        "invoice": invoice_comparison(declaration),
+        "official": sees_targeting(request.user),
+    }
+    return render(request, "declarations/_invoice_check.html", context)
 
 
 @login_required

@@ -338,6 +338,76 @@ def _record_price_ratio(row: dict) -> float | None:
     return _ratio(_record_value_per_kg(row), reference)
 
 
+# What the machine read on the declaration's latest invoice (declarations.reading).
+INVOICE_READING_CHOICES = (
+    ("none", "No invoice uploaded"),
+    ("pending", "Still being read"),
+    ("read", "Read"),
+    ("not_readable", "Not readable (a scan or a picture)"),
+    ("failed", "Could not be read"),
+)
+
+
+def _invoice_disagrees(kind: str | None):
+    """A reader of whether the invoice disagrees with the declaration (on `kind`, or on
+    anything material); unknown (so no rule fires) unless the invoice was read."""
+
+    def read(declaration, ctx):
+        check = ctx.invoice
+        if not check.is_read:
+            return None
+        return bool(check.material_kinds) if kind is None else kind in check.material_kinds
+
+    return read
+
+
+def _register_invoice_criteria() -> None:
+    """The invoice against the declaration, as facts rules can test. No record reader:
+    the KCS history has no invoices, so these never match in replay."""
+    from declarations.reading.comparison import MATERIAL_KINDS
+
+    register(
+        Criterion(
+            name="invoice_reading",
+            label="the invoice, as the machine read it",
+            level="declaration",
+            type="choice",
+            read=lambda declaration, ctx: ctx.invoice.status,
+            choices=INVOICE_READING_CHOICES,
+        )
+    )
+    register(
+        Criterion(
+            name="invoice_disagrees",
+            label="the invoice disagrees on value, quantity, currency or seller",
+            level="declaration",
+            type="boolean",
+            read=_invoice_disagrees(None),
+        )
+    )
+    for kind in MATERIAL_KINDS:
+        register(
+            Criterion(
+                name=f"invoice_{kind}_disagrees",
+                label=f"the invoice disagrees on the {kind}",
+                level="declaration",
+                type="boolean",
+                read=_invoice_disagrees(kind),
+            )
+        )
+    register(
+        Criterion(
+            name="invoice_line_disagrees",
+            label="the invoice says otherwise of this item's quantity or value, or omits it",
+            level="item",
+            type="boolean",
+            read=lambda item, ctx: (
+                ctx.invoice.line_disagrees(item.line_no) if ctx.invoice.is_read else None
+            ),
+        )
+    )
+
+
 def register_builtin() -> None:
     from accounts.models import Company
     from declarations.models import Declaration, Item
@@ -450,6 +520,7 @@ def register_builtin() -> None:
             read=lambda declaration, ctx: ctx.item_count,
         )
     )
+    _register_invoice_criteria()
     register_model_fields(Declaration, "declaration")
     register_model_fields(Item, "item")
     # The declarant is the company that lodged the declaration.

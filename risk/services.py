@@ -15,6 +15,11 @@ from django.utils import timezone
 
 from core.exceptions import ApplicationError
 from declarations.models import Declaration, Item, Lane
+from declarations.reading.comparison import (
+    InvoiceComparison,
+    invoice_comparison,
+    latest_invoices,
+)
 from notifications.services import Message, notify_many, recipients_with_roles
 from risk import scoring
 from risk.criteria import REGISTRY, clean_condition
@@ -67,10 +72,12 @@ def acceptance_rate(declaration) -> Decimal | None:
 class ScoringContext:
     """Facts about a declaration beyond its own fields, computed only when a rule asks."""
 
-    def __init__(self, declaration: Declaration, items: list):
+    def __init__(self, declaration: Declaration, items: list, invoices: dict | None = None):
         self.declaration = declaration
         self.items = items
         self._prices: dict[tuple[str, str], float | None] = {}
+        # The latest invoice of each declaration of the batch, read once for all of it.
+        self._invoices = invoices
 
     @property
     def item_count(self) -> int:
@@ -109,6 +116,17 @@ class ScoringContext:
             return None
         return float(amount * self.exchange_rate)
 
+    @cached_property
+    def invoice(self) -> InvoiceComparison:
+        """The declaration against its latest invoice, as the machine read it."""
+        invoices = self._invoices
+        if invoices is None:
+            invoices = latest_invoices([self.declaration.pk])
+        document = invoices.get(self.declaration.pk)
+        if document is None:
+            return InvoiceComparison(status="none")
+        return invoice_comparison(self.declaration, items=self.items, document=document)
+
     def reference_value_per_kg(self, hs6: str, origin: str) -> float | None:
         key = (hs6, origin)
         if key not in self._prices:
@@ -130,9 +148,10 @@ def _read(name: str, obj, context):
         return scoring.Unreadable(exc)
 
 
-def declaration_facts(declaration, items, rules) -> tuple[dict, list[dict]]:
-    """Header and item facts, by criterion name, for the criteria the rules use."""
-    context = ScoringContext(declaration, items)
+def declaration_facts(declaration, items, rules, invoices=None) -> tuple[dict, list[dict]]:
+    """Header and item facts, by criterion name, for the criteria the rules use.
+    `invoices`: the latest invoice of each declaration, when the caller read them."""
+    context = ScoringContext(declaration, items, invoices)
     header_names = {c.name for rule in rules for c, _, _ in rule.header}
     item_names = {c.name for rule in rules for c, _, _ in rule.items}
     header = {name: _read(name, declaration, context) for name in header_names}
@@ -328,6 +347,9 @@ class ScoringBatch:
         for item in Item.objects.filter(declaration_id__in=self.items_of).order_by("line_no"):
             self.items_of[item.declaration_id].append(item)
         self.thresholds = RiskSettings.current()
+        # Every decision records what the invoice says (invoice_reason), and rules may
+        # test it: one query for the batch.
+        self.invoices = latest_invoices(list(self.items_of))
         self.version, self.rules, self.broken_rules = _live_rules()
         self.open_faults = {f.kind: f for f in ScoringFault.objects.filter(closed_at__isnull=True)}
         self.faults: dict[str, FaultMet] = {}
@@ -458,9 +480,8 @@ class ScoringBatch:
         if declaration.pk in self._model_errors:
             raise self._model_errors[declaration.pk]
         probability, reason = self.scores.get(declaration.pk, (None, None))
-        header, item_facts = declaration_facts(
-            declaration, self.items_of[declaration.pk], self.rules
-        )
+        items = self.items_of[declaration.pk]
+        header, item_facts = declaration_facts(declaration, items, self.rules, self.invoices)
         failures: dict[int, str] = {}
         assessment = scoring.apply_rules(
             self.rules, header, item_facts, at=timezone.now(), failures=failures
@@ -470,7 +491,7 @@ class ScoringBatch:
         if own:
             # This declaration's data, not the rule: counted, retried, then held.
             raise RuleEvaluationError(f"rule {own[0]}: {failures[own[0]]}")
-        return scoring.decide(
+        decision = scoring.decide(
             rules=assessment,
             # An amended or refiled declaration keeps the draw of the one it
             # replaces: amending is not a way to draw again.
@@ -481,6 +502,11 @@ class ScoringBatch:
             floor=floor,
             fallback=self._fallback({**self.broken_rules, **failures}),
         )
+        invoice = invoice_reason(ScoringContext(declaration, items, self.invoices).invoice)
+        if invoice is not None:
+            # Before the closing "lane ..." line, which sums the decision up.
+            decision.reasons.insert(len(decision.reasons) - 1, invoice)
+        return decision
 
     def _fallback(self, broken: dict[int, str]) -> scoring.Fallback | None:
         reasons = []
@@ -531,6 +557,44 @@ class ScoringBatch:
             exclude=["declaration"], validate_unique=False, validate_constraints=False
         )
         return record
+
+
+def invoice_reason(check: InvoiceComparison) -> dict | None:
+    """What the invoice said at scoring, kept in the decision's reasons for officers and
+    analysts (it weighs nothing by itself: rules may test it, see risk.criteria).
+
+    The learned model does not use it: its training data (the KCS history) has no
+    invoices, so a feature would be missing on every training row and learn nothing.
+    The facts are kept here, as they stood when the lane was decided, so that a
+    retrain on the platform's own inspected declarations can join them to the
+    outcomes (see risk.training.training_records_from_inspections).
+    """
+    if check.status == "none":
+        return None
+    texts = {
+        "pending": "invoice still being read when the lane was decided",
+        "not_readable": "invoice not readable by the machine (a scan or a picture): "
+        "compare it by hand",
+        "failed": "invoice could not be read by the machine: compare it by hand",
+    }
+    if check.status != "read":
+        text = texts[check.status]
+    elif check.material_kinds:
+        text = f"invoice disagrees with the declaration on {', '.join(check.material_kinds)}"
+    elif check.differences:
+        text = f"invoice read; differs only on {check.summary}"
+    else:
+        text = "invoice read; agrees with the declaration"
+    return {
+        "kind": "invoice",
+        "invoice_status": check.status,
+        "disagrees_on": check.material_kinds,
+        # Declaration-wide, for customs: the header facts it speaks of (the seller,
+        # the total) are not another agency's slice.
+        "items": [],
+        "score": 0,
+        "text": text,
+    }
 
 
 def lane_decision_manual(*, declaration, lane: str, actor, reason: str) -> LaneDecision:

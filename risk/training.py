@@ -102,6 +102,21 @@ def kcs_import(*, paths: Iterable[str | Path], batch_size: int = 5000) -> int:
     return created
 
 
+# What the invoice said (declarations.reading) is not a feature of the model, on purpose.
+# The KCS history the model learns from has no invoices: a column missing on every
+# training row gives the trees nothing to split on, so the model would score it with
+# no weight while seeming to use it. Rules use it now (risk.criteria); and every lane
+# decision keeps it as it stood when the lane was decided (the reason of kind
+# "invoice": `invoice_status`, `disagrees_on`). Once the platform has inspected enough
+# declarations of its own, a retrain on them can learn from it: add `invoice_status`
+# and one 0/1 column per kind in `disagrees_on` to ItemRecord and TrainingRecord,
+# filled below from the declaration's lane decision (not compared again: the invoice
+# may have been replaced since), left missing on KCS rows (LightGBM sends missing
+# values down a branch of their own), add them to risk.ml.features, and let the
+# promotion gate (a later window, the live model beaten on precision at 1-10 %)
+# decide whether they earn their place.
+
+
 def training_records_from_inspections(inspections=None) -> int:
     """Label the items of inspected platform declarations from the officers' findings
     (of every inspection done, or of those given).

@@ -371,6 +371,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "in
 # Submitted declarations still without a lane after this many seconds are
 # re-queued by the sweeper.
 RISK_SWEEP_AFTER_SECONDS = int(os.environ.get("RISK_SWEEP_AFTER_SECONDS", "120"))
+# Uploaded invoices still not read after this many seconds are re-queued.
+INVOICE_READ_SWEEP_AFTER_SECONDS = int(os.environ.get("INVOICE_READ_SWEEP_AFTER_SECONDS", "300"))
 CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule")
@@ -394,6 +396,10 @@ CELERY_BEAT_SCHEDULE = {
     "risk-retrain-model": {
         "task": "risk.tasks.retrain_risk_model",
         "schedule": float(os.environ.get("RISK_RETRAIN_SECONDS", str(60 * 60 * 24 * 7))),
+    },
+    "declarations-sweep-unread-invoices": {
+        "task": "declarations.tasks.sweep_unread_invoices",
+        "schedule": float(max(30, INVOICE_READ_SWEEP_AFTER_SECONDS / 2)),
     },
     "notifications-sweep-outbox": {
         "task": "notifications.tasks.sweep_outbox",
@@ -475,6 +481,12 @@ TRANSIT_MAX_DAYS = int(os.environ.get("TRANSIT_MAX_DAYS", "30"))
 REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "60"))
 # Uploaded documents: PDF, PNG or JPEG, checked by content, at most this size.
 DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+
+# Uploaded invoices are read by a worker (declarations.reading): at most this many
+# pages (about 0.1 s each), within this many seconds, in this many attempts.
+INVOICE_READ_MAX_PAGES = int(os.environ.get("INVOICE_READ_MAX_PAGES", "50"))
+INVOICE_READ_BUDGET_SECONDS = float(os.environ.get("INVOICE_READ_BUDGET_SECONDS", "30"))
+INVOICE_READ_MAX_ATTEMPTS = int(os.environ.get("INVOICE_READ_MAX_ATTEMPTS", "3"))
 
 # A scoring task that fails for a non-transient reason is retried after this delay.
 RISK_RETRY_SECONDS = float(os.environ.get("RISK_RETRY_SECONDS", "5"))

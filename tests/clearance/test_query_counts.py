@@ -36,10 +36,11 @@ def test_scoring_a_batch_takes_the_same_statements_whatever_its_size(
         for n in range(size)
         for trader in [cast.trader_a if n % 2 else cast.trader_b]
     ]
-    # 28 to decide and route, 3 to check the permits cited against those issued, 12
-    # more to clear the green ones nobody needs to see: their customs approvals and
-    # their assessment, each with its audit entries and the declarant's notices.
-    with django_assert_num_queries(43):
+    # 29 to decide and route (one reads the batch's invoices), 3 to check the permits
+    # cited against those issued, 12 more to clear the green ones nobody needs to see:
+    # their customs approvals and their assessment, each with its audit entries and the
+    # declarant's notices.
+    with django_assert_num_queries(44):
         decisions = declarations_assess_risk(declaration_ids=[waiting[0].pk], more=31)
     assert len(decisions) == size
     assert {d.status for d in Declaration.objects.filter(pk__in=[w.pk for w in waiting])} == {
