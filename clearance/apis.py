@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,13 +40,10 @@ class MovementListApi(APIView):
     def get(self, request):
         stage = request.query_params.get("stage", "")
         office = request.query_params.get("office", "")
-        movements = movement_list(user=request.user, office=office, stage="")
-        if stage:
-            movements = (
-                movement_list(user=request.user, office=office, stage=stage)
-                if stage in STAGES
-                else movements.none()
-            )
+        known = stage in STAGES
+        movements = movement_list(user=request.user, office=office, stage=stage if known else "")
+        if stage and not known:
+            movements = movements.none()
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(movements, request, view=self)
         return paginator.get_paginated_response(s.MovementOutputSerializer(page, many=True).data)
@@ -61,80 +58,71 @@ class MovementDetailApi(APIView):
         return Response(movement_data(user=request.user, pk=pk))
 
 
-class MovementReleaseApi(APIView):
-    @extend_schema(
-        summary="Release a cleared movement under seal (an officer of its office of "
-        "departure); the time limit starts",
-        request=s.ReleaseInputSerializer,
-        responses={200: s.MovementOutputSerializer},
-    )
+class MovementActionApi(APIView):
+    """One step of a movement, posted by an officer: the movement must be one the
+    user sees (else 404), `input_serializer` checks the body, `service` (a
+    clearance.transit function) acts, and the answer is the movement as it now is."""
+
+    input_serializer: type | None = None
+    service = None
+
     def post(self, request, pk: int):
         movement = get_movement_for_user(user=request.user, pk=pk)
-        serializer = s.ReleaseInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        transit_release_under_seal(
-            declaration_id=movement.pk, actor=request.user, **serializer.validated_data
+        data = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        type(self).service(declaration_id=movement.pk, actor=request.user, **data)
+        return Response(movement_data(user=request.user, pk=pk))
+
+
+def _action_schema(summary: str, request):
+    return extend_schema_view(
+        post=extend_schema(
+            summary=summary, request=request, responses={200: s.MovementOutputSerializer}
         )
-        return Response(movement_data(user=request.user, pk=pk))
-
-
-class MovementArrivalApi(APIView):
-    @extend_schema(
-        summary="Record the arrival at the office of destination (an officer posted there)",
-        request=s.ArrivalInputSerializer,
-        responses={200: s.MovementOutputSerializer},
     )
-    def post(self, request, pk: int):
-        movement = get_movement_for_user(user=request.user, pk=pk)
-        serializer = s.ArrivalInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        transit_arrival_record(
-            declaration_id=movement.pk, actor=request.user, **serializer.validated_data
-        )
-        return Response(movement_data(user=request.user, pk=pk))
 
 
-class MovementControlApi(APIView):
-    @extend_schema(
-        summary="Record the control of the goods at destination (mandatory after a seal or "
-        "sensor alert)",
-        request=s.ControlInputSerializer,
-        responses={200: s.MovementOutputSerializer},
-    )
-    def post(self, request, pk: int):
-        movement = get_movement_for_user(user=request.user, pk=pk)
-        serializer = s.ControlInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        transit_control_record(
-            declaration_id=movement.pk, actor=request.user, **serializer.validated_data
-        )
-        return Response(movement_data(user=request.user, pk=pk))
+@_action_schema(
+    "Release a cleared movement under seal (an officer of its office of departure); the "
+    "time limit starts",
+    s.ReleaseInputSerializer,
+)
+class MovementReleaseApi(MovementActionApi):
+    input_serializer = s.ReleaseInputSerializer
+    service = staticmethod(transit_release_under_seal)
 
 
-class MovementResolveApi(APIView):
-    @extend_schema(
-        summary="Resolve an arrival's discrepancies with a reason (a customs supervisor of "
-        "the office of destination who did not record them)",
-        request=ReasonInputSerializer,
-        responses={200: s.MovementOutputSerializer},
-    )
-    def post(self, request, pk: int):
-        movement = get_movement_for_user(user=request.user, pk=pk)
-        serializer = ReasonInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        transit_discrepancies_resolve(
-            declaration_id=movement.pk, actor=request.user, **serializer.validated_data
-        )
-        return Response(movement_data(user=request.user, pk=pk))
+@_action_schema(
+    "Record the arrival at the office of destination (an officer posted there)",
+    s.ArrivalInputSerializer,
+)
+class MovementArrivalApi(MovementActionApi):
+    input_serializer = s.ArrivalInputSerializer
+    service = staticmethod(transit_arrival_record)
 
 
-class MovementDischargeApi(APIView):
-    @extend_schema(
-        summary="Discharge an arrived movement; its guarantee is released",
-        request=None,
-        responses={200: s.MovementOutputSerializer},
-    )
-    def post(self, request, pk: int):
-        movement = get_movement_for_user(user=request.user, pk=pk)
-        transit_discharge(declaration_id=movement.pk, actor=request.user)
-        return Response(movement_data(user=request.user, pk=pk))
+@_action_schema(
+    "Record the control of the goods at destination (mandatory after a seal or sensor alert)",
+    s.ControlInputSerializer,
+)
+class MovementControlApi(MovementActionApi):
+    input_serializer = s.ControlInputSerializer
+    service = staticmethod(transit_control_record)
+
+
+@_action_schema(
+    "Resolve an arrival's discrepancies with a reason (a customs supervisor of the office "
+    "of destination who did not record them)",
+    ReasonInputSerializer,
+)
+class MovementResolveApi(MovementActionApi):
+    input_serializer = ReasonInputSerializer
+    service = staticmethod(transit_discrepancies_resolve)
+
+
+@_action_schema("Discharge an arrived movement; its guarantee is released", None)
+class MovementDischargeApi(MovementActionApi):
+    service = staticmethod(transit_discharge)
