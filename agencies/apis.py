@@ -31,6 +31,7 @@ from clearance.services import (
     review_query,
     review_reject,
 )
+from core.models import proposals_with_status
 from core.pagination import CappedPageNumberPagination
 
 CONFLICT = OpenApiResponse(
@@ -294,11 +295,7 @@ class LaneProposalListApi(APIView):
     def get(self, request):
         paginator = self.pagination_class()
         proposals = lane_proposal_list(user=request.user).order_by("-proposed_at", "-pk")
-        wanted = request.query_params.get("status", "proposed")
-        if wanted not in ("all", *LaneChangeProposal.Status.values):
-            proposals = proposals.none()
-        elif wanted != "all":
-            proposals = proposals.filter(status=wanted)
+        proposals = proposals_with_status(proposals, request.query_params.get("status", "proposed"))
         page = paginator.paginate_queryset(proposals, request, view=self)
         return paginator.get_paginated_response(
             s.LaneProposalOutputSerializer(page, many=True).data

@@ -46,3 +46,13 @@ class Proposal(models.Model):
 
     class Meta:
         abstract = True
+
+
+def proposals_with_status(proposals, wanted: str):
+    """The proposals a list asks for with ?status=: one status of the model's, "all",
+    or none for a status it does not have."""
+    if wanted == "all":
+        return proposals
+    if wanted not in proposals.model.Status.values:
+        return proposals.none()
+    return proposals.filter(status=wanted)

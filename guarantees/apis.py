@@ -3,10 +3,10 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.models import proposals_with_status
 from core.pagination import CappedPageNumberPagination
 from core.serializers import ReasonInputSerializer
 from guarantees import serializers as s
-from guarantees.models import GuaranteeProposal
 from guarantees.selectors import (
     ensure_keeps_registry,
     get_guarantee_for_user,
@@ -80,11 +80,7 @@ class GuaranteeProposalListApi(APIView):
     def get(self, request):
         paginator = self.pagination_class()
         proposals = guarantee_proposal_list(user=request.user).order_by("-proposed_at", "-pk")
-        wanted = request.query_params.get("status", "proposed")
-        if wanted not in ("all", *GuaranteeProposal.Status.values):
-            proposals = proposals.none()
-        elif wanted != "all":
-            proposals = proposals.filter(status=wanted)
+        proposals = proposals_with_status(proposals, request.query_params.get("status", "proposed"))
         page = paginator.paginate_queryset(proposals, request, view=self)
         return paginator.get_paginated_response(
             s.GuaranteeProposalOutputSerializer(page, many=True).data
