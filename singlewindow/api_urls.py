@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("guarantees.api_urls")),
     path("", include("clearance.api_urls")),
     path("risk/", include("risk.api_urls")),
+    path("continuity/", include("continuity.api_urls")),
 ]
