@@ -945,12 +945,16 @@ def lane_proposal_record(*, declaration, to_lane: str, actor, reason: str) -> La
             )
         ]
     )
-    # The supervisors who may approve it: those overseeing the declaration's office.
+    # The supervisors who may approve it: customs', overseeing the declaration's office
+    # (the proposer may be the platform's administrator, after a re-scoring).
+    customs_id = actor.agency_id or Agency.objects.values_list("pk", flat=True).get(
+        is_customs=True
+    )
     others = [
         pk
         for pk in recipients_with_roles(
             roles=["supervisor"],
-            agency_id=actor.agency_id,
+            agency_id=customs_id,
             office_codes=[declaration.control_office],
         )
         if pk != actor.pk
