@@ -16,7 +16,8 @@ from core.exceptions import ApplicationError
 from notifications.services import Message, notify_many, recipients_at_offices
 from reference.models import Office, OfficeClosure
 
-# How far ahead a closure may be announced: a forecast storm, not next year's plans.
+# How far ahead a closure may be announced (a forecast storm, not next year's plans),
+# and how late it may be recorded.
 CLOSURE_NOTICE_DAYS = 30
 
 
@@ -51,9 +52,14 @@ def office_close(
     closed_from = closed_from or now
     if not reason.strip():
         raise ValidationError({"reason": "Say why the office closes."})
-    if closed_from > now + timedelta(days=CLOSURE_NOTICE_DAYS):
+    window = timedelta(days=CLOSURE_NOTICE_DAYS)
+    if closed_from > now + window:
         raise ValidationError(
             {"closed_from": f"A closure is announced at most {CLOSURE_NOTICE_DAYS} days ahead."}
+        )
+    if closed_from < now - window:
+        raise ValidationError(
+            {"closed_from": f"A closure is recorded at most {CLOSURE_NOTICE_DAYS} days late."}
         )
     # The office row is the lock two administrators closing it at once queue on.
     office = Office.objects.select_for_update().filter(code=office_code.upper()).first()
