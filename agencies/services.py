@@ -947,9 +947,7 @@ def lane_proposal_record(*, declaration, to_lane: str, actor, reason: str) -> La
     )
     # The supervisors who may approve it: customs', overseeing the declaration's office
     # (the proposer may be the platform's administrator, after a re-scoring).
-    customs_id = actor.agency_id or Agency.objects.values_list("pk", flat=True).get(
-        is_customs=True
-    )
+    customs_id = actor.agency_id or Agency.objects.values_list("pk", flat=True).get(is_customs=True)
     others = [
         pk
         for pk in recipients_with_roles(

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, Inspection, LaneChangeProposal, LaneOverride, Review
 from agencies.services import lane_proposal_record, lane_proposals_lapse, reviews_move_office
-from clearance.services import LaneChoice, customs_decided, lanes_apply
+from clearance.services import LaneChoice, customs_decided, lane_floors, lanes_apply
 from core.exceptions import ApplicationError
 from declarations.audit import audit_append, audit_entry
 from declarations.models import Declaration, OfficeDiversion
@@ -306,13 +306,18 @@ def _rescore_batch(declaration_ids: list[int], *, job: RiskJob) -> tuple[int, in
     if not declarations:
         return 0, 0
     batch = ScoringBatch(declarations)
+    floors = lane_floors(declarations)
     fell_back, failed = 0, 0
     for declaration in declarations:
         old = decisions[declaration.pk]
         try:
-            # The draw made then stands: scoring again is not drawing again.
+            # The draw made then stands: scoring again is not drawing again. So does
+            # the lane of a version it amends (or of an invoice refiled).
+            kept = floors.get(declaration.pk)
             floor = scoring.Floor(
-                lane=scoring.GREEN, randomly_selected=old.randomly_selected, text=""
+                lane=kept.lane if kept else scoring.GREEN,
+                randomly_selected=old.randomly_selected,
+                text=kept.text if kept else "",
             )
             new = batch.decide(declaration, floor)
         except Exception:
@@ -343,6 +348,9 @@ def _snapshot(decision: LaneDecision) -> dict:
         "randomly_selected": decision.randomly_selected,
         "decided_at": decision.decided_at.isoformat(),
     }
+
+
+FALLBACK_WORDS = {"rules_only": "the rules alone", "default_lane": "the fallback lane"}
 
 
 def review_work_started(declaration: Declaration) -> bool:
@@ -378,7 +386,7 @@ def _rescore_apply(declaration, old: LaneDecision, new: scoring.Decision, *, bat
     lowers = scoring.LANE_SEVERITY[new.lane] < scoring.LANE_SEVERITY[current]
     lane_can_change = declaration.is_under_review and not customs_decided(declaration)
     started = review_work_started(declaration)
-    was = old.get_fallback_display().lower()
+    was = FALLBACK_WORDS.get(old.fallback, old.fallback)
     when = timezone.localtime(old.decided_at)
     if raises:
         outcome = LaneRescore.Outcome.RAISED if lane_can_change else LaneRescore.Outcome.TOO_LATE
@@ -392,7 +400,7 @@ def _rescore_apply(declaration, old: LaneDecision, new: scoring.Decision, *, bat
     record = batch.record(declaration, new, timings={})
     after = {**_snapshot(record), "decided_at": timezone.now().isoformat()}
     why = (
-        f"re-scored by the full engine after a fallback ({was}, lane {old.lane}, "
+        f"re-scored by the full engine after a fallback ({was}: lane {old.lane}, "
         f"{when:%Y-%m-%d %H:%M}): lane {new.lane}, score {new.score}"
     )
     if outcome in LaneRescore.APPLIED:

@@ -151,7 +151,7 @@ def declaration_amend(
 
     The replaced version leaves every queue: its waiting reviews close and its
     ordered checks are cancelled. The new version is scored never below the
-    lane of the one it replaces (see _floors).
+    lane of the one it replaces (see lane_floors).
     """
     old, new = declaration_version_create(
         actor=actor, declaration=declaration, header=header, items=items, reason=reason
@@ -250,7 +250,7 @@ def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[Lan
     if not declarations:
         return [], []
     batch = ScoringBatch(declarations)
-    floors = _floors(declarations)
+    floors = lane_floors(declarations)
     decided, undecided = [], []
     for declaration in declarations:
         try:
@@ -276,7 +276,7 @@ def _assess_alone(declaration_id: int) -> LaneDecision | None:
                 )
                 return None
             batch = ScoringBatch(declarations)
-            floor = _floors(declarations).get(declaration_id)
+            floor = lane_floors(declarations).get(declaration_id)
             decided = [(declarations[0], *_decide_timed(batch, declarations[0], floor))]
             record = _record_decisions(batch, decided)[0]
             scoring_faults_update(batch=batch)
@@ -291,7 +291,7 @@ def _assess_alone(declaration_id: int) -> LaneDecision | None:
         return None
 
 
-def _floors(declarations: list[Declaration]) -> dict[int, Floor]:
+def lane_floors(declarations: list[Declaration]) -> dict[int, Floor]:
     """What each declaration keeps of one it replaces that was already routed.
 
     An amendment keeps the lane of the version it amends; an invoice filed

@@ -38,7 +38,7 @@ class DivertForm(forms.Form):
 
     def __init__(self, *args, targets, waiting, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_office"].choices = [
+        self.fields["to_office"].choices = [("", "Choose an office")] + [
             (office.code, f"{office.code} {office.name} ({office.get_kind_display().lower()})")
             for office in targets
         ]

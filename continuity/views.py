@@ -47,8 +47,8 @@ def _office_context(request, office, **forms_):
     desk = office_desk(user=request.user, office=office)
     return {
         "desk": desk,
-        "close_form": forms_.get("close_form") or forms.OfficeCloseForm(),
-        "reopen_form": forms_.get("reopen_form") or forms.ReasonForm(),
+        "close_form": forms_.get("close_form") or forms.OfficeCloseForm(prefix="close"),
+        "reopen_form": forms_.get("reopen_form") or forms.ReasonForm(prefix="reopen"),
         "divert_form": forms_.get("divert_form")
         or forms.DivertForm(targets=desk.targets, waiting=desk.waiting),
     }
@@ -65,7 +65,7 @@ def office_page(request, code: str):
 def office_close_page(request, code: str):
     ensure_admin(request.user)
     office = get_office_for_user(user=request.user, code=code)
-    form = forms.OfficeCloseForm(request.POST)
+    form = forms.OfficeCloseForm(request.POST, prefix="close")
     if form.is_valid():
         done = run_service(
             request,
@@ -84,7 +84,7 @@ def office_close_page(request, code: str):
 def office_reopen_page(request, code: str):
     ensure_admin(request.user)
     office = get_office_for_user(user=request.user, code=code)
-    form = forms.ReasonForm(request.POST)
+    form = forms.ReasonForm(request.POST, prefix="reopen")
     if form.is_valid():
         done = run_service(
             request,

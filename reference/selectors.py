@@ -1,6 +1,6 @@
 """Reads of the reference data."""
 
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 
 from reference.models import Office, OfficeClosure
 
@@ -52,5 +52,6 @@ def diversion_targets(office: Office) -> QuerySet[Office]:
         )
         .exclude(code=office.code)
         .exclude(code__in=closed)
-        .order_by("kind", "code")
+        # The same kind of office first: where the ship, the aircraft or the lorry goes.
+        .order_by(Case(When(kind=office.kind, then=Value(0)), default=Value(1)), "kind", "code")
     )

@@ -423,6 +423,15 @@ class PlannedFallback(Stateful, Proposal):
     def __str__(self) -> str:
         return f"planned fallback {self.pk}: {self.mode} ({self.status})"
 
+    @property
+    def mode_text(self) -> str:
+        """The mode as an outage plans it (Fallback's labels name the fault it stands in
+        for)."""
+        return {
+            Fallback.RULES_ONLY: "Rules only (the model switched off)",
+            Fallback.DEFAULT_LANE: "Fallback lane (the rules and the model switched off)",
+        }.get(self.mode, self.mode)
+
 
 class LaneRescore(models.Model):
     """A fallback's lane decision scored again by the full engine once it was back: what

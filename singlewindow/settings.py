@@ -320,12 +320,16 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatus": "declarations.models.Payment.Status",
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
+        "RiskJobStatus": "risk.models.RiskJob.Status",
         "LaneEnum": "declarations.models.Lane",
         "GuaranteeStatus": "guarantees.models.Guarantee.Status",
         "GuaranteeProposalStatus": "guarantees.models.GuaranteeProposal.Status",
         "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
         "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
         "ControlResult": "declarations.models.TransitArrival.ControlResult",
+        "OfficeKind": "reference.models.Office.Kind",
+        "PlannedFallbackStatus": "risk.models.PlannedFallback.Status",
+        "ScoringFaultKind": "risk.models.ScoringFault.Kind",
     },
 }
 

@@ -246,7 +246,7 @@ def test_the_full_engine_raises_records_proposes_or_keeps_each_one_decision(cast
     declaration, decision, rescore = rescored(fallen_back["raise"])
     assert declaration.lane == "red" and (decision.lane, decision.fallback) == ("red", "")
     assert decision.reasons[0]["kind"] == "rescore"
-    assert "after a fallback (fallback lane" in decision.reasons[0]["text"]
+    assert "after a fallback (the fallback lane: lane yellow" in decision.reasons[0]["text"]
     assert rescore.outcome == "raised" and rescore.before["lane"] == "yellow"
     assert rescore.before["fallback"] == "default_lane" and rescore.after["lane"] == "red"
     assert LaneDecision.objects.filter(declaration=declaration).count() == 1

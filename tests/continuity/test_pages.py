@@ -23,13 +23,13 @@ def test_an_administrator_closes_an_office_and_diverts_its_work_from_the_page(
     assert "Open" in browser.get("/continuity/offices/KRPUS/").content.decode()
 
     # A reason is needed: the form says so on its field, nothing is closed.
-    page = browser.post("/continuity/offices/KRPUS/close/", {"reason": ""}).content.decode()
+    page = browser.post("/continuity/offices/KRPUS/close/", {"close-reason": ""}).content.decode()
     assert "This field is required." in page and not OfficeClosure.objects.exists()
     response = browser.post(
         "/continuity/offices/KRPUS/close/",
         {
-            "reason": "Typhoon damage",
-            "closed_from": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "close-reason": "Typhoon damage",
+            "close-closed_from": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
         },
     )
     assert response.status_code == 302
@@ -62,7 +62,7 @@ def test_an_administrator_closes_an_office_and_diverts_its_work_from_the_page(
     page = browser.get("/continuity/offices/KRPUS/").content.decode()
     assert "Nothing waits here." in page
 
-    response = browser.post("/continuity/offices/KRPUS/reopen/", {"reason": "Repaired"})
+    response = browser.post("/continuity/offices/KRPUS/reopen/", {"reopen-reason": "Repaired"})
     assert response.status_code == 302
     assert not OfficeClosure.objects.in_force().exists()
 
