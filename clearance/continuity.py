@@ -351,6 +351,8 @@ def _snapshot(decision: LaneDecision) -> dict:
 
 
 FALLBACK_WORDS = {"rules_only": "the rules alone", "default_lane": "the fallback lane"}
+# Ended without the goods going anywhere: a stricter lane there is nobody's business.
+ENDED_UNCLEARED = frozenset({Status.AMENDED, Status.CANCELLED, Status.REJECTED, Status.SEIZED})
 
 
 def review_work_started(declaration: Declaration) -> bool:
@@ -425,7 +427,7 @@ def _rescore_apply(declaration, old: LaneDecision, new: scoring.Decision, *, bat
             declaration=declaration, to_lane=new.lane, actor=actor,
             reason=f"{why}; a lower lane is never applied without a second person",
         )  # fmt: skip
-    elif outcome == LaneRescore.Outcome.TOO_LATE:
+    elif outcome == LaneRescore.Outcome.TOO_LATE and declaration.status not in ENDED_UNCLEARED:
         _tell_too_late(declaration, old_lane=current, new=new, why=why)
     rescore = LaneRescore(
         lane_decision=old, job=job, outcome=outcome, before=before, after=after,

@@ -80,6 +80,7 @@ class DivertInputSerializer(serializers.Serializer):
     declarations = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
+        allow_empty=False,
         max_length=10_000,
         help_text="Ids of declarations waiting at the office; omitted: every one.",
     )

@@ -343,3 +343,21 @@ def test_an_approver_of_the_proposed_lowering_is_a_customs_supervisor_not_the_pr
     # The food supervisor of the office is not told of customs' lane work.
     assert not told(food_supervisor, "lane_change_proposed")
     lane_change_approve(proposal_id=proposal.pk, actor=second_supervisor(cast.supervisor))
+
+
+def test_a_replaced_version_is_re_scored_quietly(cast, rules):
+    from clearance.services import declaration_amend
+    from declarations.services import HEADER_FIELDS, declaration_items_input
+
+    planned_fallback_propose(mode="default_lane", reason="upgrade", actor=cast.admin)
+    phones = lodge_and_score(cast, PHONES)
+    header = {field: getattr(phones, field) for field in HEADER_FIELDS}
+    declaration_amend(
+        actor=cast.trader_a, declaration=phones, header=header,
+        items=declaration_items_input(phones), reason="typo",
+    )  # fmt: skip
+    planned_fallback_switch_off(actor=cast.admin)
+    result = lane_decisions_rescore(job_id=lane_decisions_rescore_request(actor=cast.admin).pk)
+    assert result["outcomes"]["too_late"] == 1
+    # Nothing to check after the fact on a version nobody clears.
+    assert not told(cast.supervisor, "rescored_too_late")
