@@ -40,6 +40,7 @@ from declarations.validation import (
     validate_draft,
     validate_lodgement,
 )
+from emergencies.selectors import relief_for
 from reference import lookups
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 Status = Declaration.Status
 
 DECLARATION_PERMS = ("declarations.view_declaration", "declarations.change_declaration")
-TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version")
+TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version", "emergency")
 
 
 def event_append(
@@ -256,7 +257,14 @@ def _build_items(
 
 
 def _apply_duties(declaration: Declaration, items: list[Item], *, on) -> None:
-    assessment = assess_duties(declaration, items, on=on)
+    """The duties, and the relief they get: a declaration is a relief consignment
+    when an emergency in force now covers it (checked again at lodgement: the
+    emergency may have ended since the draft was saved)."""
+    emergency = relief_for(declaration, items)
+    declaration.emergency = emergency
+    relief = emergency is not None and emergency.duty_relief
+    assessment = assess_duties(declaration, items, on=on, relief=relief)
+    declaration.duties_relieved = assessment.relieved
     declaration.exchange_rate = assessment.exchange_rate
     declaration.customs_value_total = assessment.customs_value
     declaration.duty_total = assessment.duty
@@ -422,8 +430,11 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
         "customs_value_total": locked.customs_value_total,
         "duty_total": locked.duty_total,
         "vat_total": locked.vat_total,
+        "emergency": locked.emergency,
+        "duties_relieved": locked.duties_relieved,
     }
-    move = Move(locked, Status.SUBMITTED, changes=changes)
+    data = {"relief": locked.emergency.name} if locked.emergency else None
+    move = Move(locked, Status.SUBMITTED, data=data, changes=changes)
     declarations_move_locked(moves=[move], actor=actor)
     return locked
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "guarantees",
     "clearance",
     "exports",
+    "emergencies",
     "demo",
 ]
 

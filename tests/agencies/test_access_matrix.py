@@ -138,6 +138,7 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:movement-control": "movement",
     "api:movement-resolve": "movement",
     "api:movement-discharge": "movement",
+    "emergencies:detail": "emergency",
 }
 
 # Routes that take no object id and need no login.
@@ -240,7 +241,23 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
         **transit_objects(cast),
+        "emergency": emergency_proposed(cast),
     }
+
+
+def emergency_proposed(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from emergencies.services import emergency_declare_propose
+
+    now = timezone.now()
+    proposal = emergency_declare_propose(
+        actor=cast.admin, office_codes=["KRPUS"], reason="Flood", name="Flood",
+        starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
+    )  # fmt: skip
+    return proposal.emergency
 
 
 def transit_objects(cast) -> dict:
@@ -473,6 +490,11 @@ def foreign_export(cast, world, user):
     return {"pk": world["export"].pk}
 
 
+def foreign_emergency(cast, world, user):
+    # Administrators declare emergencies; everyone else reads what is in force only.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -493,6 +515,7 @@ FOREIGN: dict[str, Callable] = {
     "guarantee": foreign_guarantee,
     "guarantee_proposal": foreign_guarantee_proposal,
     "movement": foreign_movement,
+    "emergency": foreign_emergency,
 }
 
 
