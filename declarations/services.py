@@ -33,7 +33,7 @@ from declarations.models import (
     Payment,
     TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
+from declarations.notices import STATUS_NOTICES, declarants_tell, lodged_notice, release_notice
 from declarations.validation import (
     DEFAULT_PROCEDURE,
     duplicate_errors,
@@ -350,7 +350,7 @@ def declaration_create(
         actor=actor,
         action="lodged" if lodge else "created",
         to_status=declaration.status,
-        notice=STATUS_NOTICES[declaration.status],
+        notice=lodged_notice(declaration) if lodge else STATUS_NOTICES[declaration.status],
     )
     audit_append([entry], first=True)
     return declaration
@@ -434,7 +434,8 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
         "duties_relieved": locked.duties_relieved,
     }
     data = {"relief": locked.emergency.name} if locked.emergency else None
-    move = Move(locked, Status.SUBMITTED, data=data, changes=changes)
+    notice = lodged_notice(locked)
+    move = Move(locked, Status.SUBMITTED, data=data, changes=changes, notice=notice)
     declarations_move_locked(moves=[move], actor=actor)
     return locked
 
