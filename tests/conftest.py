@@ -216,6 +216,17 @@ def login_throttle_reset():
     cache.delete("throttle_login_127.0.0.1")
 
 
+@pytest.fixture(autouse=True)
+def emergency_notices_reset():
+    """The emergencies the banner shows are cached in Redis too, which outlives a test's
+    database transaction: every test starts without them."""
+    from django.core.cache import cache
+
+    from emergencies.selectors import NOTICES_CACHE_KEY
+
+    cache.delete(NOTICES_CACHE_KEY)
+
+
 def _test_database_url() -> str:
     """DATABASE_URL with the test database's name, for processes we start."""
     parts = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/x")
