@@ -218,13 +218,17 @@ def login_throttle_reset():
 
 @pytest.fixture(autouse=True)
 def emergency_notices_reset():
-    """The emergencies the banner shows are cached in Redis too, which outlives a test's
-    database transaction: every test starts without them."""
+    """The emergencies the banner and the API header show are cached in Redis, which
+    outlives a test's database transaction. Every test starts as the platform runs
+    between two changes: the cache says what the database holds, no emergency (so a
+    query count measures the steady state, not the one miss after a change). The
+    services forget it when an emergency changes; a test that makes one otherwise
+    calls emergencies.selectors.emergency_notices_forget()."""
     from django.core.cache import cache
 
-    from emergencies.selectors import NOTICES_CACHE_KEY
+    from emergencies.selectors import NOTICES_CACHE_KEY, NOTICES_CACHE_SECONDS
 
-    cache.delete(NOTICES_CACHE_KEY)
+    cache.set(NOTICES_CACHE_KEY, [], NOTICES_CACHE_SECONDS)
 
 
 def _test_database_url() -> str:
