@@ -145,10 +145,12 @@ def consignee_list(*, user) -> QuerySet[HumanitarianConsignee]:
 # The emergencies declared and not yet ended, shared by every process through the cache:
 # every page and every API response says whether one is in force, and asking the
 # database each time would add a statement to each of them. Forgotten when an emergency
-# changes (services._emergency_transition); kept NOTICES_CACHE_SECONDS at most besides,
-# so that a change made behind the services' back shows within minutes.
+# changes (services._emergency_transition). Kept NOTICES_CACHE_SECONDS at most besides:
+# a request that read the database just before a change committed may store what it
+# read after the change forgot it, and a change made behind the services' back is not
+# forgotten at all; either shows within that time.
 NOTICES_CACHE_KEY = "emergencies:declared:v1"
-NOTICES_CACHE_SECONDS = 300
+NOTICES_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)

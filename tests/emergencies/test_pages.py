@@ -318,3 +318,16 @@ def test_a_page_that_does_not_show_the_banner_does_not_read_it(
     assert cache.get(NOTICES_CACHE_KEY) is None
     browser.get("/declarations/")
     assert cache.get(NOTICES_CACHE_KEY) == []
+
+
+def test_without_the_cache_the_banner_reads_the_database(cast, second_admin, settings, caplog):
+    declare(cast.admin, second_admin, name="Typhoon Mawar")
+    # Nothing listens there: every cache call fails as when Redis is down.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    assert [notice.name for notice in emergency_notices()] == ["Typhoon Mawar"]
+    assert "cache unavailable" in caplog.text
