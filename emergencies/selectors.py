@@ -1,13 +1,22 @@
 """Reads of the emergencies app: what is in force, and whether a consignment is relief."""
 
+import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from redis.exceptions import RedisError
 
 from declarations.models import Declaration
 from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
+
+logger = logging.getLogger(__name__)
 
 
 def emergencies_in_force(at: datetime | None = None) -> list[Emergency]:
@@ -129,3 +138,116 @@ def consignee_list(*, user) -> QuerySet[HumanitarianConsignee]:
     if user.is_trader:
         return consignees.filter(company_id=user.company_id)
     return consignees.none()
+
+
+# ---- Pages, API and the banner (A) ----------------------------------------------------------
+
+# The emergencies declared and not yet ended, shared by every process through the cache:
+# every page and every API response says whether one is in force, and asking the
+# database each time would add a statement to each of them. Forgotten when an emergency
+# changes (services._emergency_transition). Kept NOTICES_CACHE_SECONDS at most besides:
+# a request that read the database just before a change committed may store what it
+# read after the change forgot it, and a change made behind the services' back is not
+# forgotten at all; either shows within that time.
+NOTICES_CACHE_KEY = "emergencies:declared:v1"
+NOTICES_CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class EmergencyNotice:
+    """What every signed-in user may know of a declared emergency: the banner and the
+    API's Emergency-In-Force header."""
+
+    id: int
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    # (code, name) of the offices of entry where relief measures apply.
+    offices: tuple[tuple[str, str], ...]
+
+    def is_in_force(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+    @property
+    def office_codes(self) -> list[str]:
+        return [code for code, _ in self.offices]
+
+
+def _declared_notices() -> list[EmergencyNotice]:
+    """Declared emergencies that have not ended, begun or not: one statement."""
+    rows = (
+        Emergency.objects.filter(status=Emergency.Status.ACTIVE, ends_at__gt=timezone.now())
+        .annotate(
+            codes=ArrayAgg("offices__code", order_by="offices__code", default=[]),
+            names=ArrayAgg("offices__name", order_by="offices__code", default=[]),
+        )
+        .order_by("starts_at", "pk")
+        .values_list("pk", "name", "starts_at", "ends_at", "codes", "names")
+    )
+    return [
+        EmergencyNotice(pk, name, starts_at, ends_at, tuple(zip(codes, names, strict=True)))
+        for pk, name, starts_at, ends_at, codes, names in rows
+    ]
+
+
+def emergency_notices(at: datetime | None = None) -> list[EmergencyNotice]:
+    """The emergencies in force at `at` (now), as the banner and the API header say them.
+
+    Read from the cache; on a miss, one statement fills it. An emergency that begins or
+    ends later is in the cached list and is judged here against the clock, so time
+    passing needs no forgetting.
+    """
+    at = at or timezone.now()
+    try:
+        declared = cache.get(NOTICES_CACHE_KEY)
+    except RedisError:
+        logger.warning("cache unavailable: emergencies read from the database")
+        declared = None
+        cached = False
+    else:
+        cached = True
+    if declared is None:
+        declared = _declared_notices()
+        if cached:
+            with suppress(RedisError):
+                cache.set(NOTICES_CACHE_KEY, declared, NOTICES_CACHE_SECONDS)
+    return [notice for notice in declared if notice.is_in_force(at)]
+
+
+def emergency_notices_forget() -> None:
+    """Forget the cached emergencies, now and again once the change is committed (a
+    request in between could have cached what was about to change)."""
+
+    def forget() -> None:
+        with suppress(RedisError):
+            cache.delete(NOTICES_CACHE_KEY)
+
+    forget()
+    transaction.on_commit(forget)
+
+
+def get_emergency_proposal(*, user, pk) -> EmergencyProposal:
+    """A proposal to declare, extend or end an emergency, for an administrator (anyone
+    else: 404)."""
+    if not user.is_platform_admin:
+        raise Http404
+    try:
+        return EmergencyProposal.objects.select_related(
+            "emergency", "proposed_by", "decided_by"
+        ).get(pk=pk)
+    except (EmergencyProposal.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def emergency_proposal_list(*, user) -> QuerySet[EmergencyProposal]:
+    if not user.is_platform_admin:
+        raise Http404
+    return EmergencyProposal.objects.select_related("emergency", "proposed_by", "decided_by")
+
+
+def get_consignee(*, user, pk) -> HumanitarianConsignee:
+    """A humanitarian consignee: an administrator reads any, a trader their company's."""
+    try:
+        return consignee_list(user=user).get(pk=pk)
+    except (HumanitarianConsignee.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
