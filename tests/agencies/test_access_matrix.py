@@ -139,6 +139,9 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:movement-resolve": "movement",
     "api:movement-discharge": "movement",
     "emergencies:detail": "emergency",
+    "emergencies:report": "emergency_report",
+    "emergencies:report-csv": "emergency_report",
+    "emergencies:report-pdf": "emergency_report",
 }
 
 # Routes that take no object id and need no login.
@@ -495,6 +498,12 @@ def foreign_emergency(cast, world, user):
     return None if user.is_platform_admin else {"pk": world["emergency"].pk}
 
 
+def foreign_emergency_report(cast, world, user):
+    # Administrators read every report; a customs supervisor those of emergencies
+    # declared over an office they oversee, and the world's is only proposed.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -516,6 +525,7 @@ FOREIGN: dict[str, Callable] = {
     "guarantee_proposal": foreign_guarantee_proposal,
     "movement": foreign_movement,
     "emergency": foreign_emergency,
+    "emergency_report": foreign_emergency_report,
 }
 
 
@@ -628,6 +638,10 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/guarantees/", user.is_trader or is_customs_staff(user)),
             ("/guarantees/new/", is_customs_staff(user)),
             ("/movements/", is_customs_staff(user)),
+            (
+                "/emergencies/reports/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()
