@@ -79,10 +79,10 @@ class Column:
 
 
 COLUMNS = (
-    Column("Declaration", lambda r: r.declaration.reference, weight=1.5),
-    Column("Consignee", _consignee, weight=2.4),
-    Column("Declarant", lambda r: r.declaration.company.name, weight=1.8),
-    Column("Office", lambda r: r.declaration.office_of_entry, weight=0.9),
+    Column("Declaration", lambda r: r.declaration.reference, weight=1.6),
+    Column("Consignee", _consignee, weight=2.2),
+    Column("Declarant", lambda r: r.declaration.company.name, weight=1.6),
+    Column("Office", lambda r: r.declaration.office_of_entry, weight=1.1),
     Column(
         "Lodged",
         lambda r: _when(r.declaration.lodged_at),
@@ -97,13 +97,13 @@ COLUMNS = (
     ),
     Column("Status", lambda r: r.declaration.get_status_display(), weight=1.3),
     Column("Lane", lambda r: r.declaration.lane or "—", csv=lambda r: r.declaration.lane),
-    Column("Priority", lambda r: "yes" if r.declaration.priority else "no", weight=0.9),
-    Column("Lane lowered", _lowered, weight=2.0),
+    Column("Priority", lambda r: "yes" if r.declaration.priority else "no", weight=1.1),
+    Column("Lane lowered", _lowered, weight=1.8),
     Column(
         f"Duties relieved ({settings.NATIONAL_CURRENCY})",
         lambda r: f"{r.declaration.duties_relieved:,.2f}",
         csv=lambda r: f"{r.declaration.duties_relieved:.2f}",
-        weight=1.4,
+        weight=1.8,
     ),
     Column(
         "Provisional",
@@ -119,13 +119,13 @@ COLUMNS = (
     Column(
         "Inspections and findings",
         lambda r: "; ".join(r.inspections) or "none",
-        weight=2.6,
+        weight=2.4,
     ),
     Column(
         "Lodgement to release",
         lambda r: duration(r.seconds_to_release),
         csv=lambda r: _hours(r.seconds_to_release),
-        weight=1.3,
+        weight=1.6,
     ),
 )
 
@@ -233,7 +233,7 @@ def charts(summary: ReportSummary, times: ReleaseTimes) -> dict:
     lanes = ["all", *LANES]
     findings = {}
     for kind, finding, count, _ in summary.inspections:
-        label = f"{kind}: {finding.lower()}" if finding else f"{kind}: not recorded yet"
+        label = f"{kind}: {finding.lower() if finding else 'not recorded yet'}"
         findings[label] = findings.get(label, 0) + count
     return {
         "unit": unit,
@@ -252,7 +252,11 @@ def charts(summary: ReportSummary, times: ReleaseTimes) -> dict:
         "lane_chart": bar_chart(
             {lane: summary.lanes[lane] for lane in LANES}, title="Relief consignments by lane"
         ),
-        "findings_chart": bar_chart(findings, title="Inspections and findings") if findings else "",
+        "findings_chart": (
+            bar_chart(findings, title="Inspections and findings", label_width=300)
+            if findings
+            else ""
+        ),
     }
 
 
@@ -376,10 +380,10 @@ def report_pdf(
             "relief consignments. Declarations not released yet count as lodged only.",
             small,
         ),
-        Spacer(1, 4 * mm),
-        _time_chart(times, font=regular),
-        p("Inspections and findings", heading),
     ]
+    if any(f.median for f in (*times.relief.values(), *times.ordinary.values())):
+        story += [Spacer(1, 4 * mm), _time_chart(times, font=regular)]
+    story.append(p("Inspections and findings", heading))
     if summary.inspections:
         findings = [["Inspection", "Finding", "Count", f"Revenue ({settings.NATIONAL_CURRENCY})"]]
         for kind, finding, count, revenue in summary.inspections:
