@@ -59,6 +59,10 @@ def _consignee(row: ConsignmentRow) -> str:
 def _lowered(row: ConsignmentRow) -> str:
     if row.lane_lowered_from:
         return f"from {row.lane_lowered_from}"
+    if "forced by rule" in row.lane_note:
+        return "no: a rule forced red"
+    if "green already" in row.lane_note:
+        return "no: green already"
     return f"no ({row.lane_note})" if row.lane_note else "no"
 
 
@@ -397,19 +401,39 @@ def report_pdf(
     if cells:
         width = landscape(A4)[0] - 24 * mm
         total = sum(c.weight for c in shown)
+        widths = [width * c.weight / total for c in shown]
+        # A Paragraph wraps but costs ~0.5 ms a cell: only text too long for its column
+        # gets one (a Vera character at 7 pt is at most ~4.4 pt wide; 6 pt of padding).
+        fits = [int((w - 6) / 4.4) for w in widths]
         wrapped = [[p(h, small) for h in headers]]
-        wrapped += [[p(cell, small) for cell in line] for line in cells]
+        wrapped += [
+            [
+                cell if len(cell) <= fit else p(cell, small)
+                for cell, fit in zip(line, fits, strict=True)
+            ]
+            for line in cells
+        ]
         story.append(
             LongTable(
                 wrapped,
-                colWidths=[width * c.weight / total for c in shown],
-                style=grid,
+                colWidths=widths,
+                style=TableStyle([*grid.getCommands(), ("FONTSIZE", (0, 0), (-1, -1), 7)]),
                 repeatRows=1,
                 hAlign="LEFT",
             )
         )
     else:
         story.append(p("None lodged."))
+
+    def footer(canvas, document):
+        canvas.saveState()
+        canvas.setFont(regular, 7)
+        canvas.drawRightString(
+            landscape(A4)[0] - 12 * mm,
+            7 * mm,
+            f"{emergency.name}: reconciliation report, page {document.page}",
+        )
+        canvas.restoreState()
 
     out = io.BytesIO()
     SimpleDocTemplate(
@@ -421,5 +445,5 @@ def report_pdf(
         bottomMargin=12 * mm,
         title=f"Reconciliation report: {emergency.name}",
         author="Single Window",
-    ).build(story)
+    ).build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

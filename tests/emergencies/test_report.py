@@ -197,7 +197,7 @@ def test_the_page_shows_the_summary_times_findings_and_consignments(cast, login,
     assert "Reconciliation report: Typhoon Mawar" in html
     assert story["medicines"].reference in html and story["tents"].reference in html
     assert story["ordinary"].reference not in html
-    assert "from red" in html and "no (lane red forced by rule, not lowered)" in html
+    assert "from red" in html and "no: a rule forced red" in html
     assert "Documentary check: no discrepancy" in html
     assert html.count("<svg") == 4  # lanes, median, p90, findings
     assert f'href="/emergencies/{emergency.pk}/report.csv"' in html
