@@ -24,9 +24,10 @@ Everything then goes over HTTP, as traders, banks and officers do it:
   them relief consignments. Each is lodged in one call (`"lodge": true`) by its
   trader's software, from a pool of --filers keep-alive connections.
 - Scoring: the real Celery worker, from the real broker.
-- Paying: each trader's software looks for assessed declarations every second and
-  pays at the sandbox bank, which notifies the platform (HMAC-signed) as a bank does.
-  Relief consignments owe nothing (duty relief): released when customs approves.
+- Paying: each trader's software (--payers connections) looks for assessed
+  declarations every second and pays at the sandbox bank, which notifies the platform
+  (HMAC-signed) as a bank does. Relief consignments owe nothing (duty relief): they
+  are released when customs approves.
 - Officers: the bench cannot measure people, so it models them, and that is the
   honest limit of these numbers. --officers customs officers work the Busan queue
   over the API, each one review at a time, in the queue's own order (relief first,
@@ -41,8 +42,10 @@ Everything then goes over HTTP, as traders, banks and officers do it:
 
 Printed: queue depth over time (declarations waiting for a lane, scoring messages
 in the broker, reviews waiting for an officer, relief and ordinary, declarations
-waiting for payment), then lodgement-to-release time (p50, p90, p99, seconds) for
-relief and ordinary declarations lodged in each phase, by lane, and throughput.
+waiting for payment, and the CPU the platform's processes use), then
+lodgement-to-release time (p50, p90, p99, seconds) for relief and ordinary
+declarations lodged in each phase, by lane, and throughput. The bench's clients run
+on the same machine as the platform.
 
     .venv/bin/python bench/relief_surge.py [--usual-rate 0.5] [--surge-factor 10] \\
         [--phase-seconds 60] [--relief-share 0.25] [--officers 2] [--keep]
@@ -271,14 +274,19 @@ class Run:
 
     # ---- paying -----------------------------------------------------------------------
 
-    def payer(self, kind: str) -> None:
-        """The trader's software: pays every assessed declaration at the bank."""
+    def payer(self, kind: str, share: int) -> None:
+        """The trader's software: pays every assessed declaration at the bank. --payers
+        of them per trader, each paying the declarations whose id falls to its share."""
         client = Client(self.port, self.tokens[kind])
         bank = http.client.HTTPConnection("127.0.0.1", self.bank_port, timeout=60)
         paid: set[int] = set()
         while not self.stop.is_set():
             status, page = client.call("GET", "/api/v1/declarations/?status=assessed&page_size=200")
-            waiting = [d["id"] for d in page.get("results", []) if d["id"] not in paid]
+            waiting = [
+                d["id"]
+                for d in page.get("results", [])
+                if d["id"] not in paid and d["id"] % self.args.payers == share
+            ]
             for pk in waiting:
                 status, order = client.call("POST", f"/api/v1/declarations/{pk}/pay/")
                 if status not in (200, 201):
@@ -373,11 +381,27 @@ class Run:
             "released": released,
         }
 
-    def watch(self, redis, queue_name: str) -> None:
+    def watch(self, redis, queue_name: str, processes: dict) -> None:
+        import psutil
         import psycopg2
 
         connection = psycopg2.connect(self.database_url)
         connection.autocommit = True
+        cpu = {}  # the platform's processes (not this bench's), as psutil sees them
+
+        def platform_cpu() -> float:
+            total = 0.0
+            for started in processes.values():
+                try:
+                    tree = psutil.Process(started.pid)
+                    for process in [tree, *tree.children(recursive=True)]:
+                        seen = cpu.setdefault(process.pid, process)
+                        total += seen.cpu_percent(None)
+                except psutil.NoSuchProcess:
+                    continue
+            return total
+
+        platform_cpu()
         with connection.cursor() as cursor:
             while not self.stop.is_set():
                 sample = {
@@ -385,6 +409,7 @@ class Run:
                     "phase": self.phase,
                     "broker": redis.llen(queue_name),
                     **self.counts(cursor),
+                    "platform_cpu_percent": round(platform_cpu()),
                 }
                 self.samples.append(sample)
                 print(
@@ -392,7 +417,8 @@ class Run:
                     f"awaiting lane {sample['awaiting_lane']:>4} (broker {sample['broker']:>3})  "
                     f"reviews waiting relief {sample['reviews_relief']:>4} ordinary "
                     f"{sample['reviews_ordinary']:>4}  awaiting payment "
-                    f"{sample['awaiting_payment']:>4}  released {sample['released']:>5}",
+                    f"{sample['awaiting_payment']:>4}  released {sample['released']:>5}  "
+                    f"cpu {sample['platform_cpu_percent']:>3} %",
                     flush=True,
                 )
                 self.stop.wait(self.args.sample_seconds)
@@ -471,6 +497,7 @@ def main() -> None:
     parser.add_argument("--yellow-seconds", type=float, default=1.5, help="a documentary check")
     parser.add_argument("--red-seconds", type=float, default=4.0, help="a physical inspection")
     parser.add_argument("--filers", type=int, default=8, help="concurrent filing connections")
+    parser.add_argument("--payers", type=int, default=4, help="paying connections per trader")
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--sample-seconds", type=float, default=5)
     parser.add_argument("--drain-seconds", type=float, default=900, help="at most, after filing")
@@ -560,9 +587,9 @@ def main() -> None:
         redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
         run = Run(args, port, bank_port, tokens, database_url)
         threads = [
-            threading.Thread(target=run.watch, args=(redis, queue_name), daemon=True),
-            threading.Thread(target=run.payer, args=("ordinary",), daemon=True),
-            threading.Thread(target=run.payer, args=("relief",), daemon=True),
+            threading.Thread(target=run.watch, args=(redis, queue_name, processes), daemon=True),
+            *(threading.Thread(target=run.payer, args=(kind, share), daemon=True)
+              for kind in ("ordinary", "relief") for share in range(args.payers)),
             *(threading.Thread(target=run.officer, args=(t,), daemon=True)
               for t in tokens["officers"]),
         ]  # fmt: skip
