@@ -67,7 +67,9 @@ def report_page(request, pk: int):
     scope, summary, times = _report(request, pk)
     # The summary has counted the consignments: no second count for the pages.
     page = Paginator(range(summary.lodged), REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows, tracked = consignment_rows(scope, page=slice(page.start_index() - 1, page.end_index()))
+    rows, tracked = consignment_rows(
+        scope, page=slice(max(page.start_index() - 1, 0), page.end_index())
+    )
     headers, cells = reconciliation.table(rows, documents_tracked=tracked)
     return render(
         request,

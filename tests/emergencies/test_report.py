@@ -208,6 +208,28 @@ def test_the_page_shows_the_summary_times_findings_and_consignments(cast, login,
     assert f'href="/emergencies/{emergency.pk}/report/"' in detail
 
 
+def test_the_page_lists_the_consignments_page_by_page(cast, login, emergency, story, monkeypatch):
+    from emergencies import views
+
+    monkeypatch.setattr(views, "REPORT_PAGE_SIZE", 1)
+    browser = login(cast.admin)
+    first = browser.get(f"/emergencies/{emergency.pk}/report/").content.decode()
+    second = browser.get(f"/emergencies/{emergency.pk}/report/?page=2").content.decode()
+    assert story["medicines"].reference in first and story["tents"].reference not in first
+    assert story["tents"].reference in second and "Page 2 of 2" in second
+    assert "2</strong> relief consignments lodged" in second  # the summary covers them all
+
+
+def test_a_report_with_no_consignment_yet(cast, login, emergency):
+    html = login(cast.admin).get(f"/emergencies/{emergency.pk}/report/").content.decode()
+    assert "No relief consignment was lodged." in html
+    csv_lines = _csv(login(cast.admin).get(f"/emergencies/{emergency.pk}/report.csv"))
+    assert csv_lines == []
+    pdf = login(cast.admin).get(f"/emergencies/{emergency.pk}/report.pdf")
+    with pdfplumber.open(io.BytesIO(pdf.content)) as document:
+        assert "None lodged." in document.pages[-1].extract_text()
+
+
 def test_the_csv_has_a_line_per_consignment_in_plain_values(cast, login, emergency, story):
     response = login(cast.admin).get(f"/emergencies/{emergency.pk}/report.csv")
     assert response.status_code == 200
