@@ -21,4 +21,8 @@ urlpatterns = [
     path("consignees/", views.consignee_list_page, name="consignees"),
     path("consignees/register/", views.consignee_register_page, name="consignee-register"),
     path("consignees/<int:pk>/decide/", views.consignee_decide_page, name="consignee-decide"),
+    path("reports/", views.report_list_page, name="reports"),
+    path("<int:pk>/report/", views.report_page, name="report"),
+    path("<int:pk>/report.csv", views.report_csv, name="report-csv"),
+    path("<int:pk>/report.pdf", views.report_pdf, name="report-pdf"),
 ]

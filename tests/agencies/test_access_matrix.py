@@ -151,6 +151,9 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:emergency-proposal-refuse": "emergency_proposal",
     "api:consignee-detail": "consignee",
     "api:consignee-decide": "consignee",
+    "emergencies:report": "emergency_report",
+    "emergencies:report-csv": "emergency_report",
+    "emergencies:report-pdf": "emergency_report",
 }
 
 # Routes that take no object id and need no login.
@@ -531,6 +534,12 @@ def foreign_consignee(cast, world, user):
     return {"pk": world["consignee_b" if user == cast.trader_a else "consignee_a"].pk}
 
 
+def foreign_emergency_report(cast, world, user):
+    # Administrators read every report; a customs supervisor those of emergencies
+    # declared over an office they oversee, and the world's is only proposed.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -554,6 +563,7 @@ FOREIGN: dict[str, Callable] = {
     "emergency": foreign_emergency,
     "emergency_proposal": foreign_emergency_proposal,
     "consignee": foreign_consignee,
+    "emergency_report": foreign_emergency_report,
 }
 
 
@@ -670,6 +680,10 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/emergencies/new/", user.is_platform_admin),
             ("/emergencies/consignees/", user.is_platform_admin or user.is_trader),
             ("/emergencies/consignees/register/", user.is_platform_admin or user.is_trader),
+            (
+                "/emergencies/reports/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()
