@@ -221,6 +221,9 @@ class Review(Stateful, models.Model):
     # every queue index leads with (agency, office) and an officer's queue is one
     # range of it. A UN/LOCODE, as the declaration names it.
     office = models.CharField(max_length=8, blank=True)
+    # A relief consignment of an emergency that gives relief priority: first in the
+    # queue, whatever its lane. A copy fixed when the review opens, for the index.
+    relief = models.BooleanField(default=False)
 
     objects = ReviewQuerySet.as_manager()
 
@@ -247,13 +250,13 @@ class Review(Stateful, models.Model):
             # The default queue order (red first, then oldest) straight from an index.
             # status and assigned_to included so the queue's counts read the index alone.
             models.Index(
-                fields=["agency", "office", "lane_rank", "opened_at", "id"],
+                fields=["agency", "office", "-relief", "lane_rank", "opened_at", "id"],
                 include=["status", "assigned_to"],
                 name="review_office_priority_idx",
                 condition=Q(status__in=["open", "in_progress", "queried"]),
             ),
             models.Index(
-                fields=["agency", "office", "company", "lane_rank", "opened_at", "id"],
+                fields=["agency", "office", "company", "-relief", "lane_rank", "opened_at", "id"],
                 name="review_office_trader_idx",
                 condition=Q(status__in=["open", "in_progress", "queried"]),
             ),

@@ -140,7 +140,7 @@ def _filtered(queryset: QuerySet[Review], *, user, filters: QueueFilters) -> Que
 
 
 # Red lane first, then oldest first: the order of review_priority_idx.
-QUEUE_ORDER = ("lane_rank", "opened_at", "pk")
+QUEUE_ORDER = ("-relief", "lane_rank", "opened_at", "pk")
 # What a queue line shows, on the page and in the API; nothing else is read.
 QUEUE_ROW_RELATED = (
     "declaration__company",

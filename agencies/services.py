@@ -43,6 +43,7 @@ from core.permissions import grant_many
 from declarations.audit import audit_append, audit_entry
 from declarations.models import Declaration
 from declarations.notices import declarants_tell
+from emergencies.selectors import priority_emergency_ids
 from notifications.services import (
     Message,
     notify_many,
@@ -189,6 +190,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
     of its declaration's control office (Declaration.control_office).
     """
     jurisdiction = _jurisdiction([item for d in declarations for item in items_of[d.pk]])
+    first = priority_emergency_ids(d.emergency_id for d in declarations if d.emergency_id)
     now = timezone.now()
     opened: dict[int, list[Review]] = {}
     slices = []
@@ -206,6 +208,7 @@ def reviews_open_many(*, declarations: list, items_of: dict[int, list]) -> dict[
                 company_id=declaration.company_id,
                 hs_prefixes=hs_prefixes_of(item.hs_code for item in slice_),
                 office=declaration.control_office,
+                relief=declaration.emergency_id in first,
             )
             review.full_clean(
                 exclude=REVIEW_UNCHECKED, validate_unique=False, validate_constraints=False

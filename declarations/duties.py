@@ -51,6 +51,8 @@ class DutyAssessment:
     basis: str = "import"
     # What a guarantee must cover: a transit movement's import duties and taxes.
     at_stake: Decimal = Decimal("0")
+    # What an emergency's duty relief forgave a relief consignment (duty and VAT).
+    relieved: Decimal = Decimal("0")
 
     @property
     def customs_value(self) -> Decimal:
@@ -78,6 +80,7 @@ class DutyAssessment:
             "vat": str(self.vat),
             "total": str(self.total),
             "at_stake": str(self.at_stake),
+            "relieved": str(self.relieved),
             "items": [
                 {
                     "line_no": i.line_no,
@@ -100,8 +103,12 @@ def preference_applies(item) -> bool:
     return bool(partners) and item.origin_country in partners
 
 
-def assess_duties(declaration, items, *, on: date) -> DutyAssessment:
-    """What the declaration owes; the caller has validated it (rates exist)."""
+def assess_duties(declaration, items, *, on: date, relief: bool = False) -> DutyAssessment:
+    """What the declaration owes; the caller has validated it (rates exist).
+
+    With `relief` (a relief consignment of an emergency whose measures forgive
+    duties), an import owes nothing, and what it would have owed is `relieved`.
+    """
     if declaration.type == Declaration.Type.EXPORT:
         return export_duties(declaration, items, on=on)
     if declaration.type == Declaration.Type.TRANSIT:
@@ -113,7 +120,13 @@ def assess_duties(declaration, items, *, on: date) -> DutyAssessment:
             at_stake=at_stake.total,
             items=[replace(line, **nothing) for line in at_stake.items],
         )
-    return import_duties(declaration, items, on=on)
+    owed = import_duties(declaration, items, on=on)
+    if not relief:
+        return owed
+    nothing = {"duty": ZERO, "vat": ZERO}
+    return replace(
+        owed, relieved=owed.total, items=[replace(line, **nothing) for line in owed.items]
+    )
 
 
 def export_duties(declaration, items, *, on: date) -> DutyAssessment:

@@ -246,6 +246,17 @@ class Declaration(Stateful, models.Model):
     )
     transit_deadline = models.DateTimeField(null=True, blank=True)
     transit_overdue_at = models.DateTimeField(null=True, blank=True)
+    # A relief consignment: the emergency in force at lodgement under which it
+    # qualifies (emergencies.selectors.relief_for), whose measures it gets; and
+    # the import duties and taxes that emergency's duty relief forgave.
+    emergency = models.ForeignKey(
+        "emergencies.Emergency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="relief_consignments",
+    )
+    duties_relieved = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
 
     # An amendment after lodgement is a new row; the one it replaces is kept.
     version = models.PositiveIntegerField(default=1)

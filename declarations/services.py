@@ -22,7 +22,7 @@ from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
 from declarations.documents import PDF, document_content_type
-from declarations.duties import assess_duties
+from declarations.duties import DutyAssessment, assess_duties
 from declarations.models import (
     Declaration,
     DeclarationEvent,
@@ -34,13 +34,20 @@ from declarations.models import (
     Payment,
     TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell, office_label, release_notice
+from declarations.notices import (
+    STATUS_NOTICES,
+    declarants_tell,
+    lodged_notice,
+    office_label,
+    release_notice,
+)
 from declarations.validation import (
     DEFAULT_PROCEDURE,
     duplicate_errors,
     validate_draft,
     validate_lodgement,
 )
+from emergencies.selectors import ReliefCheck, relief_check, relief_for
 from reference import lookups
 
 logger = logging.getLogger(__name__)
@@ -48,7 +55,7 @@ logger = logging.getLogger(__name__)
 Status = Declaration.Status
 
 DECLARATION_PERMS = ("declarations.view_declaration", "declarations.change_declaration")
-TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version")
+TRANSITION_UNCHECKED = ("company", "created_by", "previous_version", "first_version", "emergency")
 
 
 def event_append(
@@ -326,7 +333,14 @@ def _build_items(
 
 
 def _apply_duties(declaration: Declaration, items: list[Item], *, on) -> None:
-    assessment = assess_duties(declaration, items, on=on)
+    """The duties, and the relief they get: a declaration is a relief consignment
+    when an emergency in force now covers it (checked again at lodgement: the
+    emergency may have ended since the draft was saved)."""
+    emergency = relief_for(declaration, items)
+    declaration.emergency = emergency
+    relief = emergency is not None and emergency.duty_relief
+    assessment = assess_duties(declaration, items, on=on, relief=relief)
+    declaration.duties_relieved = assessment.relieved
     declaration.exchange_rate = assessment.exchange_rate
     declaration.customs_value_total = assessment.customs_value
     declaration.duty_total = assessment.duty
@@ -369,8 +383,20 @@ def _store_items(declaration: Declaration, items: list[Item], permits: list[list
     )
 
 
-def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | None = None):
-    """Validate a complete declaration without storing anything; return its duties."""
+@dataclass
+class DeclarationPreview:
+    """What the form and the validate API tell before lodging: the duties, and whether an
+    emergency in force makes the declaration a relief consignment (or why not)."""
+
+    duties: DutyAssessment
+    relief: ReliefCheck
+
+
+def declaration_preview(
+    *, actor, header: dict, items: list[dict], pk: int | None = None
+) -> DeclarationPreview:
+    """Validate a complete declaration without storing anything; return its duties as
+    they would be if it were lodged now (with the relief an emergency gives it)."""
     if not actor.is_trader:
         raise PermissionDenied
     header = _with_procedure(header)
@@ -378,7 +404,10 @@ def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | Non
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
     validate_lodgement(declaration, built, permits, on=today)
-    return assess_duties(declaration, built, on=today)
+    relief = relief_check(declaration, built)
+    duty_relief = relief.relief and relief.emergency.duty_relief
+    duties = assess_duties(declaration, built, on=today, relief=duty_relief)
+    return DeclarationPreview(duties=duties, relief=relief)
 
 
 @transaction.atomic
@@ -412,7 +441,7 @@ def declaration_create(
         actor=actor,
         action="lodged" if lodge else "created",
         to_status=declaration.status,
-        notice=STATUS_NOTICES[declaration.status],
+        notice=lodged_notice(declaration) if lodge else STATUS_NOTICES[declaration.status],
     )
     audit_append([entry], first=True)
     return declaration
@@ -492,8 +521,12 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
         "customs_value_total": locked.customs_value_total,
         "duty_total": locked.duty_total,
         "vat_total": locked.vat_total,
+        "emergency": locked.emergency,
+        "duties_relieved": locked.duties_relieved,
     }
-    move = Move(locked, Status.SUBMITTED, changes=changes)
+    data = {"relief": locked.emergency.name} if locked.emergency else None
+    notice = lodged_notice(locked)
+    move = Move(locked, Status.SUBMITTED, data=data, changes=changes, notice=notice)
     declarations_move_locked(moves=[move], actor=actor)
     return locked
 

@@ -520,6 +520,15 @@ def register_builtin() -> None:
             read=lambda declaration, ctx: ctx.item_count,
         )
     )
+    register(
+        Criterion(
+            name="relief_consignment",
+            label="a relief consignment of an emergency in force",
+            level="declaration",
+            type="boolean",
+            read=lambda declaration, ctx: declaration.emergency_id is not None,
+        )
+    )
     _register_invoice_criteria()
     register_model_fields(Declaration, "declaration")
     register_model_fields(Item, "item")

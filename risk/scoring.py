@@ -240,6 +240,16 @@ class Floor:
     text: str
 
 
+@dataclass(frozen=True)
+class Relief:
+    """A relief consignment of an emergency whose measures lower its lane by one."""
+
+    emergency: str
+
+
+LOWER = {RED: YELLOW, YELLOW: GREEN, GREEN: GREEN}
+
+
 def decide(
     *,
     rules: Assessment,
@@ -249,12 +259,16 @@ def decide(
     thresholds,
     floor: Floor | None = None,
     fallback: Fallback | None = None,
+    relief: Relief | None = None,
 ) -> Decision:
     """Combine the three steps: rules' forced lane, else the score; random selection raises.
 
+    With `relief`, the lane so found is lowered by one, unless a rule forces red:
+    security does not stop in an emergency.
     With a `floor`, there is no new draw (`random_draw` is None): the replaced
     declaration's random selection stands, and the lane never falls below its.
-    With a `fallback`, the lane never falls below the fallback's either.
+    With a `fallback`, the lane never falls below the fallback's either: a
+    relief consignment is not routed greener than the engine's fault allows.
     """
     yellow_rate = float(thresholds.random_yellow_rate)
     red_rate = float(thresholds.random_red_rate)
@@ -275,6 +289,19 @@ def decide(
         picked = ""
     if model_reason_:
         reasons.append(model_reason_)
+    lowered = False
+    if relief is not None:
+        if rules.forced_lane == RED:
+            text = f"relief consignment ({relief.emergency}): lane red forced by rule, not lowered"
+        elif lane == GREEN:
+            text = f"relief consignment ({relief.emergency}): green already"
+        else:
+            text = (
+                f"relief consignment ({relief.emergency}): lane lowered from {lane} to "
+                f"{LOWER[lane]}"
+            )
+            lane, lowered = LOWER[lane], True
+        reasons.append({"kind": "relief", "text": text})
     floored = floor is not None and LANE_SEVERITY[floor.lane] > LANE_SEVERITY[lane]
     if floored:
         lane = floor.lane
@@ -295,15 +322,20 @@ def decide(
             {"kind": "lane", "text": f"lane {lane}: the fallback lane while the rules cannot "
              f"be evaluated, score {score} not used"}
         )  # fmt: skip
-    elif rules.forced_lane:
-        reasons.append(
-            {"kind": "lane", "text": f"lane {lane}: forced by rule, score {score} not used"}
-        )
     elif floored:
         reasons.append(
             {"kind": "lane", "text": f"lane {lane}: kept from the declaration it replaces, "
              f"score {score} not used"}
         )  # fmt: skip
+    elif lowered:
+        reasons.append(
+            {"kind": "lane", "text": f"lane {lane}: one below what risk found (score {score}), "
+             "for a relief consignment"}
+        )  # fmt: skip
+    elif rules.forced_lane:
+        reasons.append(
+            {"kind": "lane", "text": f"lane {lane}: forced by rule, score {score} not used"}
+        )
     else:
         reasons.append(
             {

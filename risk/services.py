@@ -20,6 +20,7 @@ from declarations.reading.comparison import (
     invoice_comparison,
     latest_invoices,
 )
+from emergencies.models import Emergency
 from notifications.services import Message, notify_many, recipients_with_roles
 from risk import scoring
 from risk.criteria import REGISTRY, clean_condition
@@ -186,7 +187,7 @@ def declaration_item_records(declaration, items) -> list[dict]:
         {
             "declaration_id": str(declaration.pk),
             "date": date,
-            "office": declaration.office_of_entry,
+            "office": declaration.control_office,
             "process_type": declaration.procedure,
             "import_type": declaration.type,
             "import_use": None,
@@ -354,6 +355,15 @@ class ScoringBatch:
         # Every decision records what the invoice says (invoice_reason), and rules may
         # test it: one query for the batch.
         self.invoices = latest_invoices(list(self.items_of))
+        # Relief consignments whose emergency lowers the lane: one query for the batch.
+        lowering = {d.emergency_id for d in declarations if d.emergency_id}
+        self.relief_of = (
+            dict(
+                Emergency.objects.filter(pk__in=lowering, lower_lane=True).values_list("pk", "name")
+            )
+            if lowering
+            else {}
+        )
         self.version, self.rules, self.broken_rules = _live_rules()
         self.open_faults = {f.kind: f for f in ScoringFault.objects.filter(closed_at__isnull=True)}
         self.faults: dict[str, FaultMet] = {}
@@ -511,6 +521,7 @@ class ScoringBatch:
             thresholds=self.thresholds,
             floor=floor,
             fallback=self._fallback({**self.broken_rules, **failures}),
+            relief=self._relief(declaration),
         )
         invoice = invoice_reason(ScoringContext(declaration, items, self.invoices).invoice)
         if invoice is not None:
@@ -561,6 +572,10 @@ class ScoringBatch:
                 {"rule_set_version": self.version, "rules": sorted(broken)},
             )
         return scoring.Fallback(kind=kind, lane=lane, reasons=tuple(reasons)) if kind else None
+
+    def _relief(self, declaration) -> scoring.Relief | None:
+        name = self.relief_of.get(declaration.emergency_id)
+        return scoring.Relief(emergency=name) if name else None
 
     def record(self, declaration, decision: scoring.Decision, timings: dict) -> LaneDecision:
         """The decision as stored; the caller completes `timings` and the duration once

@@ -29,6 +29,7 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("exports/", include("exports.urls")),
     path("guarantees/", include("guarantees.urls")),
+    path("emergencies/", include("emergencies.urls")),
     path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
     path("continuity/", include("continuity.urls")),

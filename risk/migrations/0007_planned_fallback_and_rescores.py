@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('declarations', '0013_office_diversions'),
+        ('declarations', '0014_office_diversions'),
         ('risk', '0006_scoring_faults_and_fallbacks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -152,6 +152,22 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:continuity-fallback-approve": "planned_fallback",
     "api:continuity-fallback-refuse": "planned_fallback",
     "api:continuity-rescore-job": "rescore_job",
+    "emergencies:detail": "emergency",
+    "emergencies:extend": "emergency",
+    "emergencies:end": "emergency",
+    "emergencies:proposal-approve": "emergency_proposal",
+    "emergencies:proposal-refuse": "emergency_proposal",
+    "emergencies:consignee-decide": "consignee",
+    "api:emergency-detail": "emergency",
+    "api:emergency-extend": "emergency",
+    "api:emergency-end": "emergency",
+    "api:emergency-proposal-approve": "emergency_proposal",
+    "api:emergency-proposal-refuse": "emergency_proposal",
+    "api:consignee-detail": "consignee",
+    "api:consignee-decide": "consignee",
+    "emergencies:report": "emergency_report",
+    "emergencies:report-csv": "emergency_report",
+    "emergencies:report-pdf": "emergency_report",
 }
 
 # Routes that take no object id and need no login.
@@ -255,6 +271,8 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         **risk_objects(cast),
         **transit_objects(cast),
         **continuity_objects(cast),
+        "emergency": emergency_proposed(cast),
+        **consignees(cast),
     }
 
 
@@ -270,6 +288,31 @@ def continuity_objects(cast) -> dict:
         ),
         "rescore_job": RiskJob.objects.create(kind="rescore", requested_by=cast.admin),
     }
+
+
+def consignees(cast) -> dict:
+    """Companies A and B, each asking to be a humanitarian consignee."""
+    from emergencies.services import consignee_register
+
+    return {
+        f"consignee_{key}": consignee_register(actor=trader, kind="ngo", mission="matrix")
+        for key, trader in (("a", cast.trader_a), ("b", cast.trader_b))
+    }
+
+
+def emergency_proposed(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from emergencies.services import emergency_declare_propose
+
+    now = timezone.now()
+    proposal = emergency_declare_propose(
+        actor=cast.admin, office_codes=["KRPUS"], reason="Flood", name="Flood",
+        starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
+    )  # fmt: skip
+    return proposal.emergency
 
 
 def transit_objects(cast) -> dict:
@@ -515,6 +558,30 @@ def foreign_export(cast, world, user):
     return {"pk": world["export"].pk}
 
 
+def foreign_emergency(cast, world, user):
+    # Administrators declare emergencies; everyone else reads what is in force only.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
+def foreign_emergency_proposal(cast, world, user):
+    if user.is_platform_admin:
+        return None
+    return {"pk": world["emergency"].proposals.get().pk}
+
+
+def foreign_consignee(cast, world, user):
+    # Administrators keep the registry; a trader reads their company's registration only.
+    if user.is_platform_admin:
+        return None
+    return {"pk": world["consignee_b" if user == cast.trader_a else "consignee_a"].pk}
+
+
+def foreign_emergency_report(cast, world, user):
+    # Administrators read every report; a customs supervisor those of emergencies
+    # declared over an office they oversee, and the world's is only proposed.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -538,6 +605,10 @@ FOREIGN: dict[str, Callable] = {
     "continuity_office": foreign_continuity_office,
     "planned_fallback": admins_only("planned_fallback"),
     "rescore_job": admins_only("rescore_job"),
+    "emergency": foreign_emergency,
+    "emergency_proposal": foreign_emergency_proposal,
+    "consignee": foreign_consignee,
+    "emergency_report": foreign_emergency_report,
 }
 
 
@@ -657,6 +728,14 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/continuity/scoring/", user.is_platform_admin),
             ("/continuity/health/", user.is_platform_admin or user.role == "supervisor"),
             ("/continuity/health/panel/", user.is_platform_admin or user.role == "supervisor"),
+            ("/emergencies/", user.is_platform_admin),
+            ("/emergencies/new/", user.is_platform_admin),
+            ("/emergencies/consignees/", user.is_platform_admin or user.is_trader),
+            ("/emergencies/consignees/register/", user.is_platform_admin or user.is_trader),
+            (
+                "/emergencies/reports/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

@@ -2,12 +2,15 @@
 schemathesis calling every operation as several roles and holding each answer
 to the schema."""
 
+from datetime import timedelta
+
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -23,6 +26,7 @@ from accounts.models import User
 from accounts.services import api_token_issue
 from agencies.models import LaneChangeProposal, Permit, Query, Review
 from declarations.models import Declaration
+from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
 from guarantees.models import Guarantee, GuaranteeProposal
 from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
 
@@ -34,6 +38,9 @@ PAGINATED_LISTS = [
     "/api/v1/lane-proposals/",
     "/api/v1/notifications/",
     "/api/v1/users/",
+    "/api/v1/emergencies/",
+    "/api/v1/emergency-proposals/",
+    "/api/v1/humanitarian-consignees/",
 ]
 
 
@@ -152,6 +159,9 @@ ID_MODELS = [
     ("/api/v1/guarantees/", Guarantee),
     ("/api/v1/guarantee-proposals/", GuaranteeProposal),
     ("/api/v1/movements/", Declaration),
+    ("/api/v1/emergencies/", Emergency),
+    ("/api/v1/emergency-proposals/", EmergencyProposal),
+    ("/api/v1/humanitarian-consignees/", HumanitarianConsignee),
 ]
 
 
@@ -159,6 +169,7 @@ ID_MODELS = [
 def seeded(cast, django_capture_on_commit_callbacks):
     """A few objects of every kind, so that detail routes find something."""
     from clearance.services import declaration_lodge, declaration_submit, review_query
+    from emergencies.services import consignee_register, emergency_declare_propose
     from risk.jobs import risk_job_create
     from risk.services import risk_settings_propose, rule_create, rule_set_draft_create
     from tests.factories import item_data, make_declaration, permit_citations, route
@@ -191,6 +202,14 @@ def seeded(cast, django_capture_on_commit_callbacks):
         items = [item_data()]
         movement = declaration_lodge(actor=cast.trader_a, header=transit_header(items), items=items)
         route(movement, lane="green")
+        # An emergency waiting for a second administrator; company A asking to be a
+        # humanitarian consignee.
+        now = timezone.now()
+        emergency_declare_propose(
+            actor=cast.admin, office_codes=["KRPUS"], reason="schema test", name="Flood",
+            starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
+        )  # fmt: skip
+        consignee_register(actor=cast.trader_a, kind="ngo", mission="schema test")
     return cast
 
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_staff_offices'),
-        ('declarations', '0012_invoice_readings'),
+        ('declarations', '0013_relief_consignments'),
         ('reference', '0003_office_closures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
