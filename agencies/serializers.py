@@ -13,6 +13,11 @@ class ReviewListOutputSerializer(serializers.ModelSerializer):
     company = serializers.CharField(source="declaration.company.name")
     lane = serializers.CharField(source="declaration.lane")
     assigned_to = serializers.CharField(source="assigned_to.username", default=None)
+    lane_fallback = serializers.SerializerMethodField(
+        help_text="How a fallback decided the lane when the full risk engine could not: "
+        "rules_only (the model left out), default_lane (the rules left out too); "
+        "empty when the full engine decided"
+    )
 
     class Meta:
         model = Review
@@ -24,11 +29,18 @@ class ReviewListOutputSerializer(serializers.ModelSerializer):
             "reference",
             "company",
             "lane",
+            "lane_fallback",
             "status",
             "assigned_to",
             "opened_at",
             "decided_at",
         ]
+
+    def get_lane_fallback(self, review) -> str:
+        from agencies.selectors import lane_decision_fallback
+
+        fallback = lane_decision_fallback(review.declaration)
+        return fallback["kind"] if fallback else ""
 
 
 class QueryOutputSerializer(serializers.ModelSerializer):

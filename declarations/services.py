@@ -30,10 +30,17 @@ from declarations.models import (
     InvoiceReading,
     Item,
     ItemPermit,
+    OfficeDiversion,
     Payment,
     TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell, lodged_notice, release_notice
+from declarations.notices import (
+    STATUS_NOTICES,
+    declarants_tell,
+    lodged_notice,
+    office_label,
+    release_notice,
+)
 from declarations.validation import (
     DEFAULT_PROCEDURE,
     duplicate_errors,
@@ -190,6 +197,75 @@ def declaration_lane_set(
     )
     declarants_tell(notices=[(declaration, notice, "lane_changed")], actor=actor)
     return declaration
+
+
+def declarations_divert_locked(
+    *,
+    declarations: list[Declaration],
+    to_office: str,
+    closure,
+    reason: str,
+    actor,
+    moved_reviews: dict[int, list[str]],
+) -> list[OfficeDiversion]:
+    """Move declarations the caller has locked from their closed control office to
+    `to_office`: the office field changes, each move is recorded (an OfficeDiversion
+    and an entry of the declaration's audit trail) and the declarant is told where to
+    present the goods now. `moved_reviews`: the agencies whose reviews moved with each
+    declaration (agencies.services.reviews_move_office). Constant statements.
+
+    Which declarations may move, and to where, is the clearance process's
+    (clearance.continuity.declarations_divert).
+    """
+    now = timezone.now()
+    fields = {"updated_at"}
+    diversions, events, notices = [], [], []
+    for declaration in declarations:
+        field = declaration.control_office_field
+        from_office = getattr(declaration, field)
+        setattr(declaration, field, to_office)
+        declaration.updated_at = now
+        fields.add(field)
+        declaration.full_clean(
+            exclude=TRANSITION_UNCHECKED, validate_unique=False, validate_constraints=False
+        )
+        reviews = moved_reviews.get(declaration.pk, [])
+        diversion = OfficeDiversion(
+            declaration=declaration,
+            field=field,
+            from_office=from_office,
+            to_office=to_office,
+            closure=closure,
+            reason=reason,
+            reviews=reviews,
+            diverted_by=actor,
+            diverted_at=now,
+        )
+        diversion.full_clean(
+            exclude=["declaration", "closure", "diverted_by"], validate_constraints=False
+        )
+        diversions.append(diversion)
+        notice = (
+            f"Customs office {office_label(from_office)} is closed: the declaration is now "
+            f"handled by {office_label(to_office)}. Present the goods and their documents "
+            "there."
+        )
+        events.append(
+            audit_entry(
+                declaration, actor=actor, action="office_diverted", reason=reason,
+                data={"field": field, "from": from_office, "to": to_office,
+                      "closure": closure.pk, "reviews": reviews},
+                notice=notice,
+            )
+        )  # fmt: skip
+        notices.append((declaration, notice, "office_diverted"))
+    if not declarations:
+        return []
+    Declaration.objects.bulk_update(declarations, sorted(fields))
+    created = OfficeDiversion.objects.bulk_create(diversions)
+    audit_append(events)
+    declarants_tell(notices=notices, actor=actor)
+    return created
 
 
 def _save_live(declaration: Declaration) -> None:

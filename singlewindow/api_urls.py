@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("clearance.api_urls")),
     path("", include("emergencies.api_urls")),
     path("risk/", include("risk.api_urls")),
+    path("continuity/", include("continuity.api_urls")),
 ]

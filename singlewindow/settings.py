@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "guarantees",
     "clearance",
     "exports",
+    "continuity",
     "emergencies",
     "demo",
 ]
@@ -327,6 +328,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatus": "declarations.models.Payment.Status",
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
+        "RiskJobStatus": "risk.models.RiskJob.Status",
         "LaneEnum": "declarations.models.Lane",
         "GuaranteeStatus": "guarantees.models.Guarantee.Status",
         # The same three statuses as emergency proposals: one enum for both.
@@ -334,6 +336,9 @@ SPECTACULAR_SETTINGS = {
         "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
         "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
         "ControlResult": "declarations.models.TransitArrival.ControlResult",
+        "OfficeKind": "reference.models.Office.Kind",
+        "PlannedFallbackStatus": "risk.models.PlannedFallback.Status",
+        "ScoringFaultKind": "risk.models.ScoringFault.Kind",
         "EmergencyStatus": "emergencies.models.Emergency.Status",
         "EmergencyProposalKind": "emergencies.models.EmergencyProposal.Kind",
         "ConsigneeStatus": "emergencies.models.HumanitarianConsignee.Status",

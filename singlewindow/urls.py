@@ -32,6 +32,7 @@ urlpatterns = [
     path("emergencies/", include("emergencies.urls")),
     path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
+    path("continuity/", include("continuity.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -138,6 +138,20 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:movement-control": "movement",
     "api:movement-resolve": "movement",
     "api:movement-discharge": "movement",
+    "continuity:office": "continuity_office",
+    "continuity:office-close": "continuity_office",
+    "continuity:office-reopen": "continuity_office",
+    "continuity:office-divert": "continuity_office",
+    "continuity:fallback-approve": "planned_fallback",
+    "continuity:fallback-refuse": "planned_fallback",
+    "continuity:rescore-job": "rescore_job",
+    "api:continuity-office": "continuity_office",
+    "api:continuity-office-close": "continuity_office",
+    "api:continuity-office-reopen": "continuity_office",
+    "api:continuity-office-divert": "continuity_office",
+    "api:continuity-fallback-approve": "planned_fallback",
+    "api:continuity-fallback-refuse": "planned_fallback",
+    "api:continuity-rescore-job": "rescore_job",
     "emergencies:detail": "emergency",
     "emergencies:extend": "emergency",
     "emergencies:end": "emergency",
@@ -256,8 +270,23 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
         **transit_objects(cast),
+        **continuity_objects(cast),
         "emergency": emergency_proposed(cast),
         **consignees(cast),
+    }
+
+
+def continuity_objects(cast) -> dict:
+    """A planned fallback waiting for a second administrator, and a re-scoring job."""
+    from django.utils import timezone
+
+    from risk.models import PlannedFallback, RiskJob
+
+    return {
+        "planned_fallback": PlannedFallback.objects.create(
+            mode="rules_only", reason="matrix", proposed_by=cast.admin, proposed_at=timezone.now()
+        ),
+        "rescore_job": RiskJob.objects.create(kind="rescore", requested_by=cast.admin),
     }
 
 
@@ -504,6 +533,19 @@ def foreign_movement(cast, world, user):
     return {"pk": world["movement"].pk}
 
 
+def foreign_continuity_office(cast, world, user):
+    # Administrators manage every office; a customs supervisor those they oversee, and
+    # nobody of the cast oversees Ulsan.
+    return None if user.is_platform_admin else {"code": "KRUSN"}
+
+
+def admins_only(key: str) -> Callable:
+    def foreign(cast, world, user):
+        return None if user.is_platform_admin else {"pk": world[key].pk}
+
+    return foreign
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -560,6 +602,9 @@ FOREIGN: dict[str, Callable] = {
     "guarantee": foreign_guarantee,
     "guarantee_proposal": foreign_guarantee_proposal,
     "movement": foreign_movement,
+    "continuity_office": foreign_continuity_office,
+    "planned_fallback": admins_only("planned_fallback"),
+    "rescore_job": admins_only("rescore_job"),
     "emergency": foreign_emergency,
     "emergency_proposal": foreign_emergency_proposal,
     "consignee": foreign_consignee,
@@ -676,6 +721,13 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/guarantees/", user.is_trader or is_customs_staff(user)),
             ("/guarantees/new/", is_customs_staff(user)),
             ("/movements/", is_customs_staff(user)),
+            (
+                "/continuity/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
+            ("/continuity/scoring/", user.is_platform_admin),
+            ("/continuity/health/", user.is_platform_admin or user.role == "supervisor"),
+            ("/continuity/health/panel/", user.is_platform_admin or user.role == "supervisor"),
             ("/emergencies/", user.is_platform_admin),
             ("/emergencies/new/", user.is_platform_admin),
             ("/emergencies/consignees/", user.is_platform_admin or user.is_trader),
