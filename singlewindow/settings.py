@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "clearance",
     "exports",
     "emergencies",
+    "supplies",
     "demo",
 ]
 
