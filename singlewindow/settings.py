@@ -327,6 +327,9 @@ SPECTACULAR_SETTINGS = {
         "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
         "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
         "ControlResult": "declarations.models.TransitArrival.ControlResult",
+        "PreNotificationStatus": "supplies.models.PreNotification.Status",
+        "SupplyPledgeStatus": "supplies.models.SupplyPledge.Status",
+        "SupplyPledgeOutcome": ["delivered", "withdrawn"],
     },
 }
 

@@ -1,4 +1,5 @@
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -13,11 +14,10 @@ from supplies.selectors import (
     get_pledge_for_admin,
     get_prenotification_for_user,
     incoming_prenotifications,
-    prenotification_differences,
+    prenotification_differences_for,
     prenotification_events,
     relief_consignment_record,
     relief_consignments_released,
-    sees_differences,
     supplies_register,
 )
 from supplies.services import (
@@ -34,16 +34,9 @@ from supplies.services import (
 
 def prenotification_detail_data(*, user, pk) -> dict:
     prenotification = get_prenotification_for_user(user=user, pk=pk)
-    differences = []
-    declaration = prenotification.declaration
-    if declaration is not None and sees_differences(user):
-        lines = list(prenotification.lines.all())
-        items = list(declaration.items.order_by("line_no"))
-        if user.is_agency_staff and not user.agency.is_customs:
-            codes = {line.hs_code[:6] for line in lines}
-            items = [item for item in items if item.hs_code[:6] in codes]
-        differences = prenotification_differences(prenotification, lines=lines, items=items)
-    prenotification.differences = differences
+    prenotification.differences = prenotification_differences_for(
+        user=user, prenotification=prenotification
+    )
     prenotification.history = prenotification_events(prenotification)
     return s.PreNotificationDetailOutputSerializer(prenotification).data
 
@@ -153,7 +146,7 @@ class ReliefConsignmentListApi(APIView):
         parameters=[
             OpenApiParameter(
                 "since",
-                serializers.DateTimeField,
+                OpenApiTypes.DATETIME,
                 description="Only those released at or after this time (ISO 8601): "
                 "to fetch what is new since the last call.",
             )

@@ -13,7 +13,7 @@ RECEIVED, PLEDGED, TARGET = "#2f6f4f", "#9cc3ad", "#0f2a47"
 def needs_progress_chart(needs, *, title: str) -> str:
     """One bar per need: received (dark) and pledged still to come (light), as a share
     of the target; the target is the vertical line at 100 %."""
-    width, row, label_w, right = 760, 34, 230, 150
+    width, row, label_w, right = 760, 34, 200, 200
     plot_w = width - label_w - right
     scale = max([Decimal(100), *(p.percent + p.pledged_percent for p in needs)])
     x_of = lambda percent: label_w + float(percent) * plot_w / float(scale)  # noqa: E731
@@ -34,8 +34,11 @@ def needs_progress_chart(needs, *, title: str) -> str:
             f'fill="{RECEIVED}"><title>{escape(summary)}</title></rect>'
             f'<rect x="{label_w + received_w:.1f}" y="{y + 4}" width="{pledged_w:.1f}" '
             f'height="{row - 12}" fill="{PLEDGED}"><title>{escape(summary)}</title></rect>'
-            f'<text x="{label_w + received_w + pledged_w + 6:.1f}" y="{y + 18}">'
-            f"{progress.percent}%</text>"
+            f'<text x="{max(label_w + received_w + pledged_w, x_of(100)) + 8:.1f}" '
+            f'y="{y + 18}">'
+            f"{progress.percent}%"
+            + (f" (+{progress.pledged_percent}% pledged)" if progress.pledged else "")
+            + "</text>"
         )
     target_x = x_of(100)
     bottom = 8 + row * max(len(needs), 1)

@@ -116,6 +116,8 @@ class PreNotification(Stateful, models.Model):
             models.Index(
                 fields=["office", "status", "expected_arrival"], name="prenotification_office_idx"
             ),
+            # Every import lodged looks for the announcement of its transport document.
+            models.Index(fields=["transport_document_key"], name="prenotification_document_idx"),
         ]
 
     def __str__(self) -> str:
@@ -176,6 +178,14 @@ class PreNotificationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prenotification_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def from_label(self) -> str:
+        return PreNotification.Status(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return PreNotification.Status(self.to_status).label
 
 
 class SupplyNeed(models.Model):

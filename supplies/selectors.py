@@ -113,6 +113,16 @@ def visible_lines(*, user) -> QuerySet[PreNotificationLine]:
     return lines if scope is None else lines.filter(scope)
 
 
+def may_cancel_prenotification(user, prenotification) -> bool:
+    """Its filer's organisation, the consignee's, or an administrator withdraws it."""
+    if user.is_platform_admin:
+        return True
+    return user.is_trader and user.company_id in (
+        prenotification.filed_for_id,
+        prenotification.consignee.company_id,
+    )
+
+
 def incoming_prenotifications(*, user, status: str = "", office: str = "") -> QuerySet:
     """The list of what is announced, soonest arrival first; for agency staff with the
     id of their agency's review of the declaration once it is lodged."""
@@ -123,10 +133,26 @@ def incoming_prenotifications(*, user, status: str = "", office: str = "") -> Qu
         prenotifications = prenotifications.filter(office_id=office)
     if user.is_agency_staff:
         reviews = Review.objects.filter(
-            declaration_id=OuterRef("declaration_id"), agency_id=user.agency_id
+            declaration_id=OuterRef("declaration_id"),
+            agency_id=user.agency_id,
+            office__in=user.office_codes,
         ).order_by("-pk")
         prenotifications = prenotifications.annotate(review_id=Subquery(reviews.values("pk")[:1]))
     return prenotifications.order_by("expected_arrival", "pk")
+
+
+def review_of_staff(*, user, declaration_id) -> int | None:
+    """The id of the review the officer works of this declaration, if any."""
+    if not (user.is_agency_staff and declaration_id):
+        return None
+    return (
+        Review.objects.filter(
+            declaration_id=declaration_id, agency_id=user.agency_id, office__in=user.office_codes
+        )
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def get_prenotification_for_user(*, user, pk) -> PreNotification:
@@ -185,6 +211,20 @@ def prenotification_differences(prenotification, *, lines, items) -> list[str]:
         elif said != found:
             differences.append(f"HS {hs}: {said:,f} {unit} announced, {found:,f} declared.")
     return [text.replace(".000 ", " ") for text in differences]
+
+
+def prenotification_differences_for(*, user, prenotification) -> list[str]:
+    """The differences an officer or administrator reads on a pre-notification: an
+    agency other than customs compares its own goods only. Nobody else reads them."""
+    declaration = prenotification.declaration
+    if declaration is None or not sees_differences(user):
+        return []
+    items = declaration.items.order_by("line_no")
+    scope = _jurisdiction_lines(user)
+    if scope is not None:
+        items = items.filter(scope)
+    lines = list(prenotification.lines.all())  # prefetched as the user may see them
+    return prenotification_differences(prenotification, lines=lines, items=list(items))
 
 
 @dataclass

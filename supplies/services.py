@@ -7,6 +7,7 @@ only in `_pledge_transition`, each on a row locked first. Matching runs in the
 lodgement's transaction (clearance.services), after the declaration's own lock.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,6 +35,7 @@ from supplies.models import (
     SupplyRegisterEntry,
     transport_document_key,
 )
+from supplies.selectors import files_prenotifications, may_cancel_prenotification
 
 Status = PreNotification.Status
 
@@ -73,15 +75,8 @@ def _url(prenotification: PreNotification) -> str:
 def ensure_may_file(actor) -> None:
     """Who pre-notifies: a trader of an approved humanitarian consignee (for itself, or
     as the sender for another consignee), or an administrator for a donor."""
-    if actor.is_platform_admin:
-        return
-    if actor.is_trader and (
-        HumanitarianConsignee.objects.filter(
-            company_id=actor.company_id, status=HumanitarianConsignee.Status.APPROVED
-        ).exists()
-    ):
-        return
-    raise PermissionDenied
+    if not files_prenotifications(actor):
+        raise PermissionDenied
 
 
 def _clean_lines(emergency: Emergency, lines: list[dict]) -> tuple[list[PreNotificationLine], dict]:
@@ -314,11 +309,7 @@ def prenotification_cancel(*, actor, prenotification_id: int, reason: str) -> Pr
         .select_related("consignee__company")
         .get(pk=prenotification_id)
     )
-    own = actor.is_trader and actor.company_id in (
-        prenotification.filed_for_id,
-        prenotification.consignee.company_id,
-    )
-    if not (own or actor.is_platform_admin):
+    if not may_cancel_prenotification(actor, prenotification):
         raise PermissionDenied
     _prenotification_transition(
         prenotification, to_status=Status.CANCELLED, actor=actor, note=reason.strip()
@@ -420,7 +411,12 @@ def _ensure_admin(actor) -> None:
 
 
 def _plain(value):
-    return str(value) if isinstance(value, Decimal) else value
+    """A value as the register's JSON keeps it: quantities exact, dates in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _snapshot(obj, names) -> dict:
@@ -593,7 +589,7 @@ def supply_pledge_record(*, actor, need_id: int, **fields) -> SupplyPledge:
         pledge=pledge,
         action=SupplyRegisterEntry.Action.PLEDGE_RECORDED,
         actor=actor,
-        after=_snapshot(pledge, PLEDGE_FIELDS),
+        after=_snapshot(pledge, (*PLEDGE_FIELDS, "status")),
     )
     return pledge
 

@@ -21,8 +21,10 @@ from supplies.selectors import (
     get_pledge_for_admin,
     get_prenotification_for_user,
     incoming_prenotifications,
-    prenotification_differences,
+    may_cancel_prenotification,
+    prenotification_differences_for,
     prenotification_events,
+    review_of_staff,
     sees_differences,
     supplies_register,
     supply_emergencies,
@@ -122,32 +124,19 @@ def prenotification_page(request, pk: int):
     user = request.user
     prenotification = get_prenotification_for_user(user=user, pk=pk)
     declaration = prenotification.declaration
-    lines = list(prenotification.lines.all())
-    differences = []
-    if declaration is not None and sees_differences(user):
-        items = list(declaration.items.order_by("line_no"))
-        if user.is_agency_staff and not user.agency.is_customs:
-            codes = {line.hs_code[:6] for line in lines}
-            items = [item for item in items if item.hs_code[:6] in codes]
-        differences = prenotification_differences(prenotification, lines=lines, items=items)
+    differences = prenotification_differences_for(user=user, prenotification=prenotification)
     context = {
         "p": prenotification,
-        "lines": lines,
+        "lines": prenotification.lines.all(),
         "differences": differences,
         "sees_differences": sees_differences(user),
         "events": prenotification_events(prenotification),
         "may_cancel": prenotification.may_become(PreNotification.Status.CANCELLED)
-        and (
-            user.is_platform_admin
-            or (
-                user.is_trader
-                and user.company_id
-                in (prenotification.filed_for_id, prenotification.consignee.company_id)
-            )
-        ),
+        and may_cancel_prenotification(user, prenotification),
         "declarant": declaration is not None
         and user.is_trader
         and declaration.company_id == user.company_id,
+        "review_id": review_of_staff(user=user, declaration_id=prenotification.declaration_id),
         "reason_form": forms.ReasonForm(),
     }
     return render(request, "supplies/prenotification.html", context)

@@ -282,6 +282,9 @@ def test_officers_read_the_incoming_list_and_the_match_on_the_review_page(
     html = login(cast.food_officer).get(f"/reviews/{food.pk}/").content.decode()
     assert "HS 300490: 20,000 NAR announced, 18,000 declared." in html
     assert "630622" not in html
+    html = login(cast.customs_officer).get(f"/emergencies/prenotifications/{pn.pk}/").content
+    assert f'<a href="/reviews/{review.pk}/">{declaration.reference}</a>'.encode() in html
+    assert b"Arrived and declared" in html
     # The incoming list now links the declaration to the officer's review.
     html = login(cast.customs_officer).get("/emergencies/prenotifications/?status=all").content
     assert f"/reviews/{review.pk}/".encode() in html
