@@ -378,3 +378,11 @@ def test_the_register_is_for_administrators_and_customs(cast, received, api, log
         f"/api/v1/supply-needs/{created.json()['id']}/", {"target_quantity": "12"}
     )
     assert changed.status_code == 200 and changed.json()["target_quantity"] == "12.000"
+
+
+def test_the_django_admin_shows_the_register_read_only(cast, received, login):
+    browser = login(cast.admin)
+    for model in ("prenotification", "supplyneed", "supplypledge", "supplyregisterentry"):
+        response = browser.get(f"/admin/supplies/{model}/")
+        assert response.status_code == 200, model
+        assert browser.get(f"/admin/supplies/{model}/add/").status_code == 403
