@@ -1,8 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies.models import Inspection, LaneChangeProposal, Permit, Query, Review
 from declarations.models import Lane
-from declarations.serializers import ItemOutputSerializer
+from declarations.serializers import InvoiceCheckSerializer, ItemOutputSerializer
 
 
 class ReviewListOutputSerializer(serializers.ModelSerializer):
@@ -124,6 +125,7 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
     queries = QueryOutputSerializer(many=True)
     inspections = InspectionOutputSerializer(many=True)
     permits = PermitStaffOutputSerializer(many=True)
+    invoice_check = serializers.SerializerMethodField()
 
     class Meta(ReviewListOutputSerializer.Meta):
         fields = [
@@ -138,12 +140,22 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
             "queries",
             "inspections",
             "permits",
+            "invoice_check",
         ]
 
     def get_risk_reasons(self, review) -> list[str]:
         from agencies.selectors import risk_reasons_for_review
 
         return risk_reasons_for_review(review, [item.line_no for item in review.items.all()])
+
+    @extend_schema_field(InvoiceCheckSerializer)
+    def get_invoice_check(self, review) -> dict:
+        """The declaration against its invoice as the agency may see it: customs all of
+        it, another agency its items' lines only."""
+        from agencies.selectors import invoice_check_for_review
+
+        lines = [item.line_no for item in review.items.all()]
+        return invoice_check_for_review(review=review, slice_lines=lines).as_dict()
 
 
 class QueueCountsSerializer(serializers.Serializer):

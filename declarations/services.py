@@ -22,7 +22,7 @@ from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
 from declarations.documents import PDF, document_content_type
-from declarations.duties import assess_duties
+from declarations.duties import DutyAssessment, assess_duties
 from declarations.models import (
     Declaration,
     DeclarationEvent,
@@ -33,14 +33,14 @@ from declarations.models import (
     Payment,
     TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
+from declarations.notices import STATUS_NOTICES, declarants_tell, lodged_notice, release_notice
 from declarations.validation import (
     DEFAULT_PROCEDURE,
     duplicate_errors,
     validate_draft,
     validate_lodgement,
 )
-from emergencies.selectors import relief_for
+from emergencies.selectors import ReliefCheck, relief_check, relief_for
 from reference import lookups
 
 logger = logging.getLogger(__name__)
@@ -307,8 +307,20 @@ def _store_items(declaration: Declaration, items: list[Item], permits: list[list
     )
 
 
-def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | None = None):
-    """Validate a complete declaration without storing anything; return its duties."""
+@dataclass
+class DeclarationPreview:
+    """What the form and the validate API tell before lodging: the duties, and whether an
+    emergency in force makes the declaration a relief consignment (or why not)."""
+
+    duties: DutyAssessment
+    relief: ReliefCheck
+
+
+def declaration_preview(
+    *, actor, header: dict, items: list[dict], pk: int | None = None
+) -> DeclarationPreview:
+    """Validate a complete declaration without storing anything; return its duties as
+    they would be if it were lodged now (with the relief an emergency gives it)."""
     if not actor.is_trader:
         raise PermissionDenied
     header = _with_procedure(header)
@@ -316,7 +328,10 @@ def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | Non
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
     validate_lodgement(declaration, built, permits, on=today)
-    return assess_duties(declaration, built, on=today)
+    relief = relief_check(declaration, built)
+    duty_relief = relief.relief and relief.emergency.duty_relief
+    duties = assess_duties(declaration, built, on=today, relief=duty_relief)
+    return DeclarationPreview(duties=duties, relief=relief)
 
 
 @transaction.atomic
@@ -350,7 +365,7 @@ def declaration_create(
         actor=actor,
         action="lodged" if lodge else "created",
         to_status=declaration.status,
-        notice=STATUS_NOTICES[declaration.status],
+        notice=lodged_notice(declaration) if lodge else STATUS_NOTICES[declaration.status],
     )
     audit_append([entry], first=True)
     return declaration
@@ -434,7 +449,8 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
         "duties_relieved": locked.duties_relieved,
     }
     data = {"relief": locked.emergency.name} if locked.emergency else None
-    move = Move(locked, Status.SUBMITTED, data=data, changes=changes)
+    notice = lodged_notice(locked)
+    move = Move(locked, Status.SUBMITTED, data=data, changes=changes, notice=notice)
     declarations_move_locked(moves=[move], actor=actor)
     return locked
 

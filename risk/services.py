@@ -186,7 +186,7 @@ def declaration_item_records(declaration, items) -> list[dict]:
         {
             "declaration_id": str(declaration.pk),
             "date": date,
-            "office": declaration.office_of_entry,
+            "office": declaration.control_office,
             "process_type": declaration.procedure,
             "import_type": declaration.type,
             "import_use": None,

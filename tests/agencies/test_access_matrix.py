@@ -139,6 +139,21 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:movement-resolve": "movement",
     "api:movement-discharge": "movement",
     "emergencies:detail": "emergency",
+    "emergencies:extend": "emergency",
+    "emergencies:end": "emergency",
+    "emergencies:proposal-approve": "emergency_proposal",
+    "emergencies:proposal-refuse": "emergency_proposal",
+    "emergencies:consignee-decide": "consignee",
+    "api:emergency-detail": "emergency",
+    "api:emergency-extend": "emergency",
+    "api:emergency-end": "emergency",
+    "api:emergency-proposal-approve": "emergency_proposal",
+    "api:emergency-proposal-refuse": "emergency_proposal",
+    "api:consignee-detail": "consignee",
+    "api:consignee-decide": "consignee",
+    "emergencies:report": "emergency_report",
+    "emergencies:report-csv": "emergency_report",
+    "emergencies:report-pdf": "emergency_report",
     "supplies:prenotification": "prenotification",
     "supplies:prenotification-cancel": "prenotification",
     "api:prenotification-detail": "prenotification",
@@ -261,6 +276,17 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         **transit_objects(cast),
         "emergency": emergency_proposed(cast),
         **supplies_objects(cast),
+        **consignees(cast),
+    }
+
+
+def consignees(cast) -> dict:
+    """Companies A and B, each asking to be a humanitarian consignee."""
+    from emergencies.services import consignee_register
+
+    return {
+        f"consignee_{key}": consignee_register(actor=trader, kind="ngo", mission="matrix")
+        for key, trader in (("a", cast.trader_a), ("b", cast.trader_b))
     }
 
 
@@ -563,6 +589,25 @@ def foreign_emergency(cast, world, user):
     return None if user.is_platform_admin else {"pk": world["emergency"].pk}
 
 
+def foreign_emergency_proposal(cast, world, user):
+    if user.is_platform_admin:
+        return None
+    return {"pk": world["emergency"].proposals.get().pk}
+
+
+def foreign_consignee(cast, world, user):
+    # Administrators keep the registry; a trader reads their company's registration only.
+    if user.is_platform_admin:
+        return None
+    return {"pk": world["consignee_b" if user == cast.trader_a else "consignee_a"].pk}
+
+
+def foreign_emergency_report(cast, world, user):
+    # Administrators read every report; a customs supervisor those of emergencies
+    # declared over an office they oversee, and the world's is only proposed.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
 def foreign_prenotification(cast, world, user):
     # Announced at an office nobody of the cast works at, for a consignee nobody belongs to.
     return None if user.is_platform_admin else {"pk": world["prenotification"].pk}
@@ -603,6 +648,9 @@ FOREIGN: dict[str, Callable] = {
     "guarantee_proposal": foreign_guarantee_proposal,
     "movement": foreign_movement,
     "emergency": foreign_emergency,
+    "emergency_proposal": foreign_emergency_proposal,
+    "consignee": foreign_consignee,
+    "emergency_report": foreign_emergency_report,
     "prenotification": foreign_prenotification,
     "supplies": foreign_supplies,
     "supplies_admin": admins_only("supplies_emergency"),
@@ -720,6 +768,14 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/guarantees/", user.is_trader or is_customs_staff(user)),
             ("/guarantees/new/", is_customs_staff(user)),
             ("/movements/", is_customs_staff(user)),
+            ("/emergencies/", user.is_platform_admin),
+            ("/emergencies/new/", user.is_platform_admin),
+            ("/emergencies/consignees/", user.is_platform_admin or user.is_trader),
+            ("/emergencies/consignees/register/", user.is_platform_admin or user.is_trader),
+            (
+                "/emergencies/reports/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
             (
                 "/emergencies/prenotifications/",
                 user.is_trader or user.is_agency_staff or user.is_platform_admin,
