@@ -61,6 +61,7 @@ from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.selectors import document_list_for_user
 from reference import lookups
 from risk.selectors import scoring_state
+from supplies.selectors import prenotification_for_review
 
 QUEUE_PAGE_SIZES = (10, 25, 50, 100)
 QUEUE_PAGE_SIZE = 25
@@ -224,6 +225,7 @@ def review_page(request, pk: int):
         ),
         "lane_proposal": pending_lane_proposal(user=user, declaration=declaration),
         "reason_form": forms.ReasonForm(),
+        "prenotification": prenotification_for_review(review=review, items=items),
     }
     return render(request, "agencies/review.html", context)
 

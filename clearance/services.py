@@ -84,6 +84,7 @@ from risk.services import (
     scoring_faults_update,
 )
 from risk.training import training_records_from_inspections
+from supplies.services import prenotification_match
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
     """File and lodge a declaration in one step (no draft in between)."""
     declaration = declaration_create(actor=actor, header=header, items=items, lodge=True)
     _guarantee_draw(declaration, actor=actor)
+    prenotification_match(declaration=declaration, actor=actor)
     _queue_scoring(declaration.pk)
     return declaration
 
@@ -139,6 +141,7 @@ def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
     """Lodge a draft; its risk assessment is queued once the submission commits."""
     submitted = declaration_mark_submitted(declaration=declaration, actor=actor)
     _guarantee_draw(submitted, actor=actor)
+    prenotification_match(declaration=submitted, actor=actor)
     _queue_scoring(submitted.pk)
     return submitted
 
@@ -161,6 +164,7 @@ def declaration_amend(
         at_stake = transit_at_stake(new) if new.is_transit else Decimal("0")
         guarantee_draw_move(old=old, new=new, amount=at_stake, actor=actor)
     reviews_close(declaration=old, actor=actor, reason=f"replaced by version {new.version}")
+    prenotification_match(declaration=new, actor=actor)
     _queue_scoring(new.pk)
     return new
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("guarantees.api_urls")),
     path("", include("clearance.api_urls")),
     path("", include("emergencies.api_urls")),
+    path("", include("supplies.api_urls")),
     path("risk/", include("risk.api_urls")),
     path("continuity/", include("continuity.api_urls")),
 ]

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "exports",
     "continuity",
     "emergencies",
+    "supplies",
     "demo",
 ]
 
@@ -344,6 +345,9 @@ SPECTACULAR_SETTINGS = {
         "ConsigneeStatus": "emergencies.models.HumanitarianConsignee.Status",
         "ConsigneeKind": "emergencies.models.HumanitarianConsignee.Kind",
         "ConsigneeDecisionStatus": "emergencies.serializers.CONSIGNEE_DECISIONS",
+        "PreNotificationStatus": "supplies.models.PreNotification.Status",
+        "SupplyPledgeStatus": "supplies.models.SupplyPledge.Status",
+        "SupplyPledgeOutcome": ["delivered", "withdrawn"],
     },
 }
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("guarantees/", include("guarantees.urls")),
     path("emergencies/", include("emergencies.urls")),
+    path("emergencies/", include("supplies.urls")),
     path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
     path("continuity/", include("continuity.urls")),

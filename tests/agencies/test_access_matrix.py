@@ -168,6 +168,24 @@ OBJECT_ROUTES: dict[str, str] = {
     "emergencies:report": "emergency_report",
     "emergencies:report-csv": "emergency_report",
     "emergencies:report-pdf": "emergency_report",
+    "supplies:prenotification": "prenotification",
+    "supplies:prenotification-cancel": "prenotification",
+    "api:prenotification-detail": "prenotification",
+    "api:prenotification-cancel": "prenotification",
+    "supplies:register": "supplies",
+    "supplies:register-csv": "supplies",
+    "api:emergency-supplies": "supplies",
+    "api:emergency-relief-consignments": "supplies",
+    "supplies:need-add": "supplies_admin",
+    "supplies:pledge-add": "supplies_admin",
+    "api:emergency-supply-need-add": "supplies_admin",
+    "api:emergency-supply-pledge-add": "supplies_admin",
+    "supplies:need-change": "supply_need",
+    "supplies:need-remove": "supply_need",
+    "api:supply-need": "supply_need",
+    "api:supply-need-remove": "supply_need",
+    "supplies:pledge-status": "supply_pledge",
+    "api:supply-pledge-status": "supply_pledge",
 }
 
 # Routes that take no object id and need no login.
@@ -272,6 +290,7 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         **transit_objects(cast),
         **continuity_objects(cast),
         "emergency": emergency_proposed(cast),
+        **supplies_objects(cast),
         **consignees(cast),
     }
 
@@ -313,6 +332,55 @@ def emergency_proposed(cast):
         starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
     )  # fmt: skip
     return proposal.emergency
+
+
+def supplies_objects(cast) -> dict:
+    """Relief announced at Ulsan, where nobody of the cast is posted, for a consignee none
+    of the cast belongs to; a need and a pledge of the register (made directly: only
+    their ids matter here)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from emergencies.models import Emergency, HumanitarianConsignee
+    from supplies.models import PreNotification, PreNotificationLine, SupplyNeed, SupplyPledge
+    from tests.factories import CompanyFactory
+
+    now = timezone.now()
+    emergency = Emergency.objects.create(
+        name="Matrix flood", status="active", starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
+    )  # fmt: skip
+    emergency.offices.set(["KRUSN"])
+    consignee = HumanitarianConsignee.objects.create(
+        company=CompanyFactory(name="Matrix Relief"), kind="ngo", mission="matrix",
+        status="approved", requested_by=cast.admin, requested_at=now, decided_by=cast.admin,
+        decided_at=now,
+    )  # fmt: skip
+    prenotification = PreNotification.objects.create(
+        emergency=emergency, consignee=consignee, sender_name="Donor", sender_country="JP",
+        transport_mode="4", transport_document="AWB-MATRIX", transport_document_key="AWBMATRIX",
+        expected_arrival=now + timedelta(days=1), office_id="KRUSN", filed_by=cast.admin,
+    )  # fmt: skip
+    PreNotificationLine.objects.create(
+        prenotification=prenotification, line_no=1, hs_code="300490", description="Medicines",
+        quantity=Decimal("10"), unit="NAR",
+    )  # fmt: skip
+    need = SupplyNeed.objects.create(
+        emergency=emergency, hs_prefix="3004", label="Medicines", target_quantity=100,
+        unit="NAR", updated_by=cast.admin,
+    )  # fmt: skip
+    pledge = SupplyPledge.objects.create(
+        need=need, partner_country="JP", partner_administration="Japan Customs", quantity=10,
+        expected_on=now.date(), recorded_by=cast.admin,
+    )  # fmt: skip
+    return {
+        "prenotification": prenotification,
+        "supplies_emergency": emergency,
+        "supply_need": need,
+        "supply_pledge": pledge,
+    }
 
 
 def transit_objects(cast) -> dict:
@@ -582,6 +650,25 @@ def foreign_emergency_report(cast, world, user):
     return None if user.is_platform_admin else {"pk": world["emergency"].pk}
 
 
+def foreign_prenotification(cast, world, user):
+    # Announced at an office nobody of the cast works at, for a consignee nobody belongs to.
+    return None if user.is_platform_admin else {"pk": world["prenotification"].pk}
+
+
+def foreign_supplies(cast, world, user):
+    # The register is read by administrators and customs staff (any office).
+    if user.is_platform_admin or is_customs_staff(user):
+        return None
+    return {"pk": world["supplies_emergency"].pk}
+
+
+def admins_only(key: str) -> Callable:
+    def foreign(cast, world, user):
+        return None if user.is_platform_admin else {"pk": world[key].pk}
+
+    return foreign
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -609,6 +696,11 @@ FOREIGN: dict[str, Callable] = {
     "emergency_proposal": foreign_emergency_proposal,
     "consignee": foreign_consignee,
     "emergency_report": foreign_emergency_report,
+    "prenotification": foreign_prenotification,
+    "supplies": foreign_supplies,
+    "supplies_admin": admins_only("supplies_emergency"),
+    "supply_need": admins_only("supply_need"),
+    "supply_pledge": admins_only("supply_pledge"),
 }
 
 
@@ -736,6 +828,12 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
                 "/emergencies/reports/",
                 user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
             ),
+            (
+                "/emergencies/prenotifications/",
+                user.is_trader or user.is_agency_staff or user.is_platform_admin,
+            ),
+            # Only an approved humanitarian consignee's traders, and administrators, file.
+            ("/emergencies/prenotifications/new/", user.is_platform_admin),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

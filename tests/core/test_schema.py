@@ -29,6 +29,7 @@ from declarations.models import Declaration
 from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
 from guarantees.models import Guarantee, GuaranteeProposal
 from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
+from supplies.models import PreNotification, SupplyNeed, SupplyPledge
 
 PAGINATED_LISTS = [
     "/api/v1/declarations/",
@@ -162,6 +163,9 @@ ID_MODELS = [
     ("/api/v1/emergencies/", Emergency),
     ("/api/v1/emergency-proposals/", EmergencyProposal),
     ("/api/v1/humanitarian-consignees/", HumanitarianConsignee),
+    ("/api/v1/prenotifications/", PreNotification),
+    ("/api/v1/supply-needs/", SupplyNeed),
+    ("/api/v1/supply-pledges/", SupplyPledge),
 ]
 
 
@@ -210,7 +214,45 @@ def seeded(cast, django_capture_on_commit_callbacks):
             starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
         )  # fmt: skip
         consignee_register(actor=cast.trader_a, kind="ngo", mission="schema test")
+        relief_seeded(cast)
     return cast
+
+
+def relief_seeded(cast):
+    """An emergency in force at Busan for which company B is a humanitarian consignee
+    (company A only asks to be one), with one pre-notification, a need and a pledge."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from supplies.services import prenotification_file, supply_need_add, supply_pledge_record
+
+    now = timezone.now()
+    emergency = Emergency.objects.create(
+        name="Schema typhoon", status="active", starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=30), hs_prefixes=["3004", "6306"],
+    )  # fmt: skip
+    emergency.offices.set(["KRPUS"])
+    HumanitarianConsignee.objects.create(
+        company=cast.company_b, kind="ngo", mission="schema test", status="approved",
+        requested_by=cast.admin, requested_at=now, decided_by=cast.admin, decided_at=now,
+    )  # fmt: skip
+    prenotification_file(
+        actor=cast.trader_b, emergency_id=emergency.pk, consignee_tax_id=cast.company_b.tax_id,
+        office_code="KRPUS", sender_name="Donor", sender_country="JP", transport_mode="4",
+        transport_document="AWB-SCHEMA-1", expected_arrival=now + timedelta(days=1),
+        lines=[{"hs_code": "300490", "description": "Medicines", "quantity": Decimal("10"),
+                "unit": "NAR"}],
+    )  # fmt: skip
+    need = supply_need_add(
+        actor=cast.admin, emergency_id=emergency.pk, hs_prefix="3004", label="Medicines",
+        target_quantity=Decimal("1000"), unit="NAR",
+    )  # fmt: skip
+    supply_pledge_record(
+        actor=cast.admin, need_id=need.pk, partner_country="JP", partner_administration="Japan",
+        quantity=Decimal("10"), expected_on=now.date(),
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -253,7 +253,9 @@ def test_the_nav_offers_emergencies_to_administrators_and_relief_registration_to
     assert 'href="/emergencies/consignees/">Relief registration</a>' in page
     assert 'href="/emergencies/">' not in page
     page = text(login(cast.customs_officer).get("/queue/"))
-    assert "/emergencies/" not in page
+    assert 'href="/emergencies/">' not in page and "/emergencies/consignees/" not in page
+    # Officers read the relief announced at their office (supplies).
+    assert 'href="/emergencies/prenotifications/">Relief announced</a>' in page
 
 
 # ---- The banner -------------------------------------------------------------------------------

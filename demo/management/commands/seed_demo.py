@@ -43,6 +43,7 @@ from risk.services import (
     rule_set_draft_create,
     rule_set_submit,
 )
+from supplies.services import supply_need_add
 
 DEMO_PASSWORD = "demo12345"
 
@@ -537,6 +538,18 @@ class Command(BaseCommand):
                 duty_relief=True,
                 documents_within_days=30,
             )
+            # Its critical supplies register: the priority needs the demo starts with.
+            proposed = Emergency.objects.get(name=DEMO_EMERGENCY)
+            for prefix, label, target, unit in (
+                ("3004", "Medicines", "200000", "NAR"),
+                ("6306", "Family tents", "5000", "NAR"),
+                ("842121", "Water purification units", "400", "NAR"),
+                ("8502", "Generators", "150", "NAR"),
+            ):
+                supply_need_add(
+                    actor=admin, emergency_id=proposed.pk, hs_prefix=prefix, label=label,
+                    target_quantity=Decimal(target), unit=unit,
+                )  # fmt: skip
 
     @staticmethod
     def transit_header(invoice: str, item: dict) -> dict:
