@@ -662,13 +662,6 @@ def foreign_supplies(cast, world, user):
     return {"pk": world["supplies_emergency"].pk}
 
 
-def admins_only(key: str) -> Callable:
-    def foreign(cast, world, user):
-        return None if user.is_platform_admin else {"pk": world[key].pk}
-
-    return foreign
-
-
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
