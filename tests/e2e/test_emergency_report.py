@@ -75,7 +75,7 @@ def test_the_administrator_reads_the_report_and_takes_the_csv(cast, live_server,
 
     # Administrators land in the Django admin; the emergency's page links to its report.
     page.goto(f"{live_server.url}/emergencies/")
-    page.get_by_role("link", name="Typhoon Mawar").click()
+    page.get_by_test_id("emergencies").get_by_role("link", name="Typhoon Mawar").click()
     page.get_by_role("link", name="Reconciliation report").click()
     expect(page.get_by_role("heading", name="Reconciliation report: Typhoon Mawar")).to_be_visible()
     summary = page.get_by_test_id("report-summary")
