@@ -673,11 +673,15 @@ def scoring_failure_count(*, declaration_id: int, error: str) -> int:
 
 
 def declaration_scoring_pending_retry(*, declaration_id: int) -> bool:
-    """Whether a declaration failed to score and still waits for another attempt."""
-    return ScoringFailure.objects.filter(
-        declaration_id=declaration_id,
-        declaration__status=Declaration.Status.SUBMITTED,
-        declaration__lane_decision=None,
+    """Whether a declaration its own message did not decide still waits for a lane.
+
+    It failed to score, or another worker held it (SKIP LOCKED) and may yet fail on
+    it: that worker counts the failure but the retry is this message's, or nobody
+    would score it again before the sweeper. A retry that finds it decided does
+    nothing; failures are bounded by the count that holds it.
+    """
+    return Declaration.objects.filter(
+        pk=declaration_id, status=Declaration.Status.SUBMITTED, lane_decision=None
     ).exists()
 
 
