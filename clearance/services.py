@@ -75,6 +75,7 @@ from declarations.services import (
 from guarantees.services import guarantee_draw, guarantee_draw_move, guarantee_draw_release
 from notifications.services import Message, notify_many, recipients_with_roles
 from payments.services import ensure_not_replayed, payment_notification_record
+from relief.services import joint_inspections_offer, owed_documents_open
 from risk.models import LaneDecision
 from risk.scoring import Floor
 from risk.services import (
@@ -130,6 +131,7 @@ def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
     """File and lodge a declaration in one step (no draft in between)."""
     declaration = declaration_create(actor=actor, header=header, items=items, lodge=True)
     _guarantee_draw(declaration, actor=actor)
+    owed_documents_open(declaration=declaration, actor=actor)
     _queue_scoring(declaration.pk)
     return declaration
 
@@ -139,6 +141,7 @@ def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
     """Lodge a draft; its risk assessment is queued once the submission commits."""
     submitted = declaration_mark_submitted(declaration=declaration, actor=actor)
     _guarantee_draw(submitted, actor=actor)
+    owed_documents_open(declaration=submitted, actor=actor)
     _queue_scoring(submitted.pk)
     return submitted
 
@@ -161,6 +164,8 @@ def declaration_amend(
         at_stake = transit_at_stake(new) if new.is_transit else Decimal("0")
         guarantee_draw_move(old=old, new=new, amount=at_stake, actor=actor)
     reviews_close(declaration=old, actor=actor, reason=f"replaced by version {new.version}")
+    # A provisional declaration's deadline and documents owed follow the newest version.
+    owed_documents_open(declaration=new, actor=actor, replaces=old)
     _queue_scoring(new.pk)
     return new
 
@@ -471,6 +476,8 @@ def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> 
         )
     declarations_move_locked(moves=moves, actor=actor)
     _clear_automatically(declarations, reviews, items_of, actor=actor)
+    # Relief consignments several agencies must inspect: one inspection for all of them.
+    joint_inspections_offer(declarations=declarations, reviews_of=reviews)
 
 
 # What lets the platform approve a slice with no officer.
@@ -855,6 +862,15 @@ def inspection_record(
         review=review, actor=actor, kind=kind, finding=finding,
         revenue_difference=revenue_difference, notes=notes, items=items,
     )  # fmt: skip
+    inspection_follow_up(review=review, inspection=inspection, actor=actor)
+    return inspection
+
+
+def inspection_follow_up(*, review: Review, inspection: Inspection, actor) -> None:
+    """What follows from a finding recorded on a review the caller has locked: a
+    detention, or a reassessment, and the training labels (clearance.relief calls it
+    once for a joint inspection's finding, recorded on every agency's review)."""
+    finding = inspection.finding
     declaration = review.declaration
     what = inspection.get_kind_display().lower()
     lines = ", ".join(str(item.line_no) for item in inspection.items.all())
@@ -885,7 +901,6 @@ def inspection_record(
             f"item {lines}): {amount} added to the duties and taxes due.",
         )
     training_records_from_inspections(inspections=[inspection])
-    return inspection
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("guarantees/", include("guarantees.urls")),
     path("emergencies/", include("emergencies.urls")),
+    path("relief/", include("relief.urls")),
     path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
