@@ -130,6 +130,7 @@ def joint_inspection_record(
         revenue_difference=revenue_difference,
         notes=notes,
         items=named,
+        agencies=[review.agency.code for review, _ in recorded],
     )
     # What follows from the finding follows once: from customs' record when customs took
     # part (a detention is customs' to decide on), else from the first agency's.

@@ -81,16 +81,18 @@ PARTICIPANTS = Prefetch(
 
 
 def joint_inspection_list(*, user, status: str = "live") -> QuerySet[JointInspection]:
-    """The joint inspections an agency's officer or supervisor takes part in: their
-    agency's, at the offices they are posted at; nobody else's. `status`: "live"
-    (offered or booked, the default), "all", or one status."""
+    """The joint inspections an agency's officer or supervisor takes part in, at the
+    offices they are posted at, and for customs staff every one there (customs reviews
+    every declaration and may join); nobody else's. `status`: "live" (offered or
+    booked, the default), "all", or one status."""
     if not (user.is_authenticated and user.is_agency_staff and user.office_codes):
         return JointInspection.objects.none()
+    joint = JointInspection.objects.filter(office__in=user.office_codes)
+    if not user.agency.is_customs:
+        taking_part = JointInspectionAgency.objects.filter(agency_id=user.agency_id)
+        joint = joint.filter(pk__in=taking_part.values("joint_inspection_id"))
     joint = (
-        JointInspection.objects.filter(
-            office__in=user.office_codes, participants__agency_id=user.agency_id
-        )
-        .select_related("declaration__company", "booked_by", "recorded_by")
+        joint.select_related("declaration__company", "booked_by", "recorded_by")
         .prefetch_related(PARTICIPANTS)
         .order_by("scheduled_at", "offered_at", "pk")
     )

@@ -555,17 +555,21 @@ def joint_inspection_participants(joint: JointInspection) -> list[JointInspectio
     )
 
 
-def joint_inspection_ensure_participant(actor, joint: JointInspection, participants=None) -> None:
+def joint_inspection_ensure_participant(
+    actor, joint: JointInspection, participants=None, *, customs_may_join: bool = False
+) -> None:
     """An officer or supervisor of an agency taking part, posted at the inspection's
-    office; anyone else is refused as if it did not exist."""
+    office; with `customs_may_join`, customs staff posted there too (customs, which
+    reviews every declaration, books it in when its lane comes to need the goods
+    seen). Anyone else is refused as if it did not exist."""
     participants = (
         participants if participants is not None else joint_inspection_participants(joint)
     )
-    if not (
-        actor.is_agency_staff
-        and joint.office in actor.office_codes
-        and any(p.agency_id == actor.agency_id for p in participants)
-    ):
+    if not (actor.is_agency_staff and joint.office in actor.office_codes):
+        raise PermissionDenied
+    if any(p.agency_id == actor.agency_id for p in participants):
+        return
+    if not (customs_may_join and actor.agency.is_customs):
         raise PermissionDenied
 
 
@@ -604,7 +608,7 @@ def joint_inspection_book(
     the staff of an agency that names none, and the declarant are told."""
     joint = joint_inspection_lock(joint_inspection_id)
     participants = joint_inspection_participants(joint)
-    joint_inspection_ensure_participant(actor, joint, participants)
+    joint_inspection_ensure_participant(actor, joint, participants, customs_may_join=True)
     _ensure_under_review(joint)
     joint.ensure_may_become(Joint.BOOKED)
     errors: dict[str, list[str]] = {}
@@ -724,7 +728,7 @@ def joint_inspection_cancel(*, actor, joint_inspection_id: int, reason: str) -> 
         raise ValidationError({"reason": "Say why the joint inspection is called off."})
     joint = joint_inspection_lock(joint_inspection_id)
     participants = joint_inspection_participants(joint)
-    joint_inspection_ensure_participant(actor, joint, participants)
+    joint_inspection_ensure_participant(actor, joint, participants, customs_may_join=True)
     was_booked = joint.status == Joint.BOOKED
     _joint_transition(
         joint,
@@ -803,9 +807,10 @@ def joint_inspection_finding_items(joint: JointInspection, finding: str, revenue
 
 
 def joint_inspection_mark_recorded(
-    *, joint: JointInspection, actor, finding: str, revenue_difference, notes: str, items
+    *, joint: JointInspection, actor, finding: str, revenue_difference, notes: str, items, agencies
 ) -> JointInspection:
-    """The joint inspection (locked by the caller) is done: what it found, once."""
+    """The joint inspection (locked by the caller) is done: what it found, once, for the
+    agencies whose reviews it was recorded on; in the declaration's trail."""
     _joint_transition(
         joint,
         to_status=Joint.DONE,
@@ -818,6 +823,24 @@ def joint_inspection_mark_recorded(
         },
     )
     joint.items.set(items)
+    audit_append(
+        [
+            audit_entry(
+                joint.declaration,
+                actor=actor,
+                action="joint_inspection_recorded",
+                reason=notes.strip(),
+                data={
+                    "joint_inspection": joint.pk,
+                    "agencies": sorted(agencies),
+                    "finding": finding,
+                    "items": sorted(item.line_no for item in items),
+                    "revenue_difference": str(revenue_difference),
+                },
+                # Each agency's inspection tells the declarant it was done.
+            )
+        ]
+    )
     return joint
 
 
