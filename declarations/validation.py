@@ -15,6 +15,7 @@ from agencies.models import JurisdictionRule, permits_by_citation
 from core.validators import is_country_code
 from declarations.duties import import_duties
 from declarations.models import Declaration
+from emergencies.selectors import relief_check
 from guarantees.models import Guarantee, GuaranteeDraw, not_yours
 from reference import lookups
 
@@ -229,8 +230,6 @@ def _provisional(declaration: Declaration, items, errors: Errors) -> bool:
     d = declaration
     if not d.documents_follow:
         return False
-    from emergencies.selectors import relief_check
-
     check = relief_check(d, items)
     if check.emergency is None:
         problem = "No emergency is in force: lodge the declaration with its documents."

@@ -31,9 +31,9 @@ class ProvisionalDeclaration(Stateful, models.Model):
     """A relief consignment lodged with documents to follow, and by when."""
 
     class Status(models.TextChoices):
-        OWED = "owed", "Documents to follow"
-        OVERDUE = "overdue", "Documents overdue"
-        COMPLETE = "complete", "Documents complete"
+        OWED = "owed", "Owed"
+        OVERDUE = "overdue", "Overdue"
+        COMPLETE = "complete", "Complete"
         # The declaration ended without them (cancelled, rejected, seized) or was
         # replaced by an amendment, which owes its own.
         WITHDRAWN = "withdrawn", "No longer owed"

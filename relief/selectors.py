@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from agencies.models import Review
 from declarations.models import Declaration
+from declarations.selectors import declaration_list
 from relief.models import (
     JointInspection,
     JointInspectionAgency,
@@ -47,8 +48,6 @@ def owed_documents(provisional: ProvisionalDeclaration, *, review: Review | None
 def provisional_detail(*, user, declaration_pk) -> ProvisionalDeclaration:
     """The documents to follow of a declaration the user may see as a whole (its
     declarant, analysts, administrators); 404 when none are, or it is not theirs."""
-    from declarations.selectors import declaration_list
-
     declaration = get_object_or_404(declaration_list(user=user), pk=declaration_pk)
     return get_object_or_404(
         ProvisionalDeclaration.objects.select_related("emergency").prefetch_related(

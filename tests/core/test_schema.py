@@ -24,6 +24,7 @@ from accounts.services import api_token_issue
 from agencies.models import LaneChangeProposal, Permit, Query, Review
 from declarations.models import Declaration
 from guarantees.models import Guarantee, GuaranteeProposal
+from relief.models import JointInspection
 from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
 
 PAGINATED_LISTS = [
@@ -34,6 +35,7 @@ PAGINATED_LISTS = [
     "/api/v1/lane-proposals/",
     "/api/v1/notifications/",
     "/api/v1/users/",
+    "/api/v1/joint-inspections/",
 ]
 
 
@@ -152,6 +154,7 @@ ID_MODELS = [
     ("/api/v1/guarantees/", Guarantee),
     ("/api/v1/guarantee-proposals/", GuaranteeProposal),
     ("/api/v1/movements/", Declaration),
+    ("/api/v1/joint-inspections/", JointInspection),
 ]
 
 
@@ -191,7 +194,35 @@ def seeded(cast, django_capture_on_commit_callbacks):
         items = [item_data()]
         movement = declaration_lodge(actor=cast.trader_a, header=transit_header(items), items=items)
         route(movement, lane="green")
+        relief_seeded(cast)
     return cast
+
+
+def relief_seeded(cast) -> None:
+    """Documents owed by a declaration of A's, and a joint inspection of food and plant
+    on it at the customs officer's office (made directly: only their shapes matter)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from emergencies.services import emergency_declare_propose
+    from relief.models import JointInspectionAgency, OwedDocument, ProvisionalDeclaration
+
+    now = timezone.now()
+    emergency = emergency_declare_propose(
+        actor=cast.admin, office_codes=["KRPUS"], reason="Flood", name="Flood",
+        starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["0805"],
+    ).emergency  # fmt: skip
+    declaration = Declaration.objects.filter(items__hs_code="080510").first()
+    provisional = ProvisionalDeclaration.objects.create(
+        declaration=declaration, emergency=emergency, opened_at=now, due_at=now
+    )
+    OwedDocument.objects.create(provisional=provisional, kind="invoice", description="Invoice")
+    joint = JointInspection.objects.create(declaration=declaration, office="KRPUS", offered_at=now)
+    for review in declaration.reviews.filter(agency__in=[cast.food, cast.plant]):
+        JointInspectionAgency.objects.create(
+            joint_inspection=joint, review=review, agency=review.agency
+        )
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from clearance.relief import owed_document_supply
-from clearance.services import declaration_amend, declaration_cancel, review_approve
+from clearance.services import (
+    declaration_amend,
+    declaration_assess_risk,
+    declaration_cancel,
+    review_approve,
+)
 from core.exceptions import ApplicationError
 from declarations.models import Declaration, Document
 from relief.models import OwedDocument, ProvisionalDeclaration
@@ -60,6 +65,9 @@ def test_a_relief_consignment_is_lodged_with_its_documents_to_follow(
     owed = declaration.events.get(action="documents_owed")
     assert owed.notice.startswith("Lodged provisionally under Typhoon Mawar: supply by ")
     assert "Commercial invoice (its number)" in owed.notice
+    # The risk engine scores it as any other, without an invoice or B/L number yet.
+    decision = declaration_assess_risk(declaration_id=declaration.pk)
+    assert Declaration.objects.get(pk=declaration.pk).lane == decision.lane != ""
 
 
 def test_documents_that_are_all_there_owe_nothing(cast, emergency, ngo):
