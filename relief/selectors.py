@@ -96,7 +96,11 @@ def joint_inspection_list(*, user, status: str = "live") -> QuerySet[JointInspec
         .order_by("scheduled_at", "offered_at", "pk")
     )
     if status == "live":
-        return joint.filter(status__in=JointInspection.LIVE)
+        # A declaration that left review (cancelled, rejected, detained) has no goods
+        # to inspect together any more.
+        return joint.filter(
+            status__in=JointInspection.LIVE, declaration__status__in=Declaration.REVIEWING
+        )
     if status == "all":
         return joint
     if status not in JointInspection.Status.values:
