@@ -309,3 +309,27 @@ def test_the_booking_and_the_finding_are_on_the_declarations_trail(cast, typhoon
     from django.core.management import call_command
 
     call_command("audit_verify", verbosity=0)  # the chain holds
+
+
+def test_offering_takes_the_same_statements_for_one_consignment_or_many(cast, typhoon, ngo):
+    """The offer is made in the risk engine's batch: constant statements, none at all
+    for a batch without relief."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from relief.services import joint_inspections_offer
+
+    routed = [relief_oranges(cast, ngo, invoice_number=f"INV-BATCH-{n}") for n in range(3)]
+    reviews_of = {d.pk: list(d.reviews.select_related("agency", "declaration")) for d in routed}
+
+    def offer(declarations) -> int:
+        JointInspection.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            joint_inspections_offer(declarations=declarations, reviews_of=reviews_of)
+        return len(queries)
+
+    assert offer(routed[:1]) == offer(routed)
+    assert JointInspection.objects.count() == 3
+    for declaration in routed:
+        declaration.emergency_id = None  # as if none were relief
+    assert offer(routed) == 0
