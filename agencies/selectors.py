@@ -142,7 +142,12 @@ def _filtered(queryset: QuerySet[Review], *, user, filters: QueueFilters) -> Que
 # Red lane first, then oldest first: the order of review_priority_idx.
 QUEUE_ORDER = ("-relief", "lane_rank", "opened_at", "pk")
 # What a queue line shows, on the page and in the API; nothing else is read.
-QUEUE_ROW_RELATED = ("declaration__company", "agency", "assigned_to")
+QUEUE_ROW_RELATED = (
+    "declaration__company",
+    "declaration__lane_decision",
+    "agency",
+    "assigned_to",
+)
 QUEUE_ROW_FIELDS = (
     "status",
     "opened_at",
@@ -152,6 +157,8 @@ QUEUE_ROW_FIELDS = (
     "declaration__version",
     "declaration__first_version",
     "declaration__lane",
+    # Whether a fallback took the lane decision (the queue's badge).
+    "declaration__lane_decision__fallback",
     "declaration__company__name",
     "office",
     "agency__code",
@@ -344,6 +351,41 @@ def jurisdiction_rule_list() -> QuerySet[JurisdictionRule]:
 
 # Reasons that say nothing about any one item: every agency may read them.
 DECLARATION_WIDE_REASONS = {"lane", "none", "random", "manual", "floor"}
+
+
+# What a fallback left out of a lane decision, in words for officers (never traders).
+FALLBACK_LEFT_OUT = {
+    "rules_only": "the learned model was left out: the rules alone decided",
+    "default_lane": "the selectivity rules and the model were left out: the lane is at least "
+    "the configured fallback lane",
+}
+
+
+def lane_decision_rescore(declaration):
+    """The re-scoring of the declaration's lane decision, if a fallback took it and it was
+    scored again (risk.LaneRescore); one query, for the review page."""
+    decision = getattr(declaration, "lane_decision", None)
+    if decision is None:
+        return None
+    from risk.models import LaneRescore
+
+    return LaneRescore.objects.filter(lane_decision_id=decision.pk).first()
+
+
+def lane_decision_fallback(declaration) -> dict | None:
+    """How the declaration's lane decision fell short of the full engine, for its officers:
+    `kind`, `left_out` (what was left out, in words), `planned` (an administrator's
+    planned outage rather than a fault); None when the full engine decided. Reads the
+    decision the caller selected with the declaration (no query)."""
+    decision = getattr(declaration, "lane_decision", None)
+    if decision is None or not decision.fallback:
+        return None
+    return {
+        "kind": decision.fallback,
+        "left_out": FALLBACK_LEFT_OUT.get(decision.fallback, decision.get_fallback_display()),
+        "planned": any(r.get("planned") for r in decision.reasons if r.get("kind") == "fallback"),
+        "decided_at": decision.decided_at,
+    }
 
 
 def lane_reasons(declaration, *, keep=None, words=None) -> list[str]:

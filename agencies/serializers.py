@@ -1,8 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies.models import Inspection, LaneChangeProposal, Permit, Query, Review
 from declarations.models import Lane
-from declarations.serializers import ItemOutputSerializer
+from declarations.serializers import InvoiceCheckSerializer, ItemOutputSerializer
 
 
 class ReviewListOutputSerializer(serializers.ModelSerializer):
@@ -12,6 +13,11 @@ class ReviewListOutputSerializer(serializers.ModelSerializer):
     company = serializers.CharField(source="declaration.company.name")
     lane = serializers.CharField(source="declaration.lane")
     assigned_to = serializers.CharField(source="assigned_to.username", default=None)
+    lane_fallback = serializers.SerializerMethodField(
+        help_text="How a fallback decided the lane when the full risk engine could not: "
+        "rules_only (the model left out), default_lane (the rules left out too); "
+        "empty when the full engine decided"
+    )
 
     class Meta:
         model = Review
@@ -23,11 +29,18 @@ class ReviewListOutputSerializer(serializers.ModelSerializer):
             "reference",
             "company",
             "lane",
+            "lane_fallback",
             "status",
             "assigned_to",
             "opened_at",
             "decided_at",
         ]
+
+    def get_lane_fallback(self, review) -> str:
+        from agencies.selectors import lane_decision_fallback
+
+        fallback = lane_decision_fallback(review.declaration)
+        return fallback["kind"] if fallback else ""
 
 
 class QueryOutputSerializer(serializers.ModelSerializer):
@@ -124,6 +137,7 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
     queries = QueryOutputSerializer(many=True)
     inspections = InspectionOutputSerializer(many=True)
     permits = PermitStaffOutputSerializer(many=True)
+    invoice_check = serializers.SerializerMethodField()
 
     class Meta(ReviewListOutputSerializer.Meta):
         fields = [
@@ -138,12 +152,22 @@ class ReviewDetailOutputSerializer(ReviewListOutputSerializer):
             "queries",
             "inspections",
             "permits",
+            "invoice_check",
         ]
 
     def get_risk_reasons(self, review) -> list[str]:
         from agencies.selectors import risk_reasons_for_review
 
         return risk_reasons_for_review(review, [item.line_no for item in review.items.all()])
+
+    @extend_schema_field(InvoiceCheckSerializer)
+    def get_invoice_check(self, review) -> dict:
+        """The declaration against its invoice as the agency may see it: customs all of
+        it, another agency its items' lines only."""
+        from agencies.selectors import invoice_check_for_review
+
+        lines = [item.line_no for item in review.items.all()]
+        return invoice_check_for_review(review=review, slice_lines=lines).as_dict()
 
 
 class QueueCountsSerializer(serializers.Serializer):

@@ -26,6 +26,8 @@ from agencies.selectors import (
     get_review_for_user,
     invoice_check_for_review,
     jurisdiction_rule_list,
+    lane_decision_fallback,
+    lane_decision_rescore,
     lane_proposal_list,
     pending_lane_proposal,
     permit_list,
@@ -58,6 +60,8 @@ from core.exceptions import ApplicationError
 from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.selectors import document_list_for_user
 from reference import lookups
+from risk.selectors import scoring_state
+from supplies.selectors import prenotification_for_review
 
 QUEUE_PAGE_SIZES = (10, 25, 50, 100)
 QUEUE_PAGE_SIZE = 25
@@ -89,6 +93,8 @@ class QueueLine(NamedTuple):
     waiting: str
     claimed_by: str
     office: str
+    # What a fallback left out of the lane decision; empty when the full engine took it.
+    fallback: str
 
 
 def _queue_lines(reviews) -> list[QueueLine]:
@@ -110,6 +116,7 @@ def _queue_lines(reviews) -> list[QueueLine]:
             waiting=timesince(review.opened_at, now),
             claimed_by=review.assigned_to.username if review.assigned_to else "—",
             office=review.office,
+            fallback=(lane_decision_fallback(review.declaration) or {}).get("left_out", ""),
         )
         for review in reviews
     ]
@@ -157,7 +164,12 @@ def queue_counts_partial(request):
     _require_agency_staff(request.user)
     office = QueueFilters.from_params(request.GET).office
     counts = review_queue_counts(user=request.user, office=office)
-    return render(request, "agencies/_queue_counts.html", {"counts": counts})
+    return render(
+        request,
+        "agencies/_queue_counts.html",
+        # Whether lanes are being decided by a fallback now (a planned outage, a fault).
+        {"counts": counts, "scoring": scoring_state()},
+    )
 
 
 @login_required
@@ -173,6 +185,10 @@ def review_page(request, pk: int):
         "declaration": declaration,
         "items": items,
         "risk_reasons": risk_reasons_for_review(review, [item.line_no for item in items]),
+        # How the lane was decided when the full engine could not (officers only).
+        "fallback": lane_decision_fallback(declaration),
+        "rescore": lane_decision_rescore(declaration),
+        "scoring": scoring_state(),
         "invoice": invoice_check_for_review(
             review=review, slice_lines=[item.line_no for item in items]
         ),
@@ -209,6 +225,7 @@ def review_page(request, pk: int):
         ),
         "lane_proposal": pending_lane_proposal(user=user, declaration=declaration),
         "reason_form": forms.ReasonForm(),
+        "prenotification": prenotification_for_review(review=review, items=items),
     }
     return render(request, "agencies/review.html", context)
 

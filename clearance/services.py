@@ -85,6 +85,7 @@ from risk.services import (
     scoring_faults_update,
 )
 from risk.training import training_records_from_inspections
+from supplies.services import prenotification_match
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
     """File and lodge a declaration in one step (no draft in between)."""
     declaration = declaration_create(actor=actor, header=header, items=items, lodge=True)
     _guarantee_draw(declaration, actor=actor)
+    prenotification_match(declaration=declaration, actor=actor)
     owed_documents_open(declaration=declaration, actor=actor)
     _queue_scoring(declaration.pk)
     return declaration
@@ -141,6 +143,7 @@ def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
     """Lodge a draft; its risk assessment is queued once the submission commits."""
     submitted = declaration_mark_submitted(declaration=declaration, actor=actor)
     _guarantee_draw(submitted, actor=actor)
+    prenotification_match(declaration=submitted, actor=actor)
     owed_documents_open(declaration=submitted, actor=actor)
     _queue_scoring(submitted.pk)
     return submitted
@@ -154,7 +157,7 @@ def declaration_amend(
 
     The replaced version leaves every queue: its waiting reviews close and its
     ordered checks are cancelled. The new version is scored never below the
-    lane of the one it replaces (see _floors).
+    lane of the one it replaces (see lane_floors).
     """
     old, new = declaration_version_create(
         actor=actor, declaration=declaration, header=header, items=items, reason=reason
@@ -164,6 +167,7 @@ def declaration_amend(
         at_stake = transit_at_stake(new) if new.is_transit else Decimal("0")
         guarantee_draw_move(old=old, new=new, amount=at_stake, actor=actor)
     reviews_close(declaration=old, actor=actor, reason=f"replaced by version {new.version}")
+    prenotification_match(declaration=new, actor=actor)
     # A provisional declaration's deadline and documents owed follow the newest version.
     owed_documents_open(declaration=new, actor=actor, replaces=old)
     _queue_scoring(new.pk)
@@ -255,7 +259,7 @@ def _assess_together(*, declaration_ids: list[int], more: int) -> tuple[list[Lan
     if not declarations:
         return [], []
     batch = ScoringBatch(declarations)
-    floors = _floors(declarations)
+    floors = lane_floors(declarations)
     decided, undecided = [], []
     for declaration in declarations:
         try:
@@ -281,7 +285,7 @@ def _assess_alone(declaration_id: int) -> LaneDecision | None:
                 )
                 return None
             batch = ScoringBatch(declarations)
-            floor = _floors(declarations).get(declaration_id)
+            floor = lane_floors(declarations).get(declaration_id)
             decided = [(declarations[0], *_decide_timed(batch, declarations[0], floor))]
             record = _record_decisions(batch, decided)[0]
             scoring_faults_update(batch=batch)
@@ -296,7 +300,7 @@ def _assess_alone(declaration_id: int) -> LaneDecision | None:
         return None
 
 
-def _floors(declarations: list[Declaration]) -> dict[int, Floor]:
+def lane_floors(declarations: list[Declaration]) -> dict[int, Floor]:
     """What each declaration keeps of one it replaces that was already routed.
 
     An amendment keeps the lane of the version it amends; an invoice filed
@@ -420,6 +424,9 @@ class LaneChoice:
     lane: str
     decision: LaneDecision | None = None
     reason: str = ""
+    # A new lane is a supervisor's (a LaneOverride records it) unless the risk engine
+    # itself chose it again (clearance.continuity: its decision row says why).
+    by_supervisor: bool = True
 
 
 def lanes_apply(*, choices: list[LaneChoice], actor, items_of: dict | None = None) -> list:
@@ -528,7 +535,7 @@ def _clear_automatically(
     declarations_assess_locked(declarations=cleared, actor=actor)
 
 
-def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
+def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride | None:
     declaration = choice.declaration
     previous = declaration.lane
     declaration_lane_set(
@@ -538,10 +545,12 @@ def _lane_change(choice: LaneChoice, *, actor) -> LaneOverride:
         reason=choice.reason,
         notice="Lane changed. " + lane_guidance(choice.lane, office=declaration.control_office),
     )
-    override = lane_override_record(
-        declaration=declaration, from_lane=previous, to_lane=choice.lane, actor=actor,
-        reason=choice.reason,
-    )  # fmt: skip
+    override = None
+    if choice.by_supervisor:
+        override = lane_override_record(
+            declaration=declaration, from_lane=previous, to_lane=choice.lane, actor=actor,
+            reason=choice.reason,
+        )  # fmt: skip
     why = f"lane {previous} → {choice.lane}"
     customs = (
         Review.objects.select_for_update(of=("self",))
@@ -613,7 +622,7 @@ def _did_work_on(declaration: Declaration, actor) -> bool:
     )
 
 
-def _customs_decided(declaration: Declaration) -> bool:
+def customs_decided(declaration: Declaration) -> bool:
     """An officer of customs decided; the platform's approval of a green lane is not
     final, and goes when the lane is raised."""
     return Review.objects.filter(
@@ -645,7 +654,7 @@ def declaration_lane_override(*, declaration_id: int, lane: str, actor, reason: 
     _ensure_customs_supervisor(actor, declaration)
     if _did_work_on(declaration, actor):
         raise ApplicationError(OWN_WORK)
-    if _customs_decided(declaration):
+    if customs_decided(declaration):
         raise ApplicationError("Customs has already decided this declaration; its lane is final.")
     if lane == declaration.lane:
         raise ValidationError({"lane": f"The declaration is already in the {lane} lane."})
@@ -709,7 +718,7 @@ def _lane_change_approve(*, proposal_id: int, actor) -> tuple[LaneChangeProposal
         stale = f"the declaration is {declaration.get_status_display().lower()}"
     elif declaration.lane != proposal.from_lane:
         stale = f"the lane is {declaration.lane} now"
-    elif _customs_decided(declaration):
+    elif customs_decided(declaration):
         stale = "customs has already decided the declaration"
     if stale:
         lane_proposals_lapse(declaration=declaration, actor=actor, reason=stale)

@@ -91,3 +91,19 @@ def flag_overdue_transit_movements() -> int:
     if flagged:
         logger.warning("flagged %d overdue transit movements", len(flagged))
     return len(flagged)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def rescore_fallback_decisions(job_id: int) -> dict | None:
+    """Score again the decisions a fallback took (an administrator's job). Safe to run
+    twice, or again after a worker died halfway: each decision is re-scored once,
+    whichever run gets to it, and a running job is taken up where it stands."""
+    from clearance.continuity import lane_decisions_rescore
+
+    return lane_decisions_rescore(job_id=job_id)

@@ -1,7 +1,13 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from declarations.models import Declaration, DeclarationEvent, InvoiceReading, Item
+from declarations.models import (
+    Declaration,
+    DeclarationEvent,
+    ExitConfirmation,
+    InvoiceReading,
+    Item,
+)
 
 
 class ItemInline(admin.TabularInline):
@@ -40,3 +46,12 @@ class InvoiceReadingAdmin(ReadOnlyAdmin):
     list_display = ["document", "status", "invoice_number", "currency", "total", "pages", "read_at"]
     list_filter = ["status"]
     raw_id_fields = ["document"]
+
+
+@admin.register(ExitConfirmation)
+class ExitConfirmationAdmin(ReadOnlyAdmin):
+    """Confirmed by an officer at the office of exit (clearance.exports), shown here."""
+
+    list_display = ["declaration", "office", "exited_at", "transport_mode", "transport_identity"]
+    list_filter = ["office", "transport_mode"]
+    raw_id_fields = ["declaration"]

@@ -55,6 +55,7 @@ from declarations.services import (
     document_upload,
     payment_order_issue,
 )
+from emergencies.serializers import ReliefCheckOutputSerializer
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -177,6 +178,12 @@ class DeclarationValidateApi(APIView):
                         help_text="What the declarant should look at; none blocks lodgement.",
                     ),
                     "invoice": InvoiceCheckSerializer(),
+                    "relief": ReliefCheckOutputSerializer(
+                        allow_null=True,
+                        help_text="Only while an emergency is in force (null otherwise): "
+                        "whether the declaration would be a relief consignment, with its "
+                        "measures, or why not.",
+                    ),
                 },
             )
         },
@@ -192,14 +199,16 @@ class DeclarationValidateApi(APIView):
             else None
         )
         header, items = split_input(serializer.validated_data)
-        duties = declaration_preview(actor=request.user, header=header, items=items, pk=draft_id)
+        preview = declaration_preview(actor=request.user, header=header, items=items, pk=draft_id)
         check = input_comparison(header=header, items=items, document=invoice)
+        relief = preview.relief
         return Response(
             {
                 "valid": True,
-                "duties": duties.as_dict(),
+                "duties": preview.duties.as_dict(),
                 "warnings": [difference.text for difference in check.differences],
                 "invoice": check.as_dict(),
+                "relief": ReliefCheckOutputSerializer(relief).data if relief.emergency else None,
             }
         )
 

@@ -46,6 +46,12 @@ NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 POSITIVE_MASS = [MinValueValidator(Decimal("0.001"))]
 
 
+# Lodged and not yet released or ended (Declaration.AT_OFFICE), for its indexes.
+AT_OFFICE_STATUSES = [
+    "submitted", "under_review", "queried", "assessed", "paid", "held", "detained",
+]  # fmt: skip
+
+
 class Declaration(Stateful, models.Model):
     class Type(models.TextChoices):
         IMPORT = "IM", "Import"
@@ -125,6 +131,9 @@ class Declaration(Stateful, models.Model):
     # Statuses in which the agencies' reviews are worked (claimed, queried, decided)
     # and a supervisor may change the lane.
     REVIEWING = frozenset({Status.UNDER_REVIEW, Status.QUERIED})
+    # Lodged and not yet released or ended: the work waiting at the declaration's
+    # control office, which a closed office's is diverted from (clearance.continuity).
+    AT_OFFICE = frozenset(AT_OFFICE_STATUSES)
     # Amounts in the invoice currency and amounts computed in the national one:
     # risk rules compare both in the national currency (risk.criteria).
     INVOICE_MONEY = ("invoice_total", "freight", "insurance")
@@ -345,6 +354,19 @@ class Declaration(Stateful, models.Model):
                 condition=Q(status="submitted"),
                 name="declaration_unscored_idx",
             ),
+            # The work waiting at an office (Declaration.AT_OFFICE), by control office:
+            # what a closed office's diversion reads (an import's office of entry, an
+            # export's or a movement's office of departure).
+            models.Index(
+                fields=["office_of_entry", "submitted_at"],
+                condition=Q(type="IM", status__in=AT_OFFICE_STATUSES),
+                name="declaration_waiting_entry_idx",
+            ),
+            models.Index(
+                fields=["office_of_departure", "submitted_at"],
+                condition=Q(type__in=["EX", "TR"], status__in=AT_OFFICE_STATUSES),
+                name="declaration_waiting_depart_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -369,6 +391,11 @@ class Declaration(Stateful, models.Model):
         if self.type == self.Type.IMPORT:
             return self.office_of_entry
         return self.office_of_departure
+
+    @property
+    def control_office_field(self) -> str:
+        """The field that names the control office (see control_office)."""
+        return "office_of_entry" if self.type == self.Type.IMPORT else "office_of_departure"
 
     @property
     def offices(self) -> dict[str, str]:
@@ -854,6 +881,45 @@ class ExitConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"exit of {self.declaration_id} at {self.office}"
+
+
+class OfficeDiversion(models.Model):
+    """A declaration's control office changed because its office closed: from which office
+    to which, under which closure, who diverted it and why (the record of the move; the
+    declaration's audit trail has its entry too).
+
+    The declaration's open reviews moved with it, into the new office's queues
+    (`reviews`: the agencies whose reviews moved).
+    """
+
+    declaration = models.ForeignKey(
+        Declaration, on_delete=models.PROTECT, related_name="diversions"
+    )
+    # office_of_entry or office_of_departure (Declaration.control_office_field).
+    field = models.CharField(max_length=24)
+    from_office = models.CharField(max_length=8)
+    to_office = models.CharField(max_length=8)
+    closure = models.ForeignKey(
+        "reference.OfficeClosure", on_delete=models.PROTECT, related_name="diversions"
+    )
+    reason = models.TextField()
+    reviews = ArrayField(models.CharField(max_length=16), default=list, blank=True)
+    diverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    diverted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["diverted_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="diversion_changes_office", condition=~Q(from_office=models.F("to_office"))
+            ),
+            models.CheckConstraint(name="diversion_has_reason", condition=~Q(reason="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.from_office} -> {self.to_office}"
 
 
 class DeclarationEvent(models.Model):

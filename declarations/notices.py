@@ -164,3 +164,15 @@ def declarants_tell(*, notices: list[tuple[Declaration, str, str]], actor=None) 
             for d, text, verb in notices
         ]
     )
+
+
+def lodged_notice(declaration) -> str:
+    """What the declarant reads on lodgement; a relief consignment also learns the
+    measures it gets (public: the emergency's measures are, targeting is not)."""
+    notice = STATUS_NOTICES[Status.SUBMITTED]
+    emergency = declaration.emergency
+    if emergency is None:
+        return notice
+    return (
+        f"{notice} A relief consignment of {emergency.name}: " + "; ".join(emergency.measures) + "."
+    )

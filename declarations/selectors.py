@@ -194,3 +194,21 @@ def get_export_for_exit(*, user, pk) -> Declaration:
     """One export that leaves by one of the user's offices, or 404."""
     queryset = export_exit_list(user=user).prefetch_related("items")
     return get_object_or_404(queryset, pk=pk)
+
+
+def declarations_waiting_at(office_code: str) -> QuerySet[Declaration]:
+    """The declarations lodged and not yet released or ended (Declaration.AT_OFFICE)
+    whose control office is this one: an import's office of entry, an export's or a
+    transit movement's office of departure. Read from the two partial indexes of
+    waiting work, oldest lodgement first. For whoever manages the office (the
+    caller checks who that is)."""
+    waiting = list(Declaration.AT_OFFICE)
+    imports = Declaration.objects.filter(
+        type=Declaration.Type.IMPORT, status__in=waiting, office_of_entry=office_code
+    )
+    departures = Declaration.objects.filter(
+        type__in=[Declaration.Type.EXPORT, Declaration.Type.TRANSIT],
+        status__in=waiting,
+        office_of_departure=office_code,
+    )
+    return (imports | departures).order_by("submitted_at", "pk")

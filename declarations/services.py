@@ -22,7 +22,7 @@ from core.exceptions import InvalidTransition
 from core.permissions import grant
 from declarations.audit import audit_append, audit_entry
 from declarations.documents import PDF, document_content_type
-from declarations.duties import assess_duties
+from declarations.duties import DutyAssessment, assess_duties
 from declarations.models import (
     Declaration,
     DeclarationEvent,
@@ -30,17 +30,24 @@ from declarations.models import (
     InvoiceReading,
     Item,
     ItemPermit,
+    OfficeDiversion,
     Payment,
     TransitArrival,
 )
-from declarations.notices import STATUS_NOTICES, declarants_tell, release_notice
+from declarations.notices import (
+    STATUS_NOTICES,
+    declarants_tell,
+    lodged_notice,
+    office_label,
+    release_notice,
+)
 from declarations.validation import (
     DEFAULT_PROCEDURE,
     duplicate_errors,
     validate_draft,
     validate_lodgement,
 )
-from emergencies.selectors import relief_for
+from emergencies.selectors import ReliefCheck, relief_check, relief_for
 from reference import lookups
 
 logger = logging.getLogger(__name__)
@@ -192,6 +199,75 @@ def declaration_lane_set(
     return declaration
 
 
+def declarations_divert_locked(
+    *,
+    declarations: list[Declaration],
+    to_office: str,
+    closure,
+    reason: str,
+    actor,
+    moved_reviews: dict[int, list[str]],
+) -> list[OfficeDiversion]:
+    """Move declarations the caller has locked from their closed control office to
+    `to_office`: the office field changes, each move is recorded (an OfficeDiversion
+    and an entry of the declaration's audit trail) and the declarant is told where to
+    present the goods now. `moved_reviews`: the agencies whose reviews moved with each
+    declaration (agencies.services.reviews_move_office). Constant statements.
+
+    Which declarations may move, and to where, is the clearance process's
+    (clearance.continuity.declarations_divert).
+    """
+    now = timezone.now()
+    fields = {"updated_at"}
+    diversions, events, notices = [], [], []
+    for declaration in declarations:
+        field = declaration.control_office_field
+        from_office = getattr(declaration, field)
+        setattr(declaration, field, to_office)
+        declaration.updated_at = now
+        fields.add(field)
+        declaration.full_clean(
+            exclude=TRANSITION_UNCHECKED, validate_unique=False, validate_constraints=False
+        )
+        reviews = moved_reviews.get(declaration.pk, [])
+        diversion = OfficeDiversion(
+            declaration=declaration,
+            field=field,
+            from_office=from_office,
+            to_office=to_office,
+            closure=closure,
+            reason=reason,
+            reviews=reviews,
+            diverted_by=actor,
+            diverted_at=now,
+        )
+        diversion.full_clean(
+            exclude=["declaration", "closure", "diverted_by"], validate_constraints=False
+        )
+        diversions.append(diversion)
+        notice = (
+            f"Customs office {office_label(from_office)} is closed: the declaration is now "
+            f"handled by {office_label(to_office)}. Present the goods and their documents "
+            "there."
+        )
+        events.append(
+            audit_entry(
+                declaration, actor=actor, action="office_diverted", reason=reason,
+                data={"field": field, "from": from_office, "to": to_office,
+                      "closure": closure.pk, "reviews": reviews},
+                notice=notice,
+            )
+        )  # fmt: skip
+        notices.append((declaration, notice, "office_diverted"))
+    if not declarations:
+        return []
+    Declaration.objects.bulk_update(declarations, sorted(fields))
+    created = OfficeDiversion.objects.bulk_create(diversions)
+    audit_append(events)
+    declarants_tell(notices=notices, actor=actor)
+    return created
+
+
 def _save_live(declaration: Declaration) -> None:
     """Save a declaration that holds its invoice number.
 
@@ -307,8 +383,20 @@ def _store_items(declaration: Declaration, items: list[Item], permits: list[list
     )
 
 
-def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | None = None):
-    """Validate a complete declaration without storing anything; return its duties."""
+@dataclass
+class DeclarationPreview:
+    """What the form and the validate API tell before lodging: the duties, and whether an
+    emergency in force makes the declaration a relief consignment (or why not)."""
+
+    duties: DutyAssessment
+    relief: ReliefCheck
+
+
+def declaration_preview(
+    *, actor, header: dict, items: list[dict], pk: int | None = None
+) -> DeclarationPreview:
+    """Validate a complete declaration without storing anything; return its duties as
+    they would be if it were lodged now (with the relief an emergency gives it)."""
     if not actor.is_trader:
         raise PermissionDenied
     header = _with_procedure(header)
@@ -316,7 +404,10 @@ def declaration_preview(*, actor, header: dict, items: list[dict], pk: int | Non
     built, permits = _build_items(declaration, items)
     today = timezone.localdate()
     validate_lodgement(declaration, built, permits, on=today)
-    return assess_duties(declaration, built, on=today)
+    relief = relief_check(declaration, built)
+    duty_relief = relief.relief and relief.emergency.duty_relief
+    duties = assess_duties(declaration, built, on=today, relief=duty_relief)
+    return DeclarationPreview(duties=duties, relief=relief)
 
 
 @transaction.atomic
@@ -350,7 +441,7 @@ def declaration_create(
         actor=actor,
         action="lodged" if lodge else "created",
         to_status=declaration.status,
-        notice=STATUS_NOTICES[declaration.status],
+        notice=lodged_notice(declaration) if lodge else STATUS_NOTICES[declaration.status],
     )
     audit_append([entry], first=True)
     return declaration
@@ -434,7 +525,8 @@ def declaration_mark_submitted(*, declaration: Declaration, actor) -> Declaratio
         "duties_relieved": locked.duties_relieved,
     }
     data = {"relief": locked.emergency.name} if locked.emergency else None
-    move = Move(locked, Status.SUBMITTED, data=data, changes=changes)
+    notice = lodged_notice(locked)
+    move = Move(locked, Status.SUBMITTED, data=data, changes=changes, notice=notice)
     declarations_move_locked(moves=[move], actor=actor)
     return locked
 

@@ -10,14 +10,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from agencies.models import JurisdictionRule, permits_by_citation
 from core.validators import is_country_code
 from declarations.duties import import_duties
 from declarations.models import Declaration
+from declarations.notices import office_label
 from emergencies.selectors import relief_check
 from guarantees.models import Guarantee, GuaranteeDraw, not_yours
 from reference import lookups
+from reference.models import OfficeClosure
 
 # Beyond these, a value is a typing error, not a consignment.
 MAX_VALUE = Decimal("1000000000000")  # per item or invoice, invoice currency
@@ -148,6 +151,7 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
     # A provisional relief declaration owes what is missing of its documents (below).
     provisional = _provisional(d, items, errors)
     errors.update(office_errors(d))
+    errors.update(closed_office_errors(d))
     errors.update(procedure_errors(d))
     errors.update(transit_errors(d, items, on=on))
     if d.type == Declaration.Type.IMPORT:
@@ -401,6 +405,31 @@ def office_errors(declaration: Declaration) -> Errors:
         and named.get("departure") == named.get("destination")
     ):
         errors.add("office_of_destination", "A transit movement ends at another office.")
+    return errors
+
+
+def closed_office_errors(declaration: Declaration) -> Errors:
+    """An office closed for now (reference.OfficeClosure) may not be named: the goods
+    could not be presented or cleared there. One query, read at the moment of
+    lodgement rather than from the reference cache, so that a closure holds from the
+    minute it is recorded, in every process."""
+    errors = Errors()
+    named = declaration.offices
+    if not named:
+        return errors
+    closed = dict(
+        OfficeClosure.objects.in_force()
+        .filter(office_id__in=set(named.values()))
+        .values_list("office_id", "closed_from")
+    )
+    for role, code in named.items():
+        if code in closed:
+            since = timezone.localtime(closed[code])
+            errors.add(
+                f"office_of_{role}",
+                f"{office_label(code)} is closed since {since:%Y-%m-%d %H:%M}: "
+                "name another office.",
+            )
     return errors
 
 

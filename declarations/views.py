@@ -42,6 +42,7 @@ from declarations.services import (
     document_upload,
     payment_order_issue,
 )
+from emergencies.selectors import emergency_notices, relief_check
 
 ITEM_ERROR_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
 
@@ -198,7 +199,7 @@ def declaration_check_partial(request):
     """Live validation and duty preview of the declaration form (htmx)."""
     _require_trader(request.user)
     form, formset, _kept, data = _bound_input(request)
-    problems, duties, invoice = [], None, None
+    problems, duties, invoice, relief = [], None, None, None
     if data is None:
         problems = [
             (f"id_{name}", f"{form.fields[name].label}: {e}" if name in form.fields else str(e))
@@ -219,17 +220,19 @@ def declaration_check_partial(request):
         document = latest_invoice_for_user(user=request.user, declaration_pk=pk) if pk else None
         invoice = input_comparison(header=header, items=items, document=document)
         try:
-            duties = declaration_preview(actor=request.user, header=header, items=items, pk=pk)
+            preview = declaration_preview(actor=request.user, header=header, items=items, pk=pk)
         except ValidationError as exc:
             for key, messages_ in exc.message_dict.items():
                 match = ITEM_ERROR_KEY.match(key)
                 anchor = f"id_items-{match[1]}-{match[2]}" if match else f"id_{key}"
                 label = f"Item {int(match[1]) + 1}, {match[2]}" if match else key
                 problems += [(anchor, f"{label.replace('_', ' ')}: {m}") for m in messages_]
+        else:
+            duties, relief = preview.duties, preview.relief
     return render(
         request,
         "declarations/_check.html",
-        {"problems": problems, "duties": duties, "invoice": invoice},
+        {"problems": problems, "duties": duties, "invoice": invoice, "relief": relief},
     )
 
 
@@ -267,8 +270,17 @@ def declaration_detail_page(request, pk: int):
         "invoice": invoice_comparison(declaration),
         "document_form": DocumentForm(declaration=declaration),
         "reason_form": ReasonForm(),
+        "relief": _draft_relief(declaration, request.user),
     }
     return render(request, template, context)
+
+
+def _draft_relief(declaration, user):
+    """For a draft's declarant, while an emergency is in force: whether, lodged now, it
+    would be a relief consignment (and why not)."""
+    if not (user.is_trader and declaration.is_draft and emergency_notices()):
+        return None
+    return relief_check(declaration, list(declaration.items.all()))
 
 
 @login_required

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Company
 from core.exceptions import ApplicationError
 from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
+from emergencies.selectors import emergency_notices_forget
 from notifications.services import (
     Message,
     notify_many,
@@ -230,6 +231,8 @@ def _emergency_transition(emergency: Emergency, *, to_status: str, changes: dict
         setattr(emergency, name, value)
     emergency.full_clean(validate_constraints=False)
     emergency.save(update_fields=["status", *changes])
+    # The banner and the API header read declared emergencies from the cache.
+    emergency_notices_forget()
 
 
 def _told_when_in_force(emergency: Emergency) -> list[int]:

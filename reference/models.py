@@ -6,8 +6,11 @@ up to date by administrators in the admin.
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from core.validators import validate_country_code, validate_currency_code
 
@@ -80,6 +83,68 @@ class Office(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class OfficeClosureQuerySet(models.QuerySet):
+    def in_force(self, at=None):
+        """Closures that hold at `at` (now): begun and not reopened."""
+        return self.filter(reopened_at__isnull=True, closed_from__lte=at or timezone.now())
+
+    def not_reopened(self):
+        """Closures in force or announced for later."""
+        return self.filter(reopened_at__isnull=True)
+
+
+class OfficeClosure(models.Model):
+    """An office closed for a while (damage, flooding, a power cut): who closed it, from
+    when and why, and who reopened it, when and why.
+
+    Not `Office.active`, which says whether the office is one of the
+    administration's at all: a closed office keeps its staff and its history, and
+    opens again. While a closure is in force no lodgement may name the office, and
+    the declarations waiting there are diverted to another office
+    (clearance.continuity). `closed_from` may lie ahead (a typhoon forecast) or
+    behind (the flood came at dawn, it is recorded at nine). The row is the record:
+    reopening completes it, nothing else changes it.
+    """
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="closures")
+    reason = models.TextField()
+    closed_from = models.DateTimeField()
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reopen_reason = models.TextField(blank=True)
+
+    objects = OfficeClosureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-closed_from", "-id"]
+        constraints = [
+            # One closure at a time: a second would say nothing the first does not.
+            models.UniqueConstraint(
+                fields=["office"],
+                condition=Q(reopened_at__isnull=True),
+                name="one_open_closure_per_office",
+            ),
+            models.CheckConstraint(name="office_closure_has_reason", condition=~Q(reason="")),
+            models.CheckConstraint(
+                name="office_reopening_complete",
+                condition=Q(reopened_at__isnull=True, reopened_by__isnull=True, reopen_reason="")
+                | (Q(reopened_at__isnull=False, reopened_by__isnull=False) & ~Q(reopen_reason="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office_id} closed from {self.closed_from:%Y-%m-%d %H:%M}"
+
+    def in_force(self, at=None) -> bool:
+        return self.reopened_at is None and self.closed_from <= (at or timezone.now())
 
 
 class ExchangeRate(models.Model):

@@ -10,8 +10,8 @@ from django.utils.safestring import mark_safe
 COLOURS = ["#2f6f4f", "#e0a800", "#b3261e", "#3b6ea8", "#7a5195", "#6c757d"]
 
 
-def bar_chart(values: dict, *, title: str, unit: str = "") -> str:
-    width, row, label_w = 560, 26, 200
+def bar_chart(values: dict, *, title: str, unit: str = "", label_width: int = 200) -> str:
+    width, row, label_w = 560, 26, label_width
     peak = max(values.values(), default=0) or 1
     height = row * max(len(values), 1) + 10
     bars = []

@@ -20,6 +20,14 @@ class FallbackLane(models.TextChoices):
     RED = Lane.RED.value, Lane.RED.label
 
 
+class Fallback(models.TextChoices):
+    """How a lane decision was taken short of the full path, while a fault lasted
+    or an administrator's planned outage (PlannedFallback) was on."""
+
+    RULES_ONLY = "rules_only", "Rules alone (the model failed)"
+    DEFAULT_LANE = "default_lane", "Fallback lane (the rules failed)"
+
+
 class RiskSettings(models.Model):
     """Platform-wide thresholds, random-selection rates and capacity shares (one row)."""
 
@@ -65,6 +73,12 @@ class RiskSettings(models.Model):
         choices=FallbackLane,
         default=FallbackLane.RED,
         help_text="Lane, at least, while the live rules cannot be evaluated.",
+    )
+    # The fallback an administrator switched on by hand for a planned outage
+    # (PlannedFallback, which keeps who, when and why): kept here, on the row every
+    # scoring batch reads anyway, so that it costs a batch no query. Empty: none.
+    planned_fallback = models.CharField(
+        max_length=16, choices=Fallback, blank=True, default="", db_default=""
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -225,6 +239,11 @@ class ConfigAuditEntry(models.Model):
         SETTINGS_PROPOSED = "settings_proposed", "Settings change proposed"
         SETTINGS_APPROVED = "settings_approved", "Settings change approved and applied"
         SETTINGS_REJECTED = "settings_rejected", "Settings change rejected"
+        FALLBACK_PROPOSED = "fallback_proposed", "Planned fallback proposed"
+        FALLBACK_ON = "fallback_on", "Planned fallback switched on"
+        FALLBACK_REFUSED = "fallback_refused", "Planned fallback refused"
+        FALLBACK_OFF = "fallback_off", "Planned fallback switched off"
+        RESCORE_REQUESTED = "rescore_requested", "Fallback decisions re-scored"
 
     at = models.DateTimeField()
     action = models.CharField(max_length=24, choices=Action)
@@ -304,13 +323,6 @@ class SelectivityRule(models.Model):
         return f"rule {self.pk}: {self.name}"
 
 
-class Fallback(models.TextChoices):
-    """How a lane decision was taken short of the full path, while a fault lasted."""
-
-    RULES_ONLY = "rules_only", "Rules alone (the model failed)"
-    DEFAULT_LANE = "default_lane", "Fallback lane (the rules failed)"
-
-
 class LaneDecision(models.Model):
     """The one lane decision of a declaration, with the reasons behind it."""
 
@@ -337,8 +349,132 @@ class LaneDecision(models.Model):
     decided_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
 
+    class Meta:
+        indexes = [
+            # Scoring lag over the last hour (the surge health page).
+            models.Index(fields=["decided_at"], name="lane_decision_decided_idx"),
+            # The decisions a fallback took, to re-score once the engine is back.
+            models.Index(
+                fields=["declaration"],
+                condition=~Q(fallback=""),
+                name="lane_decision_fallback_idx",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"{self.declaration_id}: {self.lane} ({self.score})"
+
+
+class PlannedFallback(Stateful, Proposal):
+    """An administrator's planned outage of the risk engine: scoring takes a fallback on
+    purpose, from when it is switched on until it is switched off.
+
+    `rules_only` leaves the model out: it lowers scrutiny, as turning the model
+    off in the settings does, so a second administrator approves it first.
+    `default_lane` routes every declaration to the settings' fallback lane (yellow
+    or red, never green) without the rules or the model: it only raises scrutiny,
+    and applies at once. Every decision taken meanwhile says so (LaneDecision.fallback)
+    and can be re-scored when the engine is back (LaneRescore).
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Waiting for a second administrator"
+        ON = "on", "On"
+        REFUSED = "refused", "Refused"
+        OFF = "off", "Switched off"
+
+    TRANSITIONS = {
+        Status.PROPOSED: frozenset({Status.ON, Status.REFUSED}),
+        Status.ON: frozenset({Status.OFF}),
+        Status.REFUSED: frozenset(),
+        Status.OFF: frozenset(),
+    }
+    # Waiting or in force: one at a time.
+    ACTIVE = frozenset({Status.PROPOSED, Status.ON})
+
+    mode = models.CharField(max_length=16, choices=Fallback)
+    status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
+    switched_on_at = models.DateTimeField(null=True, blank=True)
+    switched_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    switched_off_at = models.DateTimeField(null=True, blank=True)
+    switch_off_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status__in=["proposed", "on"]),
+                name="one_active_planned_fallback",
+            ),
+            models.CheckConstraint(
+                name="planned_fallback_on_has_time",
+                condition=~Q(status__in=["on", "off"]) | Q(switched_on_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="planned_fallback_off_has_who",
+                condition=~Q(status="off")
+                | Q(switched_off_by__isnull=False, switched_off_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"planned fallback {self.pk}: {self.mode} ({self.status})"
+
+    @property
+    def mode_text(self) -> str:
+        """The mode as an outage plans it (Fallback's labels name the fault it stands in
+        for)."""
+        return {
+            Fallback.RULES_ONLY: "Rules only (the model switched off)",
+            Fallback.DEFAULT_LANE: "Fallback lane (the rules and the model switched off)",
+        }.get(self.mode, self.mode)
+
+
+class LaneRescore(models.Model):
+    """A fallback's lane decision scored again by the full engine once it was back: what
+    the decision was (`before`), what the engine says now (`after`), and what came of
+    it (`outcome`). One per decision: a decision is re-scored once, whoever runs the job
+    and however often.
+
+    The decision row itself stays the declaration's one decision; where the outcome
+    applies the new one, the row takes its lane, score and reasons, and `before`
+    keeps the old ones (the declaration's audit trail has both too).
+    """
+
+    class Outcome(models.TextChoices):
+        RAISED = "raised", "Lane raised to the engine's"
+        UPDATED = "updated", "Same lane; the engine's reasons recorded"
+        PROPOSED = "proposed", "Lower lane proposed to a second supervisor"
+        KEPT = "kept", "Kept: review work had started"
+        TOO_LATE = "too_late", "Not applied: the lane can no longer change"
+
+    # The outcomes that replaced the decision's lane, score and reasons.
+    APPLIED = frozenset({Outcome.RAISED, Outcome.UPDATED})
+
+    lane_decision = models.OneToOneField(
+        LaneDecision, on_delete=models.PROTECT, related_name="rescore"
+    )
+    job = models.ForeignKey("RiskJob", on_delete=models.PROTECT, related_name="rescores")
+    outcome = models.CharField(max_length=8, choices=Outcome)
+    before = models.JSONField()
+    after = models.JSONField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"re-score of {self.lane_decision_id}: {self.outcome}"
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome in self.APPLIED
 
 
 class ScoringFailure(models.Model):
@@ -524,6 +660,8 @@ class RiskJob(Stateful, models.Model):
     class Kind(models.TextChoices):
         RETRAIN = "retrain", "Retrain"
         REPLAY = "replay", "Replay"
+        # The decisions a fallback took, scored again (clearance.continuity).
+        RESCORE = "rescore", "Re-score fallback decisions"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -30,6 +30,7 @@ from risk.models import (
     Fallback,
     FallbackLane,
     LaneDecision,
+    PlannedFallback,
     ReferencePrice,
     RiskSettings,
     RiskSettingsProposal,
@@ -186,7 +187,7 @@ def declaration_item_records(declaration, items) -> list[dict]:
         {
             "declaration_id": str(declaration.pk),
             "date": date,
-            "office": declaration.office_of_entry,
+            "office": declaration.control_office,
             "process_type": declaration.procedure,
             "import_type": declaration.type,
             "import_use": None,
@@ -348,6 +349,9 @@ class ScoringBatch:
         for item in Item.objects.filter(declaration_id__in=self.items_of).order_by("line_no"):
             self.items_of[item.declaration_id].append(item)
         self.thresholds = RiskSettings.current()
+        # An administrator's planned outage (PlannedFallback): the model, or the rules
+        # and the model, are left out on purpose, as a fault would leave them out.
+        self.planned = self.thresholds.planned_fallback
         # Every decision records what the invoice says (invoice_reason), and rules may
         # test it: one query for the batch.
         self.invoices = latest_invoices(list(self.items_of))
@@ -370,7 +374,7 @@ class ScoringBatch:
         self._detail_model: dict = {}
         mark = time.perf_counter()
         self.model_label, self.scores, self.model_fault = "", {}, ""
-        if self.thresholds.model_enabled:
+        if self.thresholds.model_enabled and not self.planned:
             self._score_with_model()
         self.model_ms = round((time.perf_counter() - mark) * 1000 / len(declarations), 1)
         self.shared_ms = (time.perf_counter() - started) * 1000 / len(declarations)
@@ -464,7 +468,7 @@ class ScoringBatch:
     def rules_recovered(self) -> bool:
         """Whether the open rules fault is over: no rule failed in this batch, and the
         rules it named are no longer live or now evaluate on the latest declarations."""
-        if self._rules_failed or self.broken_rules:
+        if self._rules_failed or self.broken_rules or self.planned == Fallback.DEFAULT_LANE:
             return False
         episode = self.open_faults[ScoringFault.Kind.RULES]
         named = set(episode.detail.get("rules", ()))
@@ -477,7 +481,10 @@ class ScoringBatch:
         )
 
     def model_recovered(self) -> bool:
-        """Whether the model, if switched on and live, scored this batch."""
+        """Whether the model, if switched on and live, scored this batch (not asked while
+        a planned fallback leaves it out)."""
+        if self.planned:
+            return False
         return not self.model_fault and (not self._model_errors or bool(self.scores))
 
     # ---- deciding
@@ -491,11 +498,14 @@ class ScoringBatch:
             raise self._model_errors[declaration.pk]
         probability, reason = self.scores.get(declaration.pk, (None, None))
         items = self.items_of[declaration.pk]
-        header, item_facts = declaration_facts(declaration, items, self.rules, self.invoices)
         failures: dict[int, str] = {}
-        assessment = scoring.apply_rules(
-            self.rules, header, item_facts, at=timezone.now(), failures=failures
-        )
+        if self.planned == Fallback.DEFAULT_LANE:
+            assessment = scoring.Assessment()  # the rules are left out: the fallback lane
+        else:
+            header, item_facts = declaration_facts(declaration, items, self.rules, self.invoices)
+            assessment = scoring.apply_rules(
+                self.rules, header, item_facts, at=timezone.now(), failures=failures
+            )
         self._rules_failed = self._rules_failed or bool(failures)
         own = [pk for pk in failures if not self._rule_fails_elsewhere(pk, declaration)]
         if own:
@@ -522,6 +532,22 @@ class ScoringBatch:
     def _fallback(self, broken: dict[int, str]) -> scoring.Fallback | None:
         reasons = []
         kind, lane = "", ""
+        if self.planned == Fallback.RULES_ONLY:
+            kind = Fallback.RULES_ONLY
+            reasons.append(
+                {"kind": "fallback", "planned": True,
+                 "text": "planned outage: an administrator switched the model off; decided "
+                 "by the rules alone"}
+            )  # fmt: skip
+        elif self.planned == Fallback.DEFAULT_LANE:
+            kind, lane = Fallback.DEFAULT_LANE, self.thresholds.fallback_lane
+            reasons.append(
+                {"kind": "fallback", "planned": True, "force_lane": lane,
+                 "text": f"planned outage: an administrator switched the risk engine off; "
+                 f"the rules and the model are left out, lane at least {lane}, the "
+                 "configured fallback"}
+            )  # fmt: skip
+            return scoring.Fallback(kind=kind, lane=lane, reasons=tuple(reasons))
         if self.model_fault:
             kind = Fallback.RULES_ONLY
             reasons.append(
@@ -734,6 +760,188 @@ def _tell_fault_watchers(*, verb: str, text: str) -> None:
     )
 
 
+# ---- planned outages -------------------------------------------------------------------------
+
+
+def _ensure_admin(actor) -> None:
+    if actor is None or not actor.is_platform_admin:
+        raise PermissionDenied
+
+
+PLANNED_TEXT = {
+    Fallback.RULES_ONLY: "rules only (the model switched off)",
+    Fallback.DEFAULT_LANE: "every declaration to the fallback lane (the rules and the model "
+    "switched off)",
+}
+
+
+def _planned_locked(fallback_id: int | None = None):
+    """Lock the settings row (every change of the planned fallback queues on it, as the
+    settings' proposals do), then the planned fallback asked for, if any."""
+    current = RiskSettings.objects.select_for_update().get(pk=RiskSettings.current().pk)
+    if fallback_id is None:
+        return current, None
+    planned = (
+        PlannedFallback.objects.select_for_update(of=("self",))
+        .select_related("proposed_by")
+        .filter(pk=fallback_id)
+        .first()
+    )
+    if planned is None:
+        raise ValidationError({"fallback": "No such planned fallback."})
+    return current, planned
+
+
+def planned_fallback_transition(
+    *, planned: PlannedFallback, current: RiskSettings, to_status: str, actor, note: str = ""
+) -> PlannedFallback:
+    """The only way a planned fallback changes status (the caller holds the settings row
+    and its row): the settings' `planned_fallback`, which scoring reads, follows, and
+    the configuration audit log records the step."""
+    planned.ensure_may_become(to_status)
+    now = timezone.now()
+    Status = PlannedFallback.Status
+    action = {
+        Status.ON: ConfigAuditEntry.Action.FALLBACK_ON,
+        Status.REFUSED: ConfigAuditEntry.Action.FALLBACK_REFUSED,
+        Status.OFF: ConfigAuditEntry.Action.FALLBACK_OFF,
+    }[to_status]
+    before = {"planned_fallback": current.planned_fallback}
+    planned.status = to_status
+    if to_status == Status.ON:
+        planned.switched_on_at = now
+        if actor != planned.proposed_by:
+            planned.decided_by, planned.decided_at = actor, now
+        current.planned_fallback = planned.mode
+    elif to_status == Status.REFUSED:
+        planned.decided_by, planned.decided_at, planned.decision_note = actor, now, note
+    else:
+        planned.switched_off_by, planned.switched_off_at = actor, now
+        planned.switch_off_note = note
+        current.planned_fallback = ""
+    planned.full_clean(validate_constraints=False)
+    planned.save()
+    current.save(update_fields=["planned_fallback", "updated_at"])
+    config_audit_record(
+        action=action,
+        subject=f"planned fallback {planned.pk}: {planned.mode}",
+        proposed_by=planned.proposed_by,
+        decided_by=actor,
+        reason=note or planned.reason,
+        before=before,
+        after={"planned_fallback": current.planned_fallback},
+    )
+    if to_status != Status.REFUSED:
+        verb = "fallback_on" if to_status == Status.ON else "fallback_off"
+        text = (
+            f"Planned scoring fallback on, by {actor.username}: {PLANNED_TEXT[planned.mode]}. "
+            f"{planned.reason}. Every decision meanwhile is marked as a fallback's."
+            if to_status == Status.ON
+            else f"Planned scoring fallback off, by {actor.username}: the full engine scores "
+            "again. The decisions taken meanwhile can be re-scored."
+        )
+        _tell_fault_watchers(verb=verb, text=text)
+    return planned
+
+
+@transaction.atomic
+def planned_fallback_propose(*, mode: str, reason: str, actor) -> PlannedFallback:
+    """An administrator plans an outage of the risk engine. Routing everything to the
+    fallback lane only raises scrutiny and applies at once; scoring by the rules alone
+    leaves the model out, which lowers it, so a second administrator approves it."""
+    _ensure_admin(actor)
+    if mode not in Fallback.values:
+        raise ValidationError({"mode": f"{mode!r} is not a fallback: {', '.join(Fallback)}."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why scoring should fall back."})
+    current, _ = _planned_locked()
+    active = PlannedFallback.objects.filter(status__in=PlannedFallback.ACTIVE).first()
+    if active is not None:
+        raise ApplicationError(
+            f"Planned fallback {active.pk} is {active.get_status_display().lower()}: "
+            "switch it off or refuse it first."
+        )
+    planned = PlannedFallback(
+        mode=mode, reason=reason.strip(), proposed_by=actor, proposed_at=timezone.now()
+    )
+    planned.full_clean(validate_constraints=False)
+    planned.save()
+    config_audit_record(
+        action=ConfigAuditEntry.Action.FALLBACK_PROPOSED,
+        subject=f"planned fallback {planned.pk}: {mode}",
+        proposed_by=actor,
+        reason=planned.reason,
+        before={"planned_fallback": current.planned_fallback},
+        after={"planned_fallback": mode},
+    )
+    if mode == Fallback.DEFAULT_LANE:
+        return planned_fallback_transition(
+            planned=planned, current=current, to_status=PlannedFallback.Status.ON, actor=actor
+        )
+    others = [pk for pk in recipients_with_roles(roles=["admin"]) if pk != actor.pk]
+    notify_many(
+        messages=[
+            Message(
+                recipient_ids=others,
+                verb="fallback_proposed",
+                text=f"{actor.username} proposes a planned scoring fallback, "
+                f"{PLANNED_TEXT[mode]}: {planned.reason}. A second administrator approves it.",
+                url=reverse("continuity:scoring"),
+            )
+        ]
+    )
+    return planned
+
+
+@transaction.atomic
+def planned_fallback_approve(*, fallback_id: int, actor) -> PlannedFallback:
+    """A second administrator switches a proposed rules-only fallback on."""
+    _ensure_admin(actor)
+    current, planned = _planned_locked(fallback_id)
+    planned.ensure_may_become(PlannedFallback.Status.ON)
+    if planned.proposed_by_id == actor.pk:
+        raise ApplicationError(
+            "Four eyes: you proposed this fallback; another administrator must approve it."
+        )
+    return planned_fallback_transition(
+        planned=planned, current=current, to_status=PlannedFallback.Status.ON, actor=actor
+    )
+
+
+@transaction.atomic
+def planned_fallback_refuse(*, fallback_id: int, actor, reason: str) -> PlannedFallback:
+    """Turn a proposed fallback down (its proposer withdraws it so)."""
+    _ensure_admin(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the fallback is refused."})
+    current, planned = _planned_locked(fallback_id)
+    return planned_fallback_transition(
+        planned=planned,
+        current=current,
+        to_status=PlannedFallback.Status.REFUSED,
+        actor=actor,
+        note=reason.strip(),
+    )
+
+
+@transaction.atomic
+def planned_fallback_switch_off(*, actor, note: str = "") -> PlannedFallback:
+    """End the planned outage: the full engine scores again from the next batch."""
+    _ensure_admin(actor)
+    current, _ = _planned_locked()
+    on = PlannedFallback.objects.filter(status=PlannedFallback.Status.ON).first()
+    if on is None:
+        raise ApplicationError("No planned fallback is on.")
+    _, planned = _planned_locked(on.pk)
+    return planned_fallback_transition(
+        planned=planned,
+        current=current,
+        to_status=PlannedFallback.Status.OFF,
+        actor=actor,
+        note=note.strip() or "outage over",
+    )
+
+
 # ---- settings --------------------------------------------------------------------------------
 
 SETTINGS_FIELDS = (
@@ -773,7 +981,7 @@ def _clean_settings(candidate: RiskSettings) -> None:
         )
 
 
-def _config_audit(
+def config_audit_record(
     *, action: str, subject: str, proposed_by, decided_by=None, reason="", before=None, after=None
 ) -> ConfigAuditEntry:
     entry = ConfigAuditEntry(
@@ -831,7 +1039,7 @@ def risk_settings_propose(*, actor, reason: str, **values) -> RiskSettingsPropos
     )
     proposal.full_clean()
     proposal.save()
-    _config_audit(
+    config_audit_record(
         action=ConfigAuditEntry.Action.SETTINGS_PROPOSED,
         subject="risk settings",
         proposed_by=actor,
@@ -878,7 +1086,7 @@ def risk_settings_approve(*, actor, proposal: RiskSettingsProposal) -> RiskSetti
     _settings_proposal_transition(
         proposal=proposal, to_status=RiskSettingsProposal.Status.APPROVED, actor=actor
     )
-    _config_audit(
+    config_audit_record(
         action=ConfigAuditEntry.Action.SETTINGS_APPROVED,
         subject="risk settings",
         proposed_by=proposal.proposed_by,
@@ -905,7 +1113,7 @@ def risk_settings_reject(
         actor=actor,
         note=reason.strip(),
     )
-    _config_audit(
+    config_audit_record(
         action=ConfigAuditEntry.Action.SETTINGS_REJECTED,
         subject="risk settings",
         proposed_by=proposal.proposed_by,
@@ -1077,7 +1285,7 @@ def rule_set_submit(*, actor, rule_set: RuleSet) -> RuleSet:
         to_status=RuleSet.Status.PENDING,
         changes={"submitted_by": actor, "submitted_at": timezone.now(), "sent_back_reason": ""},
     )
-    _config_audit(
+    config_audit_record(
         action=ConfigAuditEntry.Action.RULE_SET_SUBMITTED,
         subject=f"rule set v{rule_set.version}",
         proposed_by=actor,
@@ -1108,7 +1316,7 @@ def rule_set_approve(*, actor, rule_set: RuleSet) -> RuleSet:
         to_status=RuleSet.Status.LIVE,
         changes={"published_at": timezone.now(), "approved_by": actor},
     )
-    _config_audit(
+    config_audit_record(
         action=ConfigAuditEntry.Action.RULE_SET_APPROVED,
         subject=f"rule set v{rule_set.version}",
         proposed_by=rule_set.submitted_by,
@@ -1134,7 +1342,7 @@ def rule_set_send_back(*, actor, rule_set: RuleSet, reason: str) -> RuleSet:
         to_status=RuleSet.Status.DRAFT,
         changes={"sent_back_reason": reason.strip()},
     )
-    _config_audit(
+    config_audit_record(
         action=ConfigAuditEntry.Action.RULE_SET_SENT_BACK,
         subject=f"rule set v{rule_set.version}",
         proposed_by=submitted_by,

@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("reference.api_urls")),
     path("", include("guarantees.api_urls")),
     path("", include("clearance.api_urls")),
+    path("", include("emergencies.api_urls")),
+    path("", include("supplies.api_urls")),
     path("", include("relief.api_urls")),
     path("risk/", include("risk.api_urls")),
+    path("continuity/", include("continuity.api_urls")),
 ]

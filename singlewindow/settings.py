@@ -74,7 +74,9 @@ INSTALLED_APPS = [
     "guarantees",
     "clearance",
     "exports",
+    "continuity",
     "emergencies",
+    "supplies",
     "relief",
     "demo",
 ]
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Emergency-In-Force on every API response to a signed-in caller.
+    "emergencies.middleware.EmergencyHeaderMiddleware",
     # Turns a login refused for too many failures into the lockout answer
     # (accounts.lockout.lockout_response); last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
@@ -113,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "emergencies.context_processors.emergency_banner",
             ],
         },
     },
@@ -306,6 +311,10 @@ SPECTACULAR_SETTINGS = {
         "get a key from `POST /api/v1/auth/token/`."
     ),
     "VERSION": "1.0.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "emergencies.schema.document_emergency_header",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -321,12 +330,25 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatus": "declarations.models.Payment.Status",
         "InspectionKind": "agencies.models.Inspection.Kind",
         "RiskJobKind": "risk.models.RiskJob.Kind",
+        "RiskJobStatus": "risk.models.RiskJob.Status",
         "LaneEnum": "declarations.models.Lane",
         "GuaranteeStatus": "guarantees.models.Guarantee.Status",
-        "GuaranteeProposalStatus": "guarantees.models.GuaranteeProposal.Status",
+        # The same three statuses as emergency proposals: one enum for both.
+        "ProposalStatus": "guarantees.models.GuaranteeProposal.Status",
         "GuaranteeProposalKind": "guarantees.models.GuaranteeProposal.Kind",
         "GuaranteeDrawStatus": "guarantees.models.GuaranteeDraw.Status",
         "ControlResult": "declarations.models.TransitArrival.ControlResult",
+        "OfficeKind": "reference.models.Office.Kind",
+        "PlannedFallbackStatus": "risk.models.PlannedFallback.Status",
+        "ScoringFaultKind": "risk.models.ScoringFault.Kind",
+        "EmergencyStatus": "emergencies.models.Emergency.Status",
+        "EmergencyProposalKind": "emergencies.models.EmergencyProposal.Kind",
+        "ConsigneeStatus": "emergencies.models.HumanitarianConsignee.Status",
+        "ConsigneeKind": "emergencies.models.HumanitarianConsignee.Kind",
+        "ConsigneeDecisionStatus": "emergencies.serializers.CONSIGNEE_DECISIONS",
+        "PreNotificationStatus": "supplies.models.PreNotification.Status",
+        "SupplyPledgeStatus": "supplies.models.SupplyPledge.Status",
+        "SupplyPledgeOutcome": ["delivered", "withdrawn"],
     },
 }
 

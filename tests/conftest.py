@@ -216,6 +216,21 @@ def login_throttle_reset():
     cache.delete("throttle_login_127.0.0.1")
 
 
+@pytest.fixture(autouse=True)
+def emergency_notices_reset():
+    """The emergencies the banner and the API header show are cached in Redis, which
+    outlives a test's database transaction. Every test starts as the platform runs
+    between two changes: the cache says what the database holds, no emergency (so a
+    query count measures the steady state, not the one miss after a change). The
+    services forget it when an emergency changes; a test that makes one otherwise
+    calls emergencies.selectors.emergency_notices_forget()."""
+    from django.core.cache import cache
+
+    from emergencies.selectors import NOTICES_CACHE_KEY, NOTICES_CACHE_SECONDS
+
+    cache.set(NOTICES_CACHE_KEY, [], NOTICES_CACHE_SECONDS)
+
+
 def _test_database_url() -> str:
     """DATABASE_URL with the test database's name, for processes we start."""
     parts = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/x")

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agencies', '0014_review_relief_priority'),
-        ('declarations', '0014_provisional_documents_follow'),
+        ('declarations', '0015_provisional_documents_follow'),
         ('emergencies', '0001_emergencies_consignees'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -15,6 +15,9 @@ pytestmark = pytest.mark.django_db
 READ_ONLY = [
     "declarations/declaration",
     "declarations/declarationevent",
+    "declarations/exitconfirmation",
+    "emergencies/emergency",
+    "emergencies/humanitarianconsignee",
     "risk/ruleset",
     "risk/lanedecision",
     "risk/modelversion",

@@ -138,7 +138,54 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:movement-control": "movement",
     "api:movement-resolve": "movement",
     "api:movement-discharge": "movement",
+    "continuity:office": "continuity_office",
+    "continuity:office-close": "continuity_office",
+    "continuity:office-reopen": "continuity_office",
+    "continuity:office-divert": "continuity_office",
+    "continuity:fallback-approve": "planned_fallback",
+    "continuity:fallback-refuse": "planned_fallback",
+    "continuity:rescore-job": "rescore_job",
+    "api:continuity-office": "continuity_office",
+    "api:continuity-office-close": "continuity_office",
+    "api:continuity-office-reopen": "continuity_office",
+    "api:continuity-office-divert": "continuity_office",
+    "api:continuity-fallback-approve": "planned_fallback",
+    "api:continuity-fallback-refuse": "planned_fallback",
+    "api:continuity-rescore-job": "rescore_job",
     "emergencies:detail": "emergency",
+    "emergencies:extend": "emergency",
+    "emergencies:end": "emergency",
+    "emergencies:proposal-approve": "emergency_proposal",
+    "emergencies:proposal-refuse": "emergency_proposal",
+    "emergencies:consignee-decide": "consignee",
+    "api:emergency-detail": "emergency",
+    "api:emergency-extend": "emergency",
+    "api:emergency-end": "emergency",
+    "api:emergency-proposal-approve": "emergency_proposal",
+    "api:emergency-proposal-refuse": "emergency_proposal",
+    "api:consignee-detail": "consignee",
+    "api:consignee-decide": "consignee",
+    "emergencies:report": "emergency_report",
+    "emergencies:report-csv": "emergency_report",
+    "emergencies:report-pdf": "emergency_report",
+    "supplies:prenotification": "prenotification",
+    "supplies:prenotification-cancel": "prenotification",
+    "api:prenotification-detail": "prenotification",
+    "api:prenotification-cancel": "prenotification",
+    "supplies:register": "supplies",
+    "supplies:register-csv": "supplies",
+    "api:emergency-supplies": "supplies",
+    "api:emergency-relief-consignments": "supplies",
+    "supplies:need-add": "supplies_admin",
+    "supplies:pledge-add": "supplies_admin",
+    "api:emergency-supply-need-add": "supplies_admin",
+    "api:emergency-supply-pledge-add": "supplies_admin",
+    "supplies:need-change": "supply_need",
+    "supplies:need-remove": "supply_need",
+    "api:supply-need": "supply_need",
+    "api:supply-need-remove": "supply_need",
+    "supplies:pledge-status": "supply_pledge",
+    "api:supply-pledge-status": "supply_pledge",
     "relief:owed-supply": "owed_document",
     "api:documents-owed": "provisional_declaration",
     "api:documents-owed-supply": "owed_document",
@@ -252,8 +299,35 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         "export": export_leaving_elsewhere(cast, django_capture_on_commit_callbacks),
         **risk_objects(cast),
         **transit_objects(cast),
+        **continuity_objects(cast),
         "emergency": emergency_proposed(cast),
+        **supplies_objects(cast),
+        **consignees(cast),
         **relief_objects(cast, of_a, of_b),
+    }
+
+
+def continuity_objects(cast) -> dict:
+    """A planned fallback waiting for a second administrator, and a re-scoring job."""
+    from django.utils import timezone
+
+    from risk.models import PlannedFallback, RiskJob
+
+    return {
+        "planned_fallback": PlannedFallback.objects.create(
+            mode="rules_only", reason="matrix", proposed_by=cast.admin, proposed_at=timezone.now()
+        ),
+        "rescore_job": RiskJob.objects.create(kind="rescore", requested_by=cast.admin),
+    }
+
+
+def consignees(cast) -> dict:
+    """Companies A and B, each asking to be a humanitarian consignee."""
+    from emergencies.services import consignee_register
+
+    return {
+        f"consignee_{key}": consignee_register(actor=trader, kind="ngo", mission="matrix")
+        for key, trader in (("a", cast.trader_a), ("b", cast.trader_b))
     }
 
 
@@ -314,6 +388,55 @@ def emergency_proposed(cast):
         starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
     )  # fmt: skip
     return proposal.emergency
+
+
+def supplies_objects(cast) -> dict:
+    """Relief announced at Ulsan, where nobody of the cast is posted, for a consignee none
+    of the cast belongs to; a need and a pledge of the register (made directly: only
+    their ids matter here)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from emergencies.models import Emergency, HumanitarianConsignee
+    from supplies.models import PreNotification, PreNotificationLine, SupplyNeed, SupplyPledge
+    from tests.factories import CompanyFactory
+
+    now = timezone.now()
+    emergency = Emergency.objects.create(
+        name="Matrix flood", status="active", starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
+    )  # fmt: skip
+    emergency.offices.set(["KRUSN"])
+    consignee = HumanitarianConsignee.objects.create(
+        company=CompanyFactory(name="Matrix Relief"), kind="ngo", mission="matrix",
+        status="approved", requested_by=cast.admin, requested_at=now, decided_by=cast.admin,
+        decided_at=now,
+    )  # fmt: skip
+    prenotification = PreNotification.objects.create(
+        emergency=emergency, consignee=consignee, sender_name="Donor", sender_country="JP",
+        transport_mode="4", transport_document="AWB-MATRIX", transport_document_key="AWBMATRIX",
+        expected_arrival=now + timedelta(days=1), office_id="KRUSN", filed_by=cast.admin,
+    )  # fmt: skip
+    PreNotificationLine.objects.create(
+        prenotification=prenotification, line_no=1, hs_code="300490", description="Medicines",
+        quantity=Decimal("10"), unit="NAR",
+    )  # fmt: skip
+    need = SupplyNeed.objects.create(
+        emergency=emergency, hs_prefix="3004", label="Medicines", target_quantity=100,
+        unit="NAR", updated_by=cast.admin,
+    )  # fmt: skip
+    pledge = SupplyPledge.objects.create(
+        need=need, partner_country="JP", partner_administration="Japan Customs", quantity=10,
+        expected_on=now.date(), recorded_by=cast.admin,
+    )  # fmt: skip
+    return {
+        "prenotification": prenotification,
+        "supplies_emergency": emergency,
+        "supply_need": need,
+        "supply_pledge": pledge,
+    }
 
 
 def transit_objects(cast) -> dict:
@@ -534,6 +657,19 @@ def foreign_movement(cast, world, user):
     return {"pk": world["movement"].pk}
 
 
+def foreign_continuity_office(cast, world, user):
+    # Administrators manage every office; a customs supervisor those they oversee, and
+    # nobody of the cast oversees Ulsan.
+    return None if user.is_platform_admin else {"code": "KRUSN"}
+
+
+def admins_only(key: str) -> Callable:
+    def foreign(cast, world, user):
+        return None if user.is_platform_admin else {"pk": world[key].pk}
+
+    return foreign
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -549,6 +685,37 @@ def foreign_export(cast, world, user):
 def foreign_emergency(cast, world, user):
     # Administrators declare emergencies; everyone else reads what is in force only.
     return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
+def foreign_emergency_proposal(cast, world, user):
+    if user.is_platform_admin:
+        return None
+    return {"pk": world["emergency"].proposals.get().pk}
+
+
+def foreign_consignee(cast, world, user):
+    # Administrators keep the registry; a trader reads their company's registration only.
+    if user.is_platform_admin:
+        return None
+    return {"pk": world["consignee_b" if user == cast.trader_a else "consignee_a"].pk}
+
+
+def foreign_emergency_report(cast, world, user):
+    # Administrators read every report; a customs supervisor those of emergencies
+    # declared over an office they oversee, and the world's is only proposed.
+    return None if user.is_platform_admin else {"pk": world["emergency"].pk}
+
+
+def foreign_prenotification(cast, world, user):
+    # Announced at an office nobody of the cast works at, for a consignee nobody belongs to.
+    return None if user.is_platform_admin else {"pk": world["prenotification"].pk}
+
+
+def foreign_supplies(cast, world, user):
+    # The register is read by administrators and customs staff (any office).
+    if user.is_platform_admin or is_customs_staff(user):
+        return None
+    return {"pk": world["supplies_emergency"].pk}
 
 
 def foreign_owed_document(cast, world, user):
@@ -595,7 +762,18 @@ FOREIGN: dict[str, Callable] = {
     "guarantee": foreign_guarantee,
     "guarantee_proposal": foreign_guarantee_proposal,
     "movement": foreign_movement,
+    "continuity_office": foreign_continuity_office,
+    "planned_fallback": admins_only("planned_fallback"),
+    "rescore_job": admins_only("rescore_job"),
     "emergency": foreign_emergency,
+    "emergency_proposal": foreign_emergency_proposal,
+    "consignee": foreign_consignee,
+    "emergency_report": foreign_emergency_report,
+    "prenotification": foreign_prenotification,
+    "supplies": foreign_supplies,
+    "supplies_admin": admins_only("supplies_emergency"),
+    "supply_need": admins_only("supply_need"),
+    "supply_pledge": admins_only("supply_pledge"),
     "owed_document": foreign_owed_document,
     "provisional_declaration": foreign_provisional_declaration,
     "joint_inspection": foreign_joint_inspection,
@@ -711,6 +889,27 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ("/guarantees/", user.is_trader or is_customs_staff(user)),
             ("/guarantees/new/", is_customs_staff(user)),
             ("/movements/", is_customs_staff(user)),
+            (
+                "/continuity/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
+            ("/continuity/scoring/", user.is_platform_admin),
+            ("/continuity/health/", user.is_platform_admin or user.role == "supervisor"),
+            ("/continuity/health/panel/", user.is_platform_admin or user.role == "supervisor"),
+            ("/emergencies/", user.is_platform_admin),
+            ("/emergencies/new/", user.is_platform_admin),
+            ("/emergencies/consignees/", user.is_platform_admin or user.is_trader),
+            ("/emergencies/consignees/register/", user.is_platform_admin or user.is_trader),
+            (
+                "/emergencies/reports/",
+                user.is_platform_admin or (is_customs_staff(user) and user.role == "supervisor"),
+            ),
+            (
+                "/emergencies/prenotifications/",
+                user.is_trader or user.is_agency_staff or user.is_platform_admin,
+            ),
+            # Only an approved humanitarian consignee's traders, and administrators, file.
+            ("/emergencies/prenotifications/new/", user.is_platform_admin),
             ("/relief/joint-inspections/", user.is_agency_staff),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)

@@ -2,12 +2,15 @@
 schemathesis calling every operation as several roles and holding each answer
 to the schema."""
 
+from datetime import timedelta
+
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -23,9 +26,11 @@ from accounts.models import User
 from accounts.services import api_token_issue
 from agencies.models import LaneChangeProposal, Permit, Query, Review
 from declarations.models import Declaration
+from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
 from guarantees.models import Guarantee, GuaranteeProposal
 from relief.models import JointInspection
 from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
+from supplies.models import PreNotification, SupplyNeed, SupplyPledge
 
 PAGINATED_LISTS = [
     "/api/v1/declarations/",
@@ -35,6 +40,9 @@ PAGINATED_LISTS = [
     "/api/v1/lane-proposals/",
     "/api/v1/notifications/",
     "/api/v1/users/",
+    "/api/v1/emergencies/",
+    "/api/v1/emergency-proposals/",
+    "/api/v1/humanitarian-consignees/",
     "/api/v1/joint-inspections/",
 ]
 
@@ -154,6 +162,12 @@ ID_MODELS = [
     ("/api/v1/guarantees/", Guarantee),
     ("/api/v1/guarantee-proposals/", GuaranteeProposal),
     ("/api/v1/movements/", Declaration),
+    ("/api/v1/emergencies/", Emergency),
+    ("/api/v1/emergency-proposals/", EmergencyProposal),
+    ("/api/v1/humanitarian-consignees/", HumanitarianConsignee),
+    ("/api/v1/prenotifications/", PreNotification),
+    ("/api/v1/supply-needs/", SupplyNeed),
+    ("/api/v1/supply-pledges/", SupplyPledge),
     ("/api/v1/joint-inspections/", JointInspection),
 ]
 
@@ -162,6 +176,7 @@ ID_MODELS = [
 def seeded(cast, django_capture_on_commit_callbacks):
     """A few objects of every kind, so that detail routes find something."""
     from clearance.services import declaration_lodge, declaration_submit, review_query
+    from emergencies.services import consignee_register, emergency_declare_propose
     from risk.jobs import risk_job_create
     from risk.services import risk_settings_propose, rule_create, rule_set_draft_create
     from tests.factories import item_data, make_declaration, permit_citations, route
@@ -194,25 +209,65 @@ def seeded(cast, django_capture_on_commit_callbacks):
         items = [item_data()]
         movement = declaration_lodge(actor=cast.trader_a, header=transit_header(items), items=items)
         route(movement, lane="green")
+        # An emergency waiting for a second administrator; company A asking to be a
+        # humanitarian consignee.
+        now = timezone.now()
+        emergency_declare_propose(
+            actor=cast.admin, office_codes=["KRPUS"], reason="schema test", name="Flood",
+            starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["3004"],
+        )  # fmt: skip
+        consignee_register(actor=cast.trader_a, kind="ngo", mission="schema test")
         relief_seeded(cast)
+        provisional_and_joint_seeded(cast)
     return cast
 
 
-def relief_seeded(cast) -> None:
-    """Documents owed by a declaration of A's, and a joint inspection of food and plant
-    on it at the customs officer's office (made directly: only their shapes matter)."""
+def relief_seeded(cast):
+    """An emergency in force at Busan for which company B is a humanitarian consignee
+    (company A only asks to be one), with one pre-notification, a need and a pledge."""
     from datetime import timedelta
+    from decimal import Decimal
 
     from django.utils import timezone
 
-    from emergencies.services import emergency_declare_propose
+    from supplies.services import prenotification_file, supply_need_add, supply_pledge_record
+
+    now = timezone.now()
+    emergency = Emergency.objects.create(
+        name="Schema typhoon", status="active", starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=30), hs_prefixes=["3004", "6306"],
+    )  # fmt: skip
+    emergency.offices.set(["KRPUS"])
+    HumanitarianConsignee.objects.create(
+        company=cast.company_b, kind="ngo", mission="schema test", status="approved",
+        requested_by=cast.admin, requested_at=now, decided_by=cast.admin, decided_at=now,
+    )  # fmt: skip
+    prenotification_file(
+        actor=cast.trader_b, emergency_id=emergency.pk, consignee_tax_id=cast.company_b.tax_id,
+        office_code="KRPUS", sender_name="Donor", sender_country="JP", transport_mode="4",
+        transport_document="AWB-SCHEMA-1", expected_arrival=now + timedelta(days=1),
+        lines=[{"hs_code": "300490", "description": "Medicines", "quantity": Decimal("10"),
+                "unit": "NAR"}],
+    )  # fmt: skip
+    need = supply_need_add(
+        actor=cast.admin, emergency_id=emergency.pk, hs_prefix="3004", label="Medicines",
+        target_quantity=Decimal("1000"), unit="NAR",
+    )  # fmt: skip
+    supply_pledge_record(
+        actor=cast.admin, need_id=need.pk, partner_country="JP", partner_administration="Japan",
+        quantity=Decimal("10"), expected_on=now.date(),
+    )  # fmt: skip
+
+
+def provisional_and_joint_seeded(cast) -> None:
+    """Documents owed by a declaration of A's, and a joint inspection of food and plant
+    on it at the customs officer's office (made directly: only their shapes matter)."""
+    from django.utils import timezone
+
     from relief.models import JointInspectionAgency, OwedDocument, ProvisionalDeclaration
 
     now = timezone.now()
-    emergency = emergency_declare_propose(
-        actor=cast.admin, office_codes=["KRPUS"], reason="Flood", name="Flood",
-        starts_at=now, ends_at=now + timedelta(days=3), hs_prefixes=["0805"],
-    ).emergency  # fmt: skip
+    emergency = Emergency.objects.get(name="Schema typhoon")
     declaration = Declaration.objects.filter(items__hs_code="080510").first()
     provisional = ProvisionalDeclaration.objects.create(
         declaration=declaration, emergency=emergency, opened_at=now, due_at=now

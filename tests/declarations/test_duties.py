@@ -14,7 +14,7 @@ from declarations.services import declaration_assess
 from reference.lookups import clear_caches
 from reference.models import ExchangeRate
 from risk.services import declaration_item_records
-from tests.factories import api_payload, make_declaration, route
+from tests.factories import api_payload, make_declaration, make_export, route
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +215,14 @@ def test_a_transit_movement_owes_nothing_but_puts_the_import_duties_at_stake():
     assert owed.customs_value == at_stake.customs_value == Decimal("138550")
     assert at_stake.duty == Decimal("55420")  # beef, 40 %
     assert at_stake.total > 0
+
+
+@pytest.mark.django_db
+def test_the_model_reads_the_office_that_controls_the_declaration(cast):
+    """An export has no office of entry: the model's office is its office of departure."""
+    export = make_export(actor=cast.trader_a, office_of_departure="KRINC", office_of_exit="KRINC")
+    (record,) = declaration_item_records(export, list(export.items.all()))
+    assert record["office"] == "KRINC"
+    imported = make_declaration(actor=cast.trader_a, invoice_number="INV-OFFICE")
+    (record,) = declaration_item_records(imported, list(imported.items.all()))
+    assert record["office"] == "KRPUS"

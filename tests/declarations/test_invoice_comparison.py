@@ -402,3 +402,17 @@ def test_customs_reads_the_reading_another_agency_does_not(cast, api, under_revi
     # The invoice belongs to the whole declaration, not to the food agency's items.
     assert api.as_user(cast.food_officer).get(url).status_code == 404
     assert api.as_user(cast.plant_officer).get(url).status_code == 404
+
+
+def test_the_review_api_compares_the_invoice_as_the_agency_may_see_it(cast, api, under_review):
+    customs = under_review.reviews.get(agency=cast.customs)
+    body = api.as_user(cast.customs_officer).get(f"/api/v1/reviews/{customs.pk}/").json()
+    check = body["invoice_check"]
+    assert check["status"] == "read"
+    assert {d["kind"] for d in check["differences"]} >= {"seller", "quantity"}
+
+    food = under_review.reviews.get(agency=cast.food)
+    body = api.as_user(cast.food_officer).get(f"/api/v1/reviews/{food.pk}/").json()
+    differences = body["invoice_check"]["differences"]
+    # Its beef line only: not who sold the consignment, nor the phones.
+    assert [(d["kind"], d["item"]) for d in differences] == [("quantity", 1)]

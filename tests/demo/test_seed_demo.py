@@ -138,3 +138,24 @@ def test_seed_demo_asks_for_the_reference_data_first():
     Office.objects.all().delete()
     with pytest.raises(CommandError, match="load_reference_data"):
         call_command("seed_demo", verbosity=0)
+
+
+def test_the_demo_has_a_consignee_and_an_emergency_waiting_for_a_second_administrator():
+    from emergencies.models import Emergency, HumanitarianConsignee
+    from emergencies.selectors import emergencies_in_force
+    from emergencies.services import emergency_proposal_approve
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    ngo = User.objects.get(username="relief_ngo")
+    consignee = HumanitarianConsignee.objects.get(company=ngo.company)
+    assert (consignee.status, consignee.requested_by, consignee.decided_by.username) == (
+        "approved", ngo, "admin",
+    )  # fmt: skip
+    # Nothing is in force by default: one emergency waits, proposed by admin.
+    assert emergencies_in_force() == []
+    emergency = Emergency.objects.get()
+    proposal = emergency.proposals.get()
+    assert (emergency.status, proposal.proposed_by.username) == ("proposed", "admin")
+    emergency_proposal_approve(proposal_id=proposal.pk, actor=User.objects.get(username="admin2"))
+    assert emergencies_in_force() == [emergency]

@@ -32,9 +32,15 @@ def test_a_humanitarian_consignee_importing_listed_goods_lodges_a_relief_consign
     # Duty relief: nothing to pay, and what was forgiven is kept for the reconciliation.
     assert (declaration.duty_total, declaration.vat_total) == (Decimal("0"), Decimal("0"))
     assert declaration.duties_relieved > 0
-    assert declaration.events.filter(to_status="submitted").get().data == {
-        "relief": "Typhoon Mawar"
-    }
+    lodged_event = declaration.events.filter(to_status="submitted").get()
+    assert lodged_event.data == {"relief": "Typhoon Mawar"}
+    # The declarant reads which measures it gets (never what risk made of it).
+    assert lodged_event.notice == (
+        "Lodged. The risk assessment follows. A relief consignment of Typhoon Mawar: "
+        "priority in every agency's queue; lighter controls (a lower lane) unless a security "
+        "rule applies; no import duty or VAT; documents may follow within 14 days "
+        "(provisional declaration)."
+    )
 
 
 def test_what_keeps_a_consignment_from_being_relief_is_said(cast, emergency, ngo):

@@ -30,6 +30,8 @@ from clearance.transit import transit_arrival_record, transit_release_under_seal
 from declarations.models import Declaration
 from declarations.services import declaration_create
 from demo.rates import exchange_rates_publish_today
+from emergencies.models import Emergency, HumanitarianConsignee
+from emergencies.services import consignee_decide, consignee_register, emergency_declare_propose
 from guarantees.models import Guarantee
 from guarantees.services import guarantee_proposal_approve, guarantee_propose
 from reference.models import Office
@@ -41,6 +43,7 @@ from risk.services import (
     rule_set_draft_create,
     rule_set_submit,
 )
+from supplies.services import supply_need_add
 
 DEMO_PASSWORD = "demo12345"
 
@@ -120,6 +123,8 @@ AGENCIES = [
 COMPANIES = [
     ("Hanbit Trading Co.", "KR1048612345", "aeo_f"),
     ("Pacific Rim Imports Ltd.", "KR2208754321", "none"),
+    # A humanitarian organisation, registered in advance as a consignee of relief.
+    ("Hope Relief Korea", "KR3318800017", "none"),
 ]
 
 USERS = [
@@ -146,6 +151,9 @@ USERS = [
     ("cashier", User.Role.CASHIER, "customs", "Eun-ji", "Han", []),
     ("analyst2", User.Role.ANALYST, "customs", "Leila", "Haddad", []),
     ("admin", User.Role.ADMIN, None, "Platform", "Administrator", []),
+    # Declaring, extending and ending an emergency take a second administrator.
+    ("admin2", User.Role.ADMIN, None, "Second", "Administrator", []),
+    ("relief_ngo", User.Role.TRADER, "KR3318800017", "Grace", "Mwangi", []),
 ]
 
 # Work for the airport officer: two air consignments entering at Incheon Airport,
@@ -176,6 +184,7 @@ PERMITS = [
     ("food", "FOOD-2026-000102", "KR2208754321", "Food import notification", ["22"], []),
     ("plant", "PC-2026-000102", "KR2208754321", "Phytosanitary certificate", ["08"], []),
     ("strategic", "SEL-2026-000101", "KR1048612345", "Strategic export licence", ["854231"], []),
+    ("food", "MED-2026-000201", "KR3318800017", "Medicinal product import licence", ["3004"], []),
 ]
 
 # Hanbit's exports from Busan: (invoice, HS code, description, unit, quantity, net kg,
@@ -211,6 +220,9 @@ RULES = [
     ("Meat: sanitary alert", "02", "", None, 25, "", "Partner alert on meat consignments."),
 ]
 
+
+# Proposed by `admin`, waiting for `admin2` (see seed_relief).
+DEMO_EMERGENCY = "Typhoon Mirae (demo)"
 
 GUARANTEES = [
     # holder's tax id, reference, amount (national currency)
@@ -299,6 +311,7 @@ class Command(BaseCommand):
         self.seed_demo_exports()
         self.lodge_airport_declarations(trader=User.objects.get(username="trader_a"))
         self.seed_transit()
+        self.seed_relief()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
@@ -495,6 +508,48 @@ class Command(BaseCommand):
                     seals_intact=True,
                     seal_numbers_found=[seal],
                 )
+
+    def seed_relief(self) -> None:
+        """Hope Relief Korea, approved as a humanitarian consignee (its trader asked, an
+        administrator approved), and an emergency proposed by `admin` that waits for
+        `admin2`: nothing is in force until a second administrator approves it."""
+        ngo = User.objects.get(username="relief_ngo")
+        admin = User.objects.get(username="admin")
+        if not HumanitarianConsignee.objects.filter(company=ngo.company).exists():
+            consignee = consignee_register(
+                actor=ngo,
+                kind=HumanitarianConsignee.Kind.NGO,
+                mission="Emergency medical supplies, shelter and water for disaster areas; "
+                "registered charity 2009-0417.",
+            )
+            consignee_decide(actor=admin, consignee_id=consignee.pk, status="approved")
+        if not Emergency.objects.filter(name=DEMO_EMERGENCY).exists():
+            now = timezone.now()
+            emergency_declare_propose(
+                actor=admin,
+                office_codes=["KRPUS", "KRICN"],
+                reason="Landfall on the south coast expected within 24 hours; the "
+                "government has asked for international assistance (demo).",
+                name=DEMO_EMERGENCY,
+                description="Relief flights into Incheon Airport, relief ships into Busan.",
+                starts_at=now,
+                ends_at=now + timedelta(days=30),
+                hs_prefixes=["3004", "3005", "6306", "842121", "8502", "2201"],
+                duty_relief=True,
+                documents_within_days=30,
+            )
+            # Its critical supplies register: the priority needs the demo starts with.
+            proposed = Emergency.objects.get(name=DEMO_EMERGENCY)
+            for prefix, label, target, unit in (
+                ("3004", "Medicines", "200000", "NAR"),
+                ("6306", "Family tents", "5000", "NAR"),
+                ("842121", "Water purification units", "400", "NAR"),
+                ("8502", "Generators", "150", "NAR"),
+            ):
+                supply_need_add(
+                    actor=admin, emergency_id=proposed.pk, hs_prefix=prefix, label=label,
+                    target_quantity=Decimal(target), unit=unit,
+                )  # fmt: skip
 
     @staticmethod
     def transit_header(invoice: str, item: dict) -> dict:

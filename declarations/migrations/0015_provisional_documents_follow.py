@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_staff_offices'),
-        ('declarations', '0013_relief_consignments'),
+        ('declarations', '0014_office_diversions'),
         ('emergencies', '0001_emergencies_consignees'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
