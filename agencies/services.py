@@ -798,6 +798,7 @@ def inspection_complete(
     revenue_difference: Decimal = Decimal("0"),
     notes: str = "",
     items: list[int] | tuple = (),
+    joint: bool = False,
 ) -> Inspection:
     """Record what a documentary check or physical inspection found, on a customs review
     the caller has locked: the check the lane ordered, or one nobody ordered.
@@ -805,11 +806,22 @@ def inspection_complete(
     `items` are the line numbers of the items a discrepancy concerns; what
     follows from the finding (a reassessment, a detention) is the clearance
     process's.
+
+    `joint`: a joint inspection's finding, recorded once for every agency taking
+    part (clearance.relief, which checks that the actor is an officer of one of
+    them), on this review of any of those agencies, whoever holds it.
     """
-    review_ensure_staff(actor, review)
-    if not review.agency.is_customs:
-        raise ApplicationError("Only customs records documentary checks and inspections.")
-    review_ensure_actionable(review, actor)
+    if joint:
+        review_ensure_open(review)
+        if not review.is_active:
+            raise ApplicationError(
+                f"{review.agency.name}'s review is {review.get_status_display().lower()}."
+            )
+    else:
+        review_ensure_staff(actor, review)
+        if not review.agency.is_customs:
+            raise ApplicationError("Only customs records documentary checks and inspections.")
+        review_ensure_actionable(review, actor)
     concerned = _finding_items(review, finding, revenue_difference, items)
     to_do = _ordered_checks(declaration=review.declaration, review=review)
     ordered = next((i for i in to_do if i.kind == kind), None)
@@ -840,7 +852,9 @@ def inspection_complete(
             actor=actor,
             reason=f"{inspection.get_kind_display()} done",
         )
-    if review.status == Review.Status.OPEN:
+    # Working an open review claims it: an officer of another agency in a joint
+    # inspection does not take this agency's review.
+    if review.status == Review.Status.OPEN and actor.agency_id == review.agency_id:
         review_transition(review=review, to_status=Review.Status.IN_PROGRESS, actor=actor)
     return inspection
 

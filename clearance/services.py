@@ -75,6 +75,7 @@ from declarations.services import (
 from guarantees.services import guarantee_draw, guarantee_draw_move, guarantee_draw_release
 from notifications.services import Message, notify_many, recipients_with_roles
 from payments.services import ensure_not_replayed, payment_notification_record
+from relief.services import joint_inspections_offer, owed_documents_open
 from risk.models import LaneDecision
 from risk.scoring import Floor
 from risk.services import (
@@ -132,6 +133,7 @@ def declaration_lodge(*, actor, header: dict, items: list[dict]) -> Declaration:
     declaration = declaration_create(actor=actor, header=header, items=items, lodge=True)
     _guarantee_draw(declaration, actor=actor)
     prenotification_match(declaration=declaration, actor=actor)
+    owed_documents_open(declaration=declaration, actor=actor)
     _queue_scoring(declaration.pk)
     return declaration
 
@@ -142,6 +144,7 @@ def declaration_submit(*, declaration: Declaration, actor) -> Declaration:
     submitted = declaration_mark_submitted(declaration=declaration, actor=actor)
     _guarantee_draw(submitted, actor=actor)
     prenotification_match(declaration=submitted, actor=actor)
+    owed_documents_open(declaration=submitted, actor=actor)
     _queue_scoring(submitted.pk)
     return submitted
 
@@ -165,6 +168,8 @@ def declaration_amend(
         guarantee_draw_move(old=old, new=new, amount=at_stake, actor=actor)
     reviews_close(declaration=old, actor=actor, reason=f"replaced by version {new.version}")
     prenotification_match(declaration=new, actor=actor)
+    # A provisional declaration's deadline and documents owed follow the newest version.
+    owed_documents_open(declaration=new, actor=actor, replaces=old)
     _queue_scoring(new.pk)
     return new
 
@@ -478,6 +483,8 @@ def _first_lanes(choices: list[LaneChoice], *, actor, items_of: dict | None) -> 
         )
     declarations_move_locked(moves=moves, actor=actor)
     _clear_automatically(declarations, reviews, items_of, actor=actor)
+    # Relief consignments several agencies must inspect: one inspection for all of them.
+    joint_inspections_offer(declarations=declarations, reviews_of=reviews)
 
 
 # What lets the platform approve a slice with no officer.
@@ -864,6 +871,15 @@ def inspection_record(
         review=review, actor=actor, kind=kind, finding=finding,
         revenue_difference=revenue_difference, notes=notes, items=items,
     )  # fmt: skip
+    inspection_follow_up(review=review, inspection=inspection, actor=actor)
+    return inspection
+
+
+def inspection_follow_up(*, review: Review, inspection: Inspection, actor) -> None:
+    """What follows from a finding recorded on a review the caller has locked: a
+    detention, or a reassessment, and the training labels (clearance.relief calls it
+    once for a joint inspection's finding, recorded on every agency's review)."""
+    finding = inspection.finding
     declaration = review.declaration
     what = inspection.get_kind_display().lower()
     lines = ", ".join(str(item.line_no) for item in inspection.items.all())
@@ -894,7 +910,6 @@ def inspection_record(
             f"item {lines}): {amount} added to the duties and taxes due.",
         )
     training_records_from_inspections(inspections=[inspection])
-    return inspection
 
 
 @transaction.atomic

@@ -196,8 +196,10 @@ class Declaration(Stateful, models.Model):
         help_text="The route in order: office codes or ISO 3166 country codes.",
     )
     transport_mode = models.CharField(max_length=1, choices=TransportMode)
-    transport_document = models.CharField(max_length=64, help_text="B/L or AWB number")
-    invoice_number = models.CharField(max_length=64)
+    # Required at lodgement (declarations.validation) unless a provisional relief
+    # declaration owes them (documents_follow): blank in the model for that alone.
+    transport_document = models.CharField(max_length=64, blank=True, help_text="B/L or AWB number")
+    invoice_number = models.CharField(max_length=64, blank=True)
     currency = models.CharField(max_length=3, validators=[validate_currency_code])
     incoterm = models.CharField(max_length=3, choices=Incoterm, default=Incoterm.FOB)
     invoice_total = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
@@ -257,6 +259,16 @@ class Declaration(Stateful, models.Model):
         related_name="relief_consignments",
     )
     duties_relieved = models.DecimalField(**MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
+    # The declarant asks to lodge a relief consignment provisionally: what lodgement
+    # demands of documents (invoice and transport document numbers, permits,
+    # certificates of origin) may follow, within the emergency's deadline
+    # (relief.models.ProvisionalDeclaration keeps what is owed). Goods data never follows.
+    documents_follow = models.BooleanField(
+        "documents to follow",
+        default=False,
+        help_text="A relief consignment during an emergency whose measures allow it: lodge "
+        "now, supply the missing documents within the deadline.",
+    )
 
     # An amendment after lodgement is a new row; the one it replaces is kept.
     version = models.PositiveIntegerField(default=1)
@@ -283,9 +295,10 @@ class Declaration(Stateful, models.Model):
             ),
             # One live declaration per invoice and trader; replaced versions
             # and cancelled declarations keep theirs.
+            # A provisional relief declaration may have no invoice number yet.
             models.UniqueConstraint(
                 fields=["company", "invoice_number"],
-                condition=~Q(status__in=["cancelled", "amended"]),
+                condition=~Q(status__in=["cancelled", "amended"]) & ~Q(invoice_number=""),
                 name="unique_live_invoice_per_company",
             ),
         ]

@@ -9,6 +9,7 @@ from agencies.models import Review
 from core.permissions import objects_granted
 from declarations.models import Declaration, DeclarationEvent, Document
 from declarations.reading.comparison import latest_invoice
+from relief.models import OwedDocument
 
 
 def declaration_list(*, user) -> QuerySet[Declaration]:
@@ -45,7 +46,13 @@ def get_declaration_for_user(*, user, pk, with_details: bool = False) -> Declara
             "exit_confirmation",
             "guarantee_draw__guarantee",
             "transit_arrival",
+            # A provisional relief declaration's documents to follow (relief app).
+            "provisional__emergency",
         ).prefetch_related(
+            Prefetch(
+                "provisional__documents",
+                queryset=OwedDocument.objects.select_related("item", "agency"),
+            ),
             "items__permits__agency",
             Prefetch(
                 "reviews", queryset=Review.objects.select_related("agency").order_by("agency__code")

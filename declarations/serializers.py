@@ -15,6 +15,8 @@ from declarations.notices import next_step
 from declarations.reading.comparison import invoice_comparison
 from declarations.selectors import declarant_history
 from declarations.services import HEADER_FIELDS, ITEM_FIELDS
+from relief.selectors import provisional_of
+from relief.serializers import ProvisionalOutputSerializer
 
 # Domain validation (codes, bounds, totals) runs in the services, once for
 # page and API; the serializers only check shapes and types.
@@ -299,6 +301,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
     invoice_check = serializers.SerializerMethodField()
     exit = serializers.SerializerMethodField()
     transit = serializers.SerializerMethodField()
+    documents_owed = serializers.SerializerMethodField()
 
     class Meta(DeclarationListOutputSerializer.Meta):
         fields = [
@@ -311,6 +314,7 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             "released_at",
             "exit",
             "transit",
+            "documents_owed",
             "next_step",
             "reviews",
             "documents",
@@ -349,6 +353,12 @@ class DeclarationDetailOutputSerializer(DeclarationListOutputSerializer):
             if declaration.assessed_at
             else None,
         }
+
+    @extend_schema_field(ProvisionalOutputSerializer(allow_null=True))
+    def get_documents_owed(self, declaration) -> dict | None:
+        # A provisional relief declaration's documents to follow, and by when.
+        provisional = provisional_of(declaration)
+        return ProvisionalOutputSerializer(provisional).data if provisional else None
 
     @extend_schema_field(DeclarationExitSerializer(allow_null=True))
     def get_exit(self, declaration) -> dict | None:

@@ -301,7 +301,7 @@ HEADER_FIELDS = (
     "country_of_destination", "office_of_entry", "office_of_departure", "office_of_exit",
     "office_of_destination", "itinerary", "guarantee_reference", "transit_days",
     "transport_mode", "transport_document", "invoice_number", "currency", "incoterm",
-    "invoice_total", "freight", "insurance", "packages", "gross_mass_kg",
+    "invoice_total", "freight", "insurance", "packages", "gross_mass_kg", "documents_follow",
 )  # fmt: skip
 ITEM_FIELDS = (
     "hs_code", "description", "origin_country", "quantity", "unit", "net_mass_kg",
@@ -873,9 +873,19 @@ def transit_discrepancies_set_resolved(*, arrival: TransitArrival, actor, resolu
 
 @transaction.atomic
 def document_upload(
-    *, actor, declaration: Declaration, kind: str, upload, item_line_no: int | None = None
+    *,
+    actor,
+    declaration: Declaration,
+    kind: str,
+    upload,
+    item_line_no: int | None = None,
+    owed: bool = False,
 ) -> Document:
-    """Attach a PDF, PNG or JPEG to the declaration or to one of its items."""
+    """Attach a PDF, PNG or JPEG to the declaration or to one of its items.
+
+    `owed`: the document is one a provisional relief declaration owes, which the
+    declarant supplies after lodgement and release too (the caller,
+    clearance.relief, has checked that it is owed)."""
     ensure_declarant(actor, declaration)
     limit = settings.DOCUMENT_MAX_BYTES
     if upload.size == 0:
@@ -890,7 +900,7 @@ def document_upload(
     for chunk in upload.chunks():
         digest.update(chunk)
     declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
-    if not declaration.accepts_documents:
+    if not (declaration.accepts_documents or owed):
         raise InvalidTransition(
             f"Documents cannot be added to a {declaration.get_status_display().lower()} "
             "declaration."

@@ -4,6 +4,7 @@ Each error names its field as the API reports it: `invoice_total`,
 `items[2].hs_code`. A declaration with any error is not stored or changed.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from core.validators import is_country_code
 from declarations.duties import import_duties
 from declarations.models import Declaration
 from declarations.notices import office_label
+from emergencies.selectors import relief_check
 from guarantees.models import Guarantee, GuaranteeDraw, not_yours
 from reference import lookups
 from reference.models import OfficeClosure
@@ -33,6 +35,15 @@ class Errors(dict):
         self.setdefault(field, []).append(message)
 
 
+# The header fields that cite a document: required at lodgement, unless a provisional
+# relief declaration owes the document (Declaration.documents_follow).
+DOCUMENT_FIELDS = {
+    "invoice_number": "invoice",
+    "transport_document": "transport_document",
+}
+BLANK = "This field cannot be blank."
+
+
 def model_errors(declaration: Declaration, items) -> Errors:
     """Field-level checks of the model (formats, codes, bounds)."""
     errors = Errors()
@@ -46,6 +57,10 @@ def model_errors(declaration: Declaration, items) -> Errors:
         for field, messages in exc.message_dict.items():
             for message in messages:
                 errors.add(field, message)
+    if not declaration.documents_follow:
+        for name in DOCUMENT_FIELDS:
+            if not getattr(declaration, name):
+                errors.add(name, BLANK)
     if not items:
         errors.add("items", "A declaration needs at least one item.")
     for index, item in enumerate(items):
@@ -110,6 +125,8 @@ def duplicate_errors(declaration: Declaration) -> Errors:
     """Another live declaration of the trader's for the same invoice."""
     errors = Errors()
     d = declaration
+    if not d.invoice_number:
+        return errors  # a provisional declaration whose invoice follows
     duplicates = Declaration.objects.filter(
         company_id=d.company_id, invoice_number=d.invoice_number
     ).exclude(status__in=[Declaration.Status.CANCELLED, Declaration.Status.AMENDED])
@@ -131,6 +148,8 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
     errors = Errors()
     national = settings.NATIONAL_COUNTRY
     d = declaration
+    # A provisional relief declaration owes what is missing of its documents (below).
+    provisional = _provisional(d, items, errors)
     errors.update(office_errors(d))
     errors.update(closed_office_errors(d))
     errors.update(procedure_errors(d))
@@ -163,16 +182,17 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
                     f"{at}.preference",
                     f"Origin {item.origin_country} does not qualify under {item.preference}.",
                 )
-            if not item.certificate_of_origin:
+            if not item.certificate_of_origin and not provisional:
                 errors.add(
                     f"{at}.certificate_of_origin",
                     "A preference needs the reference of a certificate of origin.",
                 )
         held = {p["agency"] for p in item_permits}
+        # A permit cited is checked even when documents follow: a wrong one is not missing.
         for problem in _permit_problems(d, index + 1, item, item_permits, cited, on=on):
             errors.add(f"{at}.permits", problem)
         for rule in rules:
-            if rule.covers(item, d) and rule.agency.code not in held:
+            if rule.covers(item, d) and rule.agency.code not in held and not provisional:
                 errors.add(
                     f"{at}.permits",
                     f"HS {item.hs_code} needs a {rule.permit_type} from {rule.agency.name}.",
@@ -202,6 +222,95 @@ def lodgement_errors(declaration: Declaration, items, permits: list[dict], *, on
                     f"{gross_total} kg.",
                 )
     return errors
+
+
+def _provisional(declaration: Declaration, items, errors: Errors) -> bool:
+    """Whether the declaration is lodged provisionally, its missing documents to follow.
+
+    Only a relief consignment of an emergency whose measures let documents follow
+    may be: asked of any other, the request is refused on `documents_follow`,
+    naming why, and the documents it lacks are refused as they would be anyway.
+    """
+    d = declaration
+    if not d.documents_follow:
+        return False
+    check = relief_check(d, items)
+    if check.emergency is None:
+        problem = "No emergency is in force: lodge the declaration with its documents."
+    elif not check.relief:
+        problem = "Only a relief consignment may be lodged with documents to follow. " + " ".join(
+            check.problems
+        )
+    elif not check.emergency.documents_may_follow:
+        problem = (
+            f"The relief measures of {check.emergency.name} do not let documents follow: "
+            "lodge the declaration with its documents."
+        )
+    else:
+        return True
+    errors.add("documents_follow", problem)
+    for name in DOCUMENT_FIELDS:
+        if not getattr(d, name):
+            errors.add(name, BLANK)
+    return False
+
+
+@dataclass(frozen=True)
+class OwedDocument:
+    """A document a provisional declaration lodged without: what lodgement would
+    otherwise have refused it for. `kind` is a Document.Kind value."""
+
+    kind: str
+    text: str
+    line_no: int | None = None
+    agency: str = ""
+    permit_type: str = ""
+
+
+def documents_missing(declaration: Declaration, items, permits: list[list[dict]]):
+    """What the declaration lacks of the documents lodgement demands: the invoice and
+    transport document numbers, each item's certificate of origin for a preference
+    claimed, and the permits of the agencies that regulate its goods. A provisional
+    relief declaration owes these (relief.services.owed_documents_open)."""
+    d = declaration
+    missing = [
+        OwedDocument(kind=kind, text=label)
+        for name, kind, label in (
+            ("invoice_number", "invoice", "Commercial invoice (its number)"),
+            ("transport_document", "transport_document", "Transport document (B/L or AWB)"),
+        )
+        if not getattr(d, name)
+    ]
+    rules = list(
+        JurisdictionRule.objects.for_hs_codes(item.hs_code for item in items)
+        .exclude(permit_type="")
+        .select_related("agency")
+        .order_by("agency__code", "hs_prefix")
+    )
+    for item, item_permits in zip(items, permits, strict=True):
+        if item.preference and d.type != Declaration.Type.EXPORT and not item.certificate_of_origin:
+            missing.append(
+                OwedDocument(
+                    kind="certificate_of_origin",
+                    line_no=item.line_no,
+                    text=f"Item {item.line_no}: certificate of origin for the {item.preference} "
+                    "preference (the general rate applies until it is supplied)",
+                )
+            )
+        held = {p["agency"] for p in item_permits}
+        for rule in rules:
+            if rule.covers(item, d) and rule.agency.code not in held:
+                held.add(rule.agency.code)
+                missing.append(
+                    OwedDocument(
+                        kind="permit",
+                        line_no=item.line_no,
+                        agency=rule.agency.code,
+                        permit_type=rule.permit_type,
+                        text=f"Item {item.line_no}: {rule.permit_type} from {rule.agency.name}",
+                    )
+                )
+    return missing
 
 
 # The offices each type of declaration must name (`Declaration.offices` roles).

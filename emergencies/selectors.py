@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from agencies.models import Inspection, Review
 from declarations.models import Declaration
 from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
+from relief.models import ProvisionalDeclaration
 
 logger = logging.getLogger(__name__)
 
@@ -546,12 +547,30 @@ class OwedDocuments:
 
 
 def documents_owed(declaration_ids: list[int]) -> dict[int, OwedDocuments] | None:
-    """HOOK (provisional declarations, branch em-provisional): the documents each of
-    these relief consignments still owes, in one statement, keyed by declaration id;
-    None while the platform does not record provisional declarations, which leaves
-    the report's "Provisional" and "Documents still missing" columns out
-    (emergencies.reconciliation.COLUMNS). Once it does, read them here."""
-    return None
+    """The documents each of these relief consignments still owes, in one statement,
+    keyed by declaration id: whether it was lodged provisionally (relief app), what it
+    has not supplied yet, by when, and whether that has passed."""
+    owed = {pk: OwedDocuments(provisional=False, missing=[]) for pk in declaration_ids}
+    provisional = (
+        ProvisionalDeclaration.objects.filter(declaration_id__in=declaration_ids)
+        .annotate(
+            missing=ArrayAgg(
+                "documents__description",
+                filter=Q(documents__supplied_at__isnull=True),
+                order_by="documents__id",
+                default=[],
+            )
+        )
+        .values_list("declaration_id", "status", "due_at", "missing")
+    )
+    for pk, status, due, missing in provisional:
+        owed[pk] = OwedDocuments(
+            provisional=True,
+            missing=list(missing),
+            due=due,
+            overdue=status == ProvisionalDeclaration.Status.OVERDUE,
+        )
+    return owed
 
 
 @dataclass
@@ -571,9 +590,9 @@ class ConsignmentRow:
 
 def consignment_rows(scope: ReportScope, *, page=None) -> tuple[list[ConsignmentRow], bool]:
     """The relief consignments in order of lodgement (a page of them when `page`, a
-    slice of the queryset, is given), with their inspections: two statements, three
-    once provisional declarations are recorded. Returns the rows and whether the
-    owed documents are tracked."""
+    slice of the queryset, is given), with their inspections and the documents they
+    owe: three statements. Returns the rows and whether the owed documents are
+    tracked (they are, since the relief app records provisional declarations)."""
     consignments = (
         relief_consignments(scope)
         .select_related("company")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("clearance.api_urls")),
     path("", include("emergencies.api_urls")),
     path("", include("supplies.api_urls")),
+    path("", include("relief.api_urls")),
     path("risk/", include("risk.api_urls")),
     path("continuity/", include("continuity.api_urls")),
 ]

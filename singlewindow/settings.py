@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "continuity",
     "emergencies",
     "supplies",
+    "relief",
     "demo",
 ]
 
@@ -438,6 +439,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clearance.tasks.flag_overdue_transit_movements",
         "schedule": float(os.environ.get("TRANSIT_OVERDUE_SWEEP_SECONDS", "300")),
     },
+    # Provisional relief declarations: reminders before their documents are due, and
+    # the overdue flag once the deadline passes (each once).
+    "relief-sweep-documents-owed": {
+        "task": "relief.tasks.sweep_documents_owed",
+        "schedule": float(os.environ.get("RELIEF_DOCUMENTS_SWEEP_SECONDS", "900")),
+    },
 }
 
 # E-mail for notifications: sent only when EMAIL_HOST is configured.
@@ -461,6 +468,9 @@ NATIONAL_CURRENCY = os.environ.get("NATIONAL_CURRENCY", "KRW")
 # Days the office of exit has to confirm that an export released for exit left; past
 # them the export is flagged to that office's staff and to the declarant.
 EXPORT_EXIT_DAYS = int(os.environ.get("EXPORT_EXIT_DAYS", "30"))
+# A provisional relief declaration's declarant is reminded this many days before its
+# documents are due (each reminder once); the deadline is the emergency's.
+RELIEF_DOCUMENT_REMINDER_DAYS = [int(d) for d in env_list("RELIEF_DOCUMENT_REMINDER_DAYS", "3,1")]
 # Lodgement is refused when the newest exchange rate of the invoice currency
 # is older than this on the day of acceptance (rates are published daily).
 EXCHANGE_RATE_MAX_AGE_DAYS = int(os.environ.get("EXCHANGE_RATE_MAX_AGE_DAYS", "7"))

@@ -31,6 +31,7 @@ urlpatterns = [
     path("guarantees/", include("guarantees.urls")),
     path("emergencies/", include("emergencies.urls")),
     path("emergencies/", include("supplies.urls")),
+    path("relief/", include("relief.urls")),
     path("movements/", include("clearance.urls")),
     path("risk/", include("risk.urls")),
     path("continuity/", include("continuity.urls")),

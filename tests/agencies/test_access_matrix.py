@@ -186,6 +186,17 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:supply-need-remove": "supply_need",
     "supplies:pledge-status": "supply_pledge",
     "api:supply-pledge-status": "supply_pledge",
+    "relief:owed-supply": "owed_document",
+    "api:documents-owed": "provisional_declaration",
+    "api:documents-owed-supply": "owed_document",
+    "relief:joint-inspection": "joint_inspection",
+    "relief:joint-inspection-book": "joint_inspection",
+    "relief:joint-inspection-record": "joint_inspection",
+    "relief:joint-inspection-cancel": "joint_inspection",
+    "api:joint-inspection-detail": "joint_inspection",
+    "api:joint-inspection-book": "joint_inspection",
+    "api:joint-inspection-record": "joint_inspection",
+    "api:joint-inspection-cancel": "joint_inspection",
 }
 
 # Routes that take no object id and need no login.
@@ -292,6 +303,7 @@ def world(cast, reviewed, django_capture_on_commit_callbacks):
         "emergency": emergency_proposed(cast),
         **supplies_objects(cast),
         **consignees(cast),
+        **relief_objects(cast, of_a, of_b),
     }
 
 
@@ -316,6 +328,50 @@ def consignees(cast) -> dict:
     return {
         f"consignee_{key}": consignee_register(actor=trader, kind="ngo", mission="matrix")
         for key, trader in (("a", cast.trader_a), ("b", cast.trader_b))
+    }
+
+
+def relief_objects(cast, of_a, of_b) -> dict:
+    """Documents owed by A's and by B's declaration, and joint inspections: food and
+    plant on A's at KRPUS, customs with one agency on A's (called off), customs and
+    food on B's at KRICN."""
+    from django.utils import timezone
+
+    from emergencies.models import Emergency
+    from relief.models import (
+        JointInspection,
+        JointInspectionAgency,
+        OwedDocument,
+        ProvisionalDeclaration,
+    )
+
+    now = timezone.now()
+    emergency = Emergency.objects.get(name="Flood")
+    owed = {}
+    for key, declaration in (("owed_a", of_a), ("owed_b", of_b)):
+        provisional = ProvisionalDeclaration.objects.create(
+            declaration=declaration, emergency=emergency, opened_at=now, due_at=now
+        )
+        owed[key] = OwedDocument.objects.create(
+            provisional=provisional, kind="invoice", description="Commercial invoice"
+        )
+
+    def joint(declaration, office, agencies, status="offered"):
+        made = JointInspection.objects.create(
+            declaration=declaration, office=office, offered_at=now, status=status
+        )
+        for agency in agencies:
+            JointInspectionAgency.objects.create(
+                joint_inspection=made, agency=agency, review=review_of(declaration, agency)
+            )
+        return made
+
+    return {
+        **owed,
+        "joint_food_plant": joint(of_a, "KRPUS", [cast.food, cast.plant]),
+        "joint_customs_food": joint(of_a, "KRPUS", [cast.customs, cast.food], "cancelled"),
+        "joint_customs_plant": joint(of_a, "KRPUS", [cast.customs, cast.plant], "cancelled"),
+        "joint_elsewhere": joint(of_b, "KRICN", [cast.customs, cast.food]),
     }
 
 
@@ -662,6 +718,30 @@ def foreign_supplies(cast, world, user):
     return {"pk": world["supplies_emergency"].pk}
 
 
+def foreign_owed_document(cast, world, user):
+    # Only the declarant supplies what its declaration owes.
+    owed = world["owed_b" if user == cast.trader_a else "owed_a"]
+    return {"pk": owed.provisional.declaration_id, "owed_pk": owed.pk}
+
+
+def foreign_provisional_declaration(cast, world, user):
+    return None if is_auditor(user) else foreign_declaration(cast, world, user)
+
+
+def foreign_joint_inspection(cast, world, user):
+    """The agencies taking part at its office see it, and customs staff there (customs
+    may join): another agency's, or another office's, answers 404."""
+    if works_elsewhere(user) or not user.is_agency_staff:
+        key = "joint_food_plant"
+    elif user.agency == cast.customs:
+        key = "joint_elsewhere"
+    elif user.agency == cast.food:
+        key = "joint_customs_plant"
+    else:
+        key = "joint_customs_food"
+    return {"pk": world[key].pk}
+
+
 FOREIGN: dict[str, Callable] = {
     "declaration": foreign_declaration,
     "document": foreign_document,
@@ -694,6 +774,9 @@ FOREIGN: dict[str, Callable] = {
     "supplies_admin": admins_only("supplies_emergency"),
     "supply_need": admins_only("supply_need"),
     "supply_pledge": admins_only("supply_pledge"),
+    "owed_document": foreign_owed_document,
+    "provisional_declaration": foreign_provisional_declaration,
+    "joint_inspection": foreign_joint_inspection,
 }
 
 
@@ -827,6 +910,7 @@ def test_pages_for_one_role_are_404_for_the_others(cast, login):
             ),
             # Only an approved humanitarian consignee's traders, and administrators, file.
             ("/emergencies/prenotifications/new/", user.is_platform_admin),
+            ("/relief/joint-inspections/", user.is_agency_staff),
         ):
             assert browser.get(url).status_code == (200 if allowed else 404), (role, url)
         browser.logout()

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAINS = ("declarations", "agencies", "risk", "payments", "exports")
+DOMAINS = ("declarations", "agencies", "risk", "payments", "exports", "relief")
 WRITERS = ("services", "tasks", "jobs")
 # Entry points: they call the process, the process never calls them.
 ENTRY_POINTS = {"views.py", "apis.py", "admin.py", "urls.py", "api_urls.py"}

@@ -28,6 +28,7 @@ from agencies.models import LaneChangeProposal, Permit, Query, Review
 from declarations.models import Declaration
 from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
 from guarantees.models import Guarantee, GuaranteeProposal
+from relief.models import JointInspection
 from risk.models import RiskJob, RiskSettingsProposal, RuleSet, SelectivityRule
 from supplies.models import PreNotification, SupplyNeed, SupplyPledge
 
@@ -42,6 +43,7 @@ PAGINATED_LISTS = [
     "/api/v1/emergencies/",
     "/api/v1/emergency-proposals/",
     "/api/v1/humanitarian-consignees/",
+    "/api/v1/joint-inspections/",
 ]
 
 
@@ -166,6 +168,7 @@ ID_MODELS = [
     ("/api/v1/prenotifications/", PreNotification),
     ("/api/v1/supply-needs/", SupplyNeed),
     ("/api/v1/supply-pledges/", SupplyPledge),
+    ("/api/v1/joint-inspections/", JointInspection),
 ]
 
 
@@ -215,6 +218,7 @@ def seeded(cast, django_capture_on_commit_callbacks):
         )  # fmt: skip
         consignee_register(actor=cast.trader_a, kind="ngo", mission="schema test")
         relief_seeded(cast)
+        provisional_and_joint_seeded(cast)
     return cast
 
 
@@ -253,6 +257,27 @@ def relief_seeded(cast):
         actor=cast.admin, need_id=need.pk, partner_country="JP", partner_administration="Japan",
         quantity=Decimal("10"), expected_on=now.date(),
     )  # fmt: skip
+
+
+def provisional_and_joint_seeded(cast) -> None:
+    """Documents owed by a declaration of A's, and a joint inspection of food and plant
+    on it at the customs officer's office (made directly: only their shapes matter)."""
+    from django.utils import timezone
+
+    from relief.models import JointInspectionAgency, OwedDocument, ProvisionalDeclaration
+
+    now = timezone.now()
+    emergency = Emergency.objects.get(name="Schema typhoon")
+    declaration = Declaration.objects.filter(items__hs_code="080510").first()
+    provisional = ProvisionalDeclaration.objects.create(
+        declaration=declaration, emergency=emergency, opened_at=now, due_at=now
+    )
+    OwedDocument.objects.create(provisional=provisional, kind="invoice", description="Invoice")
+    joint = JointInspection.objects.create(declaration=declaration, office="KRPUS", offered_at=now)
+    for review in declaration.reviews.filter(agency__in=[cast.food, cast.plant]):
+        JointInspectionAgency.objects.create(
+            joint_inspection=joint, review=review, agency=review.agency
+        )
 
 
 @pytest.fixture
