@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("reference.api_urls")),
     path("", include("guarantees.api_urls")),
     path("", include("clearance.api_urls")),
+    path("", include("devices.api_urls")),
     path("risk/", include("risk.api_urls")),
 ]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("guarantees/", include("guarantees.urls")),
     path("movements/", include("clearance.urls")),
+    path("seals/", include("devices.urls")),
     path("risk/", include("risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("singlewindow.api_urls", "api"))),
