@@ -19,6 +19,18 @@ def distance_km(a: Point, b: Point) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
+KM_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_KM / 180
+
+
+def within_km(a: Point, b: Point, km: float) -> bool:
+    """Whether b is within km of a. Two points are at least their difference in
+    latitude apart: most pairs a track compares are told apart by that subtraction,
+    without the haversine."""
+    if abs(a[0] - b[0]) * KM_PER_DEGREE_OF_LATITUDE > km:
+        return False
+    return distance_km(a, b) <= km
+
+
 def _segment_distance_km(p: Point, a: Point, b: Point) -> float:
     # Plane projection centred on p (equirectangular): over a segment of a few
     # hundred kilometres the error is far below any corridor's width.

@@ -20,7 +20,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from declarations.models import Declaration, DeclarationEvent
-from devices.geometry import distance_km, distance_to_route_km
+from devices.geometry import distance_to_route_km, within_km
 from devices.models import Device, DeviceEvent, MonitoringProfile, MovementAlert
 from reference.models import Office
 
@@ -234,13 +234,16 @@ class StoredBatch:
 def _resolve_devices(events: list[DeviceEvent]) -> None:
     """Name each event's device; readable events of an unknown or inactive device are
     kept and not acted on."""
-    identifiers = {e.device_identifier for e in events}
-    devices = {d.identifier: d for d in Device.objects.filter(identifier__in=identifiers)}
+    identifiers = list({e.device_identifier for e in events})
+    devices = {
+        identifier: (pk, active)
+        for identifier, pk, active in Device.objects.filter(identifier__in=identifiers).values_list(
+            "identifier", "pk", "active"
+        )
+    }
     for event in events:
-        event.device = devices.get(event.device_identifier)
-        if event.outcome:
-            continue
-        if event.device is None or not event.device.active:
+        event.device_id, active = devices.get(event.device_identifier, (None, False))
+        if not (event.outcome or active):
             event.outcome = Outcome.UNKNOWN_DEVICE
 
 
@@ -264,6 +267,28 @@ class Followed:
     seal_numbers: list[str]
 
 
+def _followed_under_seals(seals: list[str]) -> list[tuple]:
+    """(pk, status, submitted_at, seal_numbers) of the followed transit movements under
+    these seals, latest lodged first.
+
+    One probe of the seal index (GIN) per seal, in one statement: `seal_numbers &&
+    seals` would leave PostgreSQL the choice, and while the transit movements are
+    few thousand it scans them all, comparing each one's seals with the batch's
+    hundreds (30 ms a batch); OFFSET 0 keeps each probe a subquery of its own."""
+    table = Declaration._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT d.id, d.status, d.submitted_at, d.seal_numbers "
+            "FROM unnest(%s::varchar[]) AS s(seal) CROSS JOIN LATERAL ("
+            f"SELECT id, status, submitted_at, seal_numbers FROM {table} "
+            "WHERE seal_numbers @> ARRAY[s.seal]::varchar[] AND type = %s "
+            "AND status = ANY(%s) OFFSET 0) d "
+            "ORDER BY d.submitted_at DESC, d.id DESC",
+            [seals, Declaration.Type.TRANSIT, list(FOLLOWED)],
+        )
+        return cursor.fetchall()
+
+
 def _match_movements(events: list[DeviceEvent]) -> None:
     """Attach each readable event of a known device to the movement under its seal.
 
@@ -277,14 +302,7 @@ def _match_movements(events: list[DeviceEvent]) -> None:
     seals = {e.seal for e in waiting}
     if not seals:
         return
-    movements = [
-        Followed(*row)
-        for row in Declaration.objects.filter(
-            type=Declaration.Type.TRANSIT, status__in=FOLLOWED, seal_numbers__overlap=list(seals)
-        )
-        .order_by("-submitted_at", "-pk")
-        .values_list("pk", "status", "submitted_at", "seal_numbers")
-    ]
+    movements = [Followed(*row) for row in _followed_under_seals(sorted(seals))]
     under_seal: dict[str, list[Followed]] = {}
     for movement in movements:
         for seal in movement.seal_numbers:
@@ -311,7 +329,7 @@ def _match_movements(events: list[DeviceEvent]) -> None:
 
 
 # The inserted columns and their PostgreSQL types: the batch goes as one array per
-# column (unnest), which psycopg2 adapts in C, rather than as rows of VALUES.
+# column (unnest), rather than as rows of VALUES.
 COLUMNS = {
     "device_id": "bigint", "device_identifier": "varchar", "message_id": "varchar",
     "channel": "varchar", "recorded_at": "timestamptz", "received_at": "timestamptz",
@@ -319,6 +337,25 @@ COLUMNS = {
     "temperature": "float8", "speed": "float8", "payload": "text", "movement_id": "bigint",
     "outcome": "varchar", "problem": "varchar", "receipts": "integer",
 }  # fmt: skip
+
+
+def _array_literal(values: list, kind: str) -> str:
+    """A column's values as one PostgreSQL array literal ('{1,NULL,"text"}'), parsed by
+    the array's input function. psycopg2 would send ARRAY[...] of one constant per
+    value, thousands a batch, which PostgreSQL analyses one by one: the literal
+    halves the statement's time."""
+    if kind in ("varchar", "text"):
+        items = [
+            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        ]
+    elif kind == "timestamptz":
+        items = ["NULL" if v is None else v.isoformat() for v in values]
+    elif kind == "float8":
+        items = ["NULL" if v is None else repr(float(v)) for v in values]
+    else:
+        items = ["NULL" if v is None else str(int(v)) for v in values]
+    return "{" + ",".join(items) + "}"
 
 
 def _insert(events: list[DeviceEvent]) -> dict[tuple[str, str], tuple[int, str, bool]]:
@@ -342,10 +379,13 @@ def _insert(events: list[DeviceEvent]) -> dict[tuple[str, str], tuple[int, str, 
         "RETURNING id, device_identifier, message_id, outcome, (xmax = 0) AS inserted"
     )
     columns = [
-        [json.dumps(e.payload) for e in events]
-        if name == "payload"
-        else [getattr(e, name) for e in events]
-        for name in COLUMNS
+        _array_literal(
+            [getattr(e, "payload_json", None) or json.dumps(e.payload) for e in events]
+            if name == "payload"
+            else [getattr(e, name) for e in events],
+            kind,
+        )
+        for name, kind in COLUMNS.items()
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, columns)
@@ -370,6 +410,7 @@ def _insert_one_by_one(events: list[DeviceEvent]) -> dict:
             event.outcome, event.movement_id = Outcome.MALFORMED, None
             event.problem = f"refused by the database: {str(exc).splitlines()[0][:200]}"
             event.payload = {"raw": repr(event.payload)[:4096].replace("\x00", "\ufffd")}
+            event.payload_json = None
             event.seal, event.seal_status, event.temperature, event.speed = "", "", None, None
             event.latitude = event.longitude = None
             stored.update(_insert([event]))
@@ -452,14 +493,21 @@ class Finding:
     detail: str
 
 
-def _routes(movements: dict[int, Declaration]) -> tuple[dict[int, list], dict[int, list]]:
+@dataclass(frozen=True)
+class Itinerary:
+    departure: str
+    offices: list[str]
+    destination: str
+
+
+def _routes(movements: dict[int, Itinerary]) -> tuple[dict[int, list], dict[int, list]]:
     """Each movement's route (departure, itinerary offices, destination) as points,
     and its end offices' points. Country codes in the itinerary have no position:
     the route runs straight past them. One query."""
     codes = {
         code
         for m in movements.values()
-        for code in (m.office_of_departure, *m.itinerary, m.office_of_destination)
+        for code in (m.departure, *m.offices, m.destination)
         if code
     }
     where = {
@@ -470,11 +518,10 @@ def _routes(movements: dict[int, Declaration]) -> tuple[dict[int, list], dict[in
     }
     routes, ends = {}, {}
     for pk, m in movements.items():
-        stops = [m.office_of_departure, *m.itinerary, m.office_of_destination]
-        routes[pk] = [where[code] for code in stops if code in where]
-        ends[pk] = [
-            where[c] for c in (m.office_of_departure, m.office_of_destination) if c in where
+        routes[pk] = [
+            where[code] for code in (m.departure, *m.offices, m.destination) if code in where
         ]
+        ends[pk] = [where[c] for c in (m.departure, m.destination) if c in where]
     return routes, ends
 
 
@@ -537,10 +584,10 @@ def _long_stop(
     for position in track:
         pk, at, latitude, longitude = position
         point = (latitude, longitude)
-        if any(distance_km(point, end) <= OFFICE_RADIUS_KM for end in ends):
+        if any(within_km(point, end, OFFICE_RADIUS_KM) for end in ends):
             first = None
             continue
-        if first is not None and distance_km(first[2:], point) <= STOP_RADIUS_KM:
+        if first is not None and within_km(first[2:], point, STOP_RADIUS_KM):
             if at - first[1] > longest:
                 minutes = (at - first[1]).total_seconds() / 60
                 where = DeviceEvent(latitude=first[2], longitude=first[3], recorded_at=first[1])
@@ -564,7 +611,7 @@ def _stop_start(track: list[Position], since: datetime) -> int | None:
     for index in range(len(track) - 1, 0, -1):
         if track[index][1] > since:
             continue
-        if distance_km(track[index - 1][2:], track[index][2:]) > 2 * STOP_RADIUS_KM:
+        if not within_km(track[index - 1][2:], track[index][2:], 2 * STOP_RADIUS_KM):
             return index
     return None
 
@@ -574,23 +621,30 @@ def _positions(
 ) -> dict[int, list[Position]]:
     """Each movement's evaluated positions in device-time order from its bound on (the
     whole track when None), in one query; `with_previous` adds the one position
-    before the bound. The bounds are joined as arrays and each stretch read off
-    the (movement, recorded_at) index."""
+    before the bound.
+
+    Each movement's stretch is a LATERAL subquery of its own, read off the
+    partial (movement, recorded_at) index of evaluated positions: a few rows per
+    movement whatever the table holds. As a plain join PostgreSQL may instead
+    scan every evaluated position of every movement into a hash (it did, with
+    the statistics of a table growing by thousands of rows a second, at 200 ms
+    a batch); the subquery's ORDER BY keeps it from being flattened into one."""
     table = DeviceEvent._meta.db_table
     movement_ids = list(bounds)
     since = [bounds[pk] or datetime.min.replace(tzinfo=UTC) for pk in movement_ids]
     evaluated = "e.outcome = %(applied)s AND e.latitude IS NOT NULL"
-    columns = "e.movement_id, e.id, e.recorded_at, e.latitude, e.longitude"
+    columns = "e.id, e.recorded_at, e.latitude, e.longitude"
+    bounds_table = "unnest(%(ids)s::bigint[], %(since)s::timestamptz[]) AS b(movement_id, since)"
     sql = (
-        f"SELECT {columns} FROM unnest(%(ids)s::bigint[], %(since)s::timestamptz[]) "
-        f"AS b(movement_id, since) JOIN {table} e ON e.movement_id = b.movement_id "
-        f"AND e.recorded_at >= b.since WHERE {evaluated}"
+        f"SELECT b.movement_id, e.* FROM {bounds_table} CROSS JOIN LATERAL ("
+        f"SELECT {columns} FROM {table} e WHERE e.movement_id = b.movement_id "
+        f"AND e.recorded_at >= b.since AND {evaluated} ORDER BY e.recorded_at) e"
     )
     if with_previous:
         sql += (
-            f" UNION ALL SELECT {columns} FROM unnest(%(ids)s::bigint[], %(since)s::timestamptz[]) "
-            f"AS b(movement_id, since) CROSS JOIN LATERAL (SELECT * FROM {table} e "
-            f"WHERE e.movement_id = b.movement_id AND e.recorded_at < b.since AND {evaluated} "
+            f" UNION ALL SELECT b.movement_id, e.* FROM {bounds_table} CROSS JOIN LATERAL ("
+            f"SELECT {columns} FROM {table} e WHERE e.movement_id = b.movement_id "
+            f"AND e.recorded_at < b.since AND {evaluated} "
             "ORDER BY e.recorded_at DESC LIMIT 1) e"
         )
     tracks: dict[int, list[Position]] = {pk: [] for pk in movement_ids}
@@ -641,16 +695,19 @@ def movement_alerts_raise(
     """
     if not events:
         return [], {}
-    movement_ids = {e.movement_id for e in events}
+    movement_ids = list({e.movement_id for e in events})
     already = {
         (movement_id, kind)
         for movement_id, kind in MovementAlert.objects.filter(
             movement_id__in=movement_ids
         ).values_list("movement_id", "kind")
     }
-    movements = Declaration.objects.only(
-        "pk", "office_of_departure", "office_of_destination", "itinerary"
-    ).in_bulk(movement_ids)
+    movements = {
+        pk: Itinerary(departure, itinerary, destination)
+        for pk, departure, itinerary, destination in Declaration.objects.filter(
+            pk__in=movement_ids
+        ).values_list("pk", "office_of_departure", "itinerary", "office_of_destination")
+    }
     limits = monitoring_limits(movement_ids)
     routes, ends = _routes(movements)
     findings: dict[tuple[int, str], Finding] = {}
@@ -663,11 +720,12 @@ def movement_alerts_raise(
         if earlier is None or finding.event.recorded_at < earlier.event.recorded_at:
             findings[key] = finding
 
+    seen: dict[int, set[str]] = {pk: set() for pk in movement_ids}
+    for pk, kind in already:
+        seen[pk].add(kind)
     for event in events:
-        seen = {kind for (pk, kind) in already if pk == event.movement_id}
-        for finding in _point_findings(
-            event, limits[event.movement_id], routes[event.movement_id], seen
-        ):
+        pk = event.movement_id
+        for finding in _point_findings(event, limits[pk], routes[pk], seen[pk]):
             keep(finding)
     stopping: dict[int, datetime] = {}
     for event in events:

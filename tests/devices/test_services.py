@@ -135,6 +135,23 @@ def test_garbage_is_stored_as_malformed_naming_the_problem(offices, device, payl
     assert stored.payload
 
 
+def test_what_a_device_wrote_is_stored_exactly_whatever_characters_it_holds(offices, device):
+    moving = movement(offices.trader_a)
+    seal = moving.seal_numbers[0]
+    awkward = 'say "NULL", {a,b}\\ \\"x\\" \t tab, 서울, \U0001f69a'
+    body = message(seal, message_id='id "1",{x}\\', status="closed", note=awkward, lat=36.5)
+    body["lon"] = 127.81234567890123
+    nul = message(seal, message_id="nul-1", note="before\x00after")
+    record(device.identifier, body, nul, b'{"message_id": "raw\\"q", "seal": "S", "at": 1}')
+    stored = DeviceEvent.objects.get(message_id='id "1",{x}\\')
+    assert stored.outcome == Outcome.APPLIED and stored.payload == body
+    assert stored.payload["note"] == awkward and stored.longitude == 127.81234567890123
+    # PostgreSQL keeps no NUL character: replaced, and the rest kept.
+    assert DeviceEvent.objects.get(message_id="nul-1").payload["note"] == "before\ufffdafter"
+    garbled = DeviceEvent.objects.get(outcome=Outcome.MALFORMED)
+    assert garbled.message_id == 'raw"q' and garbled.problem.startswith("at: required")
+
+
 def test_garbage_received_twice_is_one_event(offices, device):
     record(device.identifier, b"not json at all", b"not json at all")
     assert DeviceEvent.objects.get().receipts == 2
