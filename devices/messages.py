@@ -38,6 +38,7 @@ class Unreadable(Exception):
     """What is wrong with a message, naming the field."""
 
 
+@functools.lru_cache(maxsize=4096)
 def topic_device(topic: str, prefix: str) -> str | None:
     """The device id of `<prefix>/<device id>/events`, None for any other topic."""
     head, sep, rest = topic.partition(prefix.rstrip("/") + "/")

@@ -682,6 +682,34 @@ def _stop_findings(new: dict[int, datetime], limits: dict[int, Limits], ends) ->
     return [finding for finding in found if finding is not None]
 
 
+def _watched(
+    movement_ids: list[int],
+) -> tuple[dict[int, Itinerary], dict[int, Limits], set[tuple[int, str]]]:
+    """What the rules need of these movements, in one statement: their offices, their
+    limits (their profile's, else the defaults, as monitoring_limits) and the
+    kinds of alert they already have, as (movement, kind)."""
+    table = Declaration._meta.db_table
+    profiles = MonitoringProfile._meta.db_table
+    alerts = MovementAlert._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT d.id, d.office_of_departure, d.itinerary, d.office_of_destination, "
+            "p.corridor_km, p.max_stop_minutes, p.temperature_min, p.temperature_max, "
+            f"ARRAY(SELECT a.kind FROM {alerts} a WHERE a.movement_id = d.id) "
+            f"FROM {table} d LEFT JOIN {profiles} p ON p.movement_id = d.id "
+            "WHERE d.id = ANY(%s)",
+            [movement_ids],
+        )
+        rows = cursor.fetchall()
+    defaults = default_limits()
+    movements, limits, already = {}, {}, set()
+    for pk, departure, itinerary, destination, corridor, stop, low, high, kinds in rows:
+        movements[pk] = Itinerary(departure, itinerary, destination)
+        limits[pk] = defaults if corridor is None else Limits(corridor, stop, low, high)
+        already.update((pk, kind) for kind in kinds)
+    return movements, limits, already
+
+
 def movement_alerts_raise(
     *, events: list[DeviceEvent], locked: dict[int, Declaration] | None = None
 ) -> tuple[list[MovementAlert], dict[int, Declaration]]:
@@ -696,19 +724,7 @@ def movement_alerts_raise(
     if not events:
         return [], {}
     movement_ids = list({e.movement_id for e in events})
-    already = {
-        (movement_id, kind)
-        for movement_id, kind in MovementAlert.objects.filter(
-            movement_id__in=movement_ids
-        ).values_list("movement_id", "kind")
-    }
-    movements = {
-        pk: Itinerary(departure, itinerary, destination)
-        for pk, departure, itinerary, destination in Declaration.objects.filter(
-            pk__in=movement_ids
-        ).values_list("pk", "office_of_departure", "itinerary", "office_of_destination")
-    }
-    limits = monitoring_limits(movement_ids)
+    movements, limits, already = _watched(movement_ids)
     routes, ends = _routes(movements)
     findings: dict[tuple[int, str], Finding] = {}
 
@@ -720,7 +736,7 @@ def movement_alerts_raise(
         if earlier is None or finding.event.recorded_at < earlier.event.recorded_at:
             findings[key] = finding
 
-    seen: dict[int, set[str]] = {pk: set() for pk in movement_ids}
+    seen: dict[int, set[str]] = {pk: set() for pk in movements}
     for pk, kind in already:
         seen[pk].add(kind)
     for event in events:
