@@ -197,8 +197,19 @@ def start_listener(
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the listener did not start: {log.read_text()[-2000:]}")
         time.sleep(0.1)
+    # What starting took (imports, Django, the connection) is no part of its work.
+    process.cpu_at_start = cpu_seconds(process.pid)
     time.sleep(0.5)  # subscribed
     return process
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) a process has used so far, where /proc tells."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def messages(pairs, total: int) -> list[tuple[str, bytes, str | None]]:
@@ -296,20 +307,21 @@ def forget_session(mqtt_url: str, client_id: str) -> None:
 
 
 def watch(expected: int, seen: dict, stop: threading.Event) -> None:
-    """Note when each event becomes visible in the database (committed)."""
+    """Note when each event becomes visible in the database (committed), by (device,
+    message id): garbage is named by its digest, the same for every device."""
     from django.db import connection
 
     last_id = 0
     with connection.cursor() as cursor:
         while not stop.is_set() and len(seen) < expected:
             cursor.execute(
-                "SELECT id, message_id FROM devices_deviceevent "
+                "SELECT id, device_identifier, message_id FROM devices_deviceevent "
                 "WHERE id > %s AND device_identifier LIKE %s ORDER BY id",
                 [last_id, f"bench-{RUN}-%"],
             )
             now = time.time()
-            for row_id, message_id in cursor.fetchall():
-                seen.setdefault(message_id, now)
+            for row_id, device, message_id in cursor.fetchall():
+                seen.setdefault((device, message_id), now)
                 last_id = max(last_id, row_id)
             time.sleep(0.02)
     connection.close()
@@ -363,10 +375,12 @@ def main() -> None:
     # Identical garbage from one device is one event (named by its digest).
     expected = len(unique) + len({device for device, _, message_id in batch if not message_id})
     sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
+    seen: dict[tuple[str, str], float] = {}
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(expected, seen, stop))
+    load_before = os.getloadavg()[0]
     watcher.start()
+    cpu_used = None
     try:
         if args.drain:
             # The session and its subscription exist: what is published now waits.
@@ -382,6 +396,9 @@ def main() -> None:
     finally:
         stop.set()
         watcher.join()
+        cpu_now = cpu_seconds(listener.pid)
+        if cpu_now is not None and listener.cpu_at_start is not None:
+            cpu_used = cpu_now - listener.cpu_at_start
         listener.terminate()
         listener.wait(30)
         if broker is not None:
@@ -400,7 +417,8 @@ def main() -> None:
         first = events.aggregate(first=Min("received_at"))["first"].timestamp()
         sent = dict.fromkeys(sent, first)
     last = max(seen.values()) if seen else time.time()
-    latencies = [seen[m] - sent[m] for m in unique if m in seen]
+    readable = {(device, m) for device, _, m in batch if m}
+    latencies = [seen[key] - sent[key[1]] for key in readable if key in seen]
     result = {
         "published": len(batch),
         "distinct_events": expected,
@@ -430,6 +448,12 @@ def main() -> None:
         }
         if latencies
         else {},
+        # The listener's own CPU time: what the rate cost, whatever else loads the machine.
+        "listener_cpu_seconds": None if cpu_used is None else round(cpu_used, 2),
+        "listener_cpu_us_per_event": None
+        if cpu_used is None
+        else round(cpu_used / max(stored, 1) * 1e6),
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "broker": "own mosquitto (docker/mosquitto settings)" if broker else mqtt_url,
         "batch_size": int(os.environ.get("DEVICE_BATCH_SIZE", "500")),
         "batch_ms": int(os.environ.get("DEVICE_BATCH_MS", "50")),

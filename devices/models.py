@@ -73,7 +73,15 @@ class DeviceEvent(models.Model):
         MALFORMED = "malformed", "Unreadable"
 
     device = models.ForeignKey(
-        Device, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+        Device,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        # A device's events are found by its identifier (device_event_once leads
+        # with it), and devices are never deleted: one index less to write on every
+        # event.
+        db_index=False,
     )
     # As the message named it (its topic, or the credential it came with), even
     # when no device of that name is registered.
@@ -119,15 +127,10 @@ class DeviceEvent(models.Model):
             ),
         ]
         indexes = [
-            # A movement's track in device time.
+            # A movement's track in device time; the stop rule reads the positions it
+            # judges off it too (nearly every event of a movement is one), and the one
+            # before the new ones by a backward scan.
             models.Index(fields=["movement", "recorded_at"], name="device_event_track_idx"),
-            # The positions the rules judge (the stop rule reads the one before the
-            # new ones, for each movement of a batch: a backward scan of this index).
-            models.Index(
-                fields=["movement", "recorded_at"],
-                condition=Q(outcome="applied", latitude__isnull=False),
-                name="device_event_position_idx",
-            ),
             # Events waiting for a movement under their seal (device_events_rematch).
             models.Index(
                 fields=["seal"],

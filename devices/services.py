@@ -284,7 +284,7 @@ def _followed_under_seals(seals: list[str]) -> list[tuple]:
             "WHERE seal_numbers @> ARRAY[s.seal]::varchar[] AND type = %s "
             "AND status = ANY(%s) OFFSET 0) d "
             "ORDER BY d.submitted_at DESC, d.id DESC",
-            [seals, Declaration.Type.TRANSIT, list(FOLLOWED)],
+            [_array_literal(seals, "varchar"), Declaration.Type.TRANSIT, list(FOLLOWED)],
         )
         return cursor.fetchall()
 
@@ -428,7 +428,10 @@ def _store(events: list[DeviceEvent]) -> dict:
         return _insert_one_by_one(events)
 
 
-@transaction.atomic
+# Inside a caller's transaction (device_events_record's) no savepoint of its own: a
+# failure here fails the caller's whole batch anyway, and a savepoint is two more
+# round trips a batch.
+@transaction.atomic(savepoint=False)
 def device_events_store(*, events: list[DeviceEvent]) -> StoredBatch:
     """Store a batch of events (from devices.messages.event_from_message), each once,
     attach them to their movements and raise the alerts they show.
@@ -624,8 +627,8 @@ def _positions(
     before the bound.
 
     Each movement's stretch is a LATERAL subquery of its own, read off the
-    partial (movement, recorded_at) index of evaluated positions: a few rows per
-    movement whatever the table holds. As a plain join PostgreSQL may instead
+    (movement, recorded_at) index: a few rows per movement whatever the table
+    holds. As a plain join PostgreSQL may instead
     scan every evaluated position of every movement into a hash (it did, with
     the statistics of a table growing by thousands of rows a second, at 200 ms
     a batch); the subquery's ORDER BY keeps it from being flattened into one."""
@@ -651,7 +654,11 @@ def _positions(
     with connection.cursor() as cursor:
         cursor.execute(
             sql + " ORDER BY 1, 3, 2",
-            {"ids": movement_ids, "since": since, "applied": Outcome.APPLIED},
+            {
+                "ids": _array_literal(movement_ids, "bigint"),
+                "since": _array_literal(since, "timestamptz"),
+                "applied": Outcome.APPLIED,
+            },
         )
         for movement_id, *position in cursor.fetchall():
             tracks[movement_id].append(tuple(position))
