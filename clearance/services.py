@@ -68,12 +68,20 @@ from declarations.services import (
     declaration_transition,
     declaration_version_create,
     declarations_assess_locked,
+    declarations_destination_inspection_require,
     declarations_move_locked,
     ensure_declarant,
     payment_transition,
 )
+from devices.models import DeviceEvent, MovementAlert
+from devices.services import StoredBatch, device_events_attach, device_events_store
 from guarantees.services import guarantee_draw, guarantee_draw_move, guarantee_draw_release
-from notifications.services import Message, notify_many, recipients_with_roles
+from notifications.services import (
+    Message,
+    notify_many,
+    recipients_by_office,
+    recipients_with_roles,
+)
 from payments.services import ensure_not_replayed, payment_notification_record
 from relief.services import joint_inspections_offer, owed_documents_open
 from risk.models import LaneDecision
@@ -1134,3 +1142,70 @@ def declaration_release_if_cleared(*, declaration_id: int):
         reason="every agency approved, lane work done, duties paid",
         notice=release_notice(declaration),
     )
+
+
+# ---- E-seals and cargo sensors ---------------------------------------------------------------
+
+
+def _movement_alerts_act(*, alerts: list[MovementAlert], movements: dict[int, Declaration]) -> None:
+    """What a new alert does, in the transaction that raised it (movements locked): the
+    office of destination must inspect the goods before discharging them, the
+    movement's trail says why, and the customs staff of its offices of departure
+    and destination are told. The declarant is not: targeting is confidential."""
+    if not alerts:
+        return
+    declarations_destination_inspection_require(
+        reasons=[
+            (
+                movements[alert.movement_id],
+                f"{alert.get_kind_display()}: {alert.detail}",
+                {"alert": alert.kind, "alert_id": alert.pk, "device_event": alert.event_id},
+            )
+            for alert in alerts
+        ]
+    )
+    posted = recipients_by_office(
+        {
+            code
+            for m in movements.values()
+            for code in (m.office_of_departure, m.office_of_destination)
+        }
+    )
+    messages = []
+    for alert in alerts:
+        movement = movements[alert.movement_id]
+        offices = (movement.office_of_departure, movement.office_of_destination)
+        messages.append(
+            Message(
+                recipient_ids=[pk for office in offices for pk in posted.get(office, [])],
+                verb="movement_alert",
+                text=f"{movement.reference}: {alert.get_kind_display().lower()} "
+                f"({alert.detail}). Inspect the goods at {movement.office_of_destination} "
+                "before discharge.",
+                url=reverse("devices:movement", args=[movement.pk]),
+            )
+        )
+    notify_many(messages=messages)
+
+
+@transaction.atomic
+def device_events_record(*, events: list[DeviceEvent]) -> StoredBatch:
+    """The one way device events enter the platform (MQTT listener and HTTP endpoint):
+    stored once each, attached to their movements, evaluated, and every new alert
+    acted on, all in one transaction. The listener acknowledges the messages to
+    the broker only after it commits, so a crash before then loses nothing."""
+    batch = device_events_store(events=events)
+    _movement_alerts_act(alerts=batch.alerts, movements=batch.movements)
+    return batch
+
+
+@transaction.atomic
+def device_events_rematch(*, declaration_id: int) -> list[MovementAlert]:
+    """Events of seals no movement carried yet, attached to this transit movement now
+    that it is released under those seals, and acted on like any other. For the
+    release at the office of departure to call (idempotent: run again, it finds
+    nothing waiting)."""
+    movement = Declaration.objects.select_for_update().get(pk=declaration_id)
+    alerts, movements = device_events_attach(movement=movement)
+    _movement_alerts_act(alerts=alerts, movements=movements)
+    return alerts

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clearance.selectors import posted_offices
-from clearance.services import release_blockers
+from clearance.services import device_events_rematch, release_blockers
 from core.exceptions import ApplicationError, InvalidTransition
 from declarations.models import Declaration, TransitArrival
 from declarations.notices import declarants_tell
@@ -184,6 +184,9 @@ def transit_release_under_seal(*, declaration_id: int, actor, seal_numbers) -> D
         text=f"released under seal at {declaration.office_of_departure}, expected here by "
         f"{_local(deadline)}",
     )
+    # A seal may have reported before its movement was released (a device armed at
+    # the quay): those events wait under "unknown seal" and are acted on now.
+    device_events_rematch(declaration_id=declaration.pk)
     return declaration
 
 

@@ -169,6 +169,40 @@ def declarations_move_locked(*, moves: list[Move], actor) -> None:
     declarants_tell(notices=notices, actor=actor)
 
 
+def declarations_destination_inspection_require(
+    *, reasons: list[tuple[Declaration, str, dict]], actor=None
+) -> None:
+    """Oblige the office of destination to inspect the goods of transit movements
+    (locked by the caller) before it discharges them, for what their seals or
+    sensors reported: (movement, reason, data) each, one audit entry per reason,
+    the flag set once. Officers' record only: the declarant is not told, as the
+    alerts are targeting. Constant statements for any number."""
+    now = timezone.now()
+    flagged = set()
+    entries = []
+    for declaration, reason, data in reasons:
+        if declaration.type != Declaration.Type.TRANSIT:
+            raise ValueError(f"{declaration} is not a transit movement")
+        if not declaration.destination_inspection_required:
+            declaration.destination_inspection_required = True
+            declaration.updated_at = now
+            flagged.add(declaration.pk)
+        entries.append(
+            audit_entry(
+                declaration,
+                actor=actor,
+                action="destination_inspection_required",
+                reason=reason,
+                data=data,
+            )
+        )
+    if flagged:
+        Declaration.objects.filter(pk__in=flagged).update(
+            destination_inspection_required=True, updated_at=now
+        )
+    audit_append(entries)
+
+
 def declaration_lane_set(
     *, declaration: Declaration, lane: str, actor, reason: str, notice: str
 ) -> Declaration:

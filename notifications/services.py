@@ -64,6 +64,22 @@ def recipients_at_offices(office_codes, *, customs_only: bool = True) -> list[in
     return list(users.values_list("pk", flat=True).distinct())
 
 
+def recipients_by_office(office_codes, *, customs_only: bool = True) -> dict[str, list[int]]:
+    """recipients_at_offices for many offices at once, by office, in one query."""
+    Posting = get_user_model().offices.through
+    postings = Posting.objects.filter(
+        office_id__in=list(office_codes),
+        user__is_active=True,
+        user__role__in=["officer", "supervisor"],
+    )
+    if customs_only:
+        postings = postings.filter(user__agency__is_customs=True)
+    recipients: dict[str, list[int]] = {}
+    for office, user in postings.values_list("office_id", "user_id"):
+        recipients.setdefault(office, []).append(user)
+    return recipients
+
+
 @dataclass(frozen=True)
 class Message:
     recipient_ids: list[int]

@@ -97,9 +97,46 @@ def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"embedded Redis did not start, see {data / 'redis.log'}")
 
 
+def embedded_broker_command(port: int, workdir: Path) -> list[str]:
+    """amqtt (pure Python, from PyPI), the MQTT broker of the embedded stack: devices'
+    events for the listener. It keeps sessions in memory only: what waits for the
+    listener is lost if the broker itself restarts (a Mosquitto, MQTT_URL, keeps it)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "amqtt.yaml"
+    config.write_text(
+        "listeners:\n"
+        "  default:\n"
+        "    type: tcp\n"
+        f"    bind: 127.0.0.1:{port}\n"
+        "plugins:\n"
+        "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+        "    allow_anonymous: true\n"
+    )
+    return [str(BIN / "amqtt"), "-c", str(config)]
+
+
+def start_embedded_broker() -> tuple[subprocess.Popen, str]:
+    port = free_port(int(os.environ.get("EMBEDDED_MQTT_PORT", "1884")))
+    logfile = open(VAR / "log" / "mqtt-broker.log", "a")  # noqa: SIM115 (kept open for the child)
+    with logfile:
+        process = subprocess.Popen(
+            embedded_broker_command(port, VAR / "mqtt"),
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    for _ in range(100):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"mqtt://127.0.0.1:{port}"
+        time.sleep(0.1)
+    raise RuntimeError(f"the embedded MQTT broker did not start, see {logfile.name}")
+
+
 @contextlib.contextmanager
-def services(database: str):
-    """Yield an environment with DATABASE_URL and REDIS_URL, embedded where missing."""
+def services(database: str, *, broker: bool = True):
+    """Yield an environment with DATABASE_URL, REDIS_URL and (with `broker`) MQTT_URL,
+    embedded where missing."""
     env = dict(os.environ)
     started = []
     try:
@@ -110,6 +147,13 @@ def services(database: str):
         if not env.get("REDIS_URL"):
             log("Starting embedded Redis (var/redis)")
             process, env["REDIS_URL"] = start_embedded_redis()
+            started.append(process)
+        if broker and not env.get("MQTT_URL"):
+            log("Starting an embedded MQTT broker (amqtt) for the devices")
+            (VAR / "log").mkdir(parents=True, exist_ok=True)
+            process, env["MQTT_URL"] = start_embedded_broker()
+            # amqtt speaks MQTT 3.1.1 only.
+            env.setdefault("MQTT_PROTOCOL", "3.1.1")
             started.append(process)
         yield env
     finally:
@@ -189,6 +233,9 @@ def payment_notification_secret() -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+DEVICE_TOPIC = "singlewindow/devices/<device id>/events"
 
 
 def stop_on_signal(signum, frame):
@@ -343,6 +390,8 @@ def start() -> int:
                 "--concurrency",
                 os.environ.get("WORKER_CONCURRENCY", "2"),
             ],
+            # Devices' events from the MQTT broker (MQTT_URL, or the embedded one).
+            "listener": [sys.executable, str(ROOT / "manage.py"), "listen_devices"],
             "beat": [
                 str(BIN / "celery"),
                 "-A",
@@ -383,6 +432,7 @@ def start() -> int:
             )
             if sandbox_bank:
                 print(f"  Sandbox bank (takes the demo's payments): {env['PAYMENT_BANK_URL']}")
+            print(f"  Devices publish to {env['MQTT_URL']} (topic {DEVICE_TOPIC})")
             print(f"  Logs: {VAR / 'log'}/{', '.join(f'{name}.log' for name in commands)}")
             print()
             print("  Demo logins (password for all: demo12345):")
@@ -415,12 +465,37 @@ def ensure_chromium() -> None:
     )
 
 
+def mosquitto_binary() -> str | None:
+    # Debian installs the broker in /usr/sbin, outside a user's PATH.
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return found if Path(found).exists() else None
+
+
+def ensure_mosquitto() -> None:
+    """The device tests start Mosquitto brokers of their own (restarts, persistence)
+    unless MQTT_URL names one; amqtt, the embedded broker, keeps no session through
+    a listener's crash, which those tests check."""
+    if os.environ.get("MQTT_URL") or mosquitto_binary():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("Installing Debian's mosquitto for the device tests")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "mosquitto"], check=True)
+        return
+    sys.exit(
+        "The device tests need an MQTT broker: install mosquitto (apt-get install mosquitto) "
+        "or set MQTT_URL to one."
+    )
+
+
 def test(pytest_args: list[str]) -> int:
     log("Lint: ruff check, ruff format --check")
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     ensure_chromium()
-    with services("singlewindow") as env:
+    ensure_mosquitto()
+    # The device tests start the brokers they need themselves (or use MQTT_URL's).
+    with services("singlewindow", broker=False) as env:
         env.setdefault("DEBUG", "true")
         # Tests share the machine's Redis with anything else: a queue of their own.
         env.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")

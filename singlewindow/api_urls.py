@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("emergencies.api_urls")),
     path("", include("supplies.api_urls")),
     path("", include("relief.api_urls")),
+    path("", include("devices.api_urls")),
     path("risk/", include("risk.api_urls")),
     path("continuity/", include("continuity.api_urls")),
 ]

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "notifications",
     "payments",
     "guarantees",
+    "devices",
     "clearance",
     "exports",
     "continuity",
@@ -527,6 +528,30 @@ RISK_RETRY_SECONDS = float(os.environ.get("RISK_RETRY_SECONDS", "5"))
 RISK_BATCH_SIZE = int(os.environ.get("RISK_BATCH_SIZE", "32"))
 # A live model that would not load is tried again after this many seconds (each worker).
 RISK_MODEL_RETRY_SECONDS = float(os.environ.get("RISK_MODEL_RETRY_SECONDS", "30"))
+
+# E-seals and cargo sensors (devices app). Devices publish their events to the MQTT
+# broker at MQTT_URL (mqtt://user:password@host:port, mqtts:// for TLS), on
+# `<MQTT_TOPIC_PREFIX>/<device id>/events`; `manage.py listen_devices` stores and
+# evaluates them. The listener keeps one persistent session under MQTT_CLIENT_ID:
+# what is published while it is away waits at the broker for it.
+MQTT_URL = os.environ.get("MQTT_URL", "")
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", "singlewindow-listener")
+MQTT_TOPIC_PREFIX = os.environ.get("MQTT_TOPIC_PREFIX", "singlewindow/devices")
+# "5" (MQTT 5: session expiry and receive maximum) or "3.1.1" (brokers without 5,
+# such as the embedded one `./dev start` runs).
+MQTT_PROTOCOL = os.environ.get("MQTT_PROTOCOL", "5")
+# The listener commits events in batches of up to this many messages, or what came
+# within this many milliseconds, and acknowledges them to the broker only then.
+DEVICE_BATCH_SIZE = int(os.environ.get("DEVICE_BATCH_SIZE", "500"))
+DEVICE_BATCH_MS = int(os.environ.get("DEVICE_BATCH_MS", "50"))
+# Reconnection to the broker (and retries while the database is down) wait from
+# the first number of seconds, doubling up to the second.
+MQTT_RECONNECT_MIN_SECONDS = int(os.environ.get("MQTT_RECONNECT_MIN_SECONDS", "1"))
+MQTT_RECONNECT_MAX_SECONDS = int(os.environ.get("MQTT_RECONNECT_MAX_SECONDS", "30"))
+# A sealed movement's defaults until customs sets its own (devices.MonitoringProfile):
+# how far from its route (km) and how long stopped (minutes) before an alert.
+SEAL_CORRIDOR_KM = float(os.environ.get("SEAL_CORRIDOR_KM", "15"))
+SEAL_MAX_STOP_MINUTES = int(os.environ.get("SEAL_MAX_STOP_MINUTES", "60"))
 
 LOGGING = {
     "version": 1,

@@ -33,6 +33,7 @@ urlpatterns = [
     path("emergencies/", include("supplies.urls")),
     path("relief/", include("relief.urls")),
     path("movements/", include("clearance.urls")),
+    path("seals/", include("devices.urls")),
     path("risk/", include("risk.urls")),
     path("continuity/", include("continuity.urls")),
     path("admin/", admin.site.urls),

@@ -327,12 +327,18 @@ def wait_until_drained(worker, timeout: float = 20.0) -> None:
 def pytest_collection_modifyitems(items):
     """Every transactional test restores the database's initial rows itself.
 
-    A transactional test empties every table when it ends. Tests that need
-    content types and permissions with their original ids (a long-lived
-    worker process caches them) ask for serialized_rollback, and Django
-    refuses to restore those rows if a plain transactional test had
-    recreated them before. Making every transactional test serialized keeps
-    the suite correct whatever order the tests run in.
+    A transactional test empties every table when it ends; a plain one then
+    recreates content types and permissions (post_migrate) with new ids,
+    while a serialized_rollback one leaves them for the next serialized test
+    to restore with their original ids. Tests that need the original ids (a
+    long-lived worker process caches them) ask for serialized_rollback, and
+    their restore fails on a duplicate key if a plain transactional test ran
+    before. Making every transactional test serialized keeps the suite
+    correct whatever order the tests run in.
+
+    The marker is put first: pytest-django reads the closest django_db marker,
+    and a test's own markers (its decorator's) come before those added here
+    unless this one is inserted ahead of them.
     """
     for item in items:
         marker = item.get_closest_marker("django_db")
@@ -342,4 +348,4 @@ def pytest_collection_modifyitems(items):
         if transactional and not (marker and marker.kwargs.get("serialized_rollback")):
             kwargs = dict(marker.kwargs) if marker else {}
             kwargs.update(transaction=True, serialized_rollback=True)
-            item.add_marker(pytest.mark.django_db(**kwargs))
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)

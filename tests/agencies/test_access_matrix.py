@@ -22,6 +22,7 @@ from accounts.services import api_token_issue
 from clearance.services import review_query
 from tests.agencies.conftest import MEAT, ORANGES, review_of
 from tests.conftest import login_request
+from tests.devices.conftest import movement as sealed_movement
 from tests.factories import make_declaration
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +198,8 @@ OBJECT_ROUTES: dict[str, str] = {
     "api:joint-inspection-book": "joint_inspection",
     "api:joint-inspection-record": "joint_inspection",
     "api:joint-inspection-cancel": "joint_inspection",
+    "devices:movement": "sealed_movement",
+    "devices:movement-monitoring": "sealed_movement",
 }
 
 # Routes that take no object id and need no login.
@@ -460,6 +463,11 @@ def transit_objects(cast) -> dict:
         "guarantee_b": accept(cast.company_b, "GRT-B-0001"),
         "guarantee_proposal": guarantee_a.proposals.get(),
         "movement": declaration_lodge(actor=cast.trader_a, header=header, items=items),
+        # Released under seal at Pyeongtaek for Seoul, its track and alerts followed by
+        # the customs staff of those offices alone.
+        "sealed_movement": sealed_movement(
+            cast.trader_a, departure="KRPTK", destination="KRSEL", itinerary=[]
+        ),
     }
 
 
@@ -670,6 +678,11 @@ def admins_only(key: str) -> Callable:
     return foreign
 
 
+def foreign_sealed_movement(cast, world, user):
+    # Its track is targeting: customs staff of its offices only, none of them in the cast.
+    return {"pk": world["sealed_movement"].pk}
+
+
 def analysts_only(key: str) -> Callable:
     def foreign(cast, world, user):
         return None if is_auditor(user) else {"pk": world[key].pk}
@@ -777,6 +790,7 @@ FOREIGN: dict[str, Callable] = {
     "owed_document": foreign_owed_document,
     "provisional_declaration": foreign_provisional_declaration,
     "joint_inspection": foreign_joint_inspection,
+    "sealed_movement": foreign_sealed_movement,
 }
 
 
@@ -834,6 +848,17 @@ def test_the_owners_do_see_their_objects(cast, world, api):
     assert api.as_user(cast.trader_a).get(f"/api/v1/permits/{permit.pk}/").status_code == 200
     assert api.as_user(cast.food_officer).get(f"/api/v1/permits/{permit.pk}/").status_code == 200
     assert api.as_user(cast.food_officer).get(f"/api/v1/queries/{query.pk}/").status_code == 200
+
+
+def test_customs_at_a_sealed_movements_office_see_its_track(cast, world, login):
+    """The sealed movement every role of the matrix is refused is there for its offices."""
+    from tests.factories import UserFactory
+
+    posted = UserFactory(
+        username="pyeongtaek_officer", role="officer", agency=cast.customs, offices=["KRPTK"]
+    )
+    pk = world["sealed_movement"].pk
+    assert login(posted).get(reverse("devices:movement", kwargs={"pk": pk})).status_code == 200
 
 
 def test_anonymous_visitors_are_sent_to_log_in_or_get_401(cast, world, client):

@@ -25,12 +25,25 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not executable:
         pytest.fail("Chromium is needed for the browser tests (apt-get install chromium).")
+    # The thread's own connections, on which the test database's setup left the rows
+    # serialized_rollback restores.
+    own = {alias: connections[alias] for alias in connections}
     with sync_playwright() as playwright:
+        # From here on Playwright marks its event loop running in this thread between
+        # its calls, and Django's connection handler (an asgiref Local) then hands
+        # out other connection objects, local to the context: without the rows to
+        # restore, so every transactional test from now on (not only these) would
+        # silently skip the restore and recreate content types and permissions with
+        # new ids, and a later serialized test would fail on a duplicate key. The
+        # thread keeps its connections instead.
+        for alias, connection in own.items():
+            connections[alias] = connection
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

@@ -1,6 +1,7 @@
 """Load the demo cast: agencies with their jurisdiction, companies, users posted at their
 customs offices, permits, rules, a few declarations to work on, exports to confirm,
-and a little work at Incheon Airport.
+a little work at Incheon Airport, and transit movements, one under an e-seal whose
+reports (and an alert) are on its track.
 
 Idempotent: run it any number of times; existing rows are left as they are. Every
 row is written through the services, as an administrator or analyst would write it;
@@ -8,6 +9,8 @@ the selectivity rules arrive in a new version of the live rule set, submitted by
 one analyst and approved by a second, as risk configuration always is.
 """
 
+import json
+import math
 from datetime import timedelta
 from decimal import Decimal
 
@@ -24,12 +27,16 @@ from clearance.services import (
     LaneChoice,
     declaration_lodge,
     declarations_assess_risk,
+    device_events_record,
     lanes_apply,
 )
 from clearance.transit import transit_arrival_record, transit_release_under_seal
 from declarations.models import Declaration
 from declarations.services import declaration_create
 from demo.rates import exchange_rates_publish_today
+from devices.messages import event_from_message
+from devices.models import Device, DeviceEvent
+from devices.services import device_register
 from emergencies.models import Emergency, HumanitarianConsignee
 from emergencies.services import consignee_decide, consignee_register, emergency_declare_propose
 from guarantees.models import Guarantee
@@ -237,6 +244,19 @@ TRANSITS = [
     ("INV-TR-DEMO-001", "KRSEAL000123", False),
     ("INV-TR-DEMO-002", "KRSEAL000124", True),
 ]
+# The e-seal on the movement under seal, and what it reported while the container
+# left the port of Busan: moving from the quay to the gate (kilometres north and east
+# of the office, speed), its seal reported opened at the last. A device that lost
+# coverage in the port reports such a run at once, in device time since the release.
+DEMO_SEAL_DEVICE = "ESEAL-KR-000123"
+DEMO_SEAL_TRACK = [
+    (0.0, 0.0, 0.0, "closed"),
+    (0.25, -0.15, 12.0, "closed"),
+    (0.55, -0.35, 18.0, "closed"),
+    (0.85, -0.6, 22.0, "closed"),
+    (1.1, -0.9, 15.0, "closed"),
+    (1.3, -1.2, 8.0, "opened"),
+]
 TRANSIT_ITEM = {
     "hs_code": "611020",
     "description": "Cotton knitted pullovers",
@@ -312,6 +332,7 @@ class Command(BaseCommand):
         self.lodge_airport_declarations(trader=User.objects.get(username="trader_a"))
         self.seed_transit()
         self.seed_relief()
+        self.seed_seal_track()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded; {published} exchange rates published for today.")
         )
@@ -550,6 +571,54 @@ class Command(BaseCommand):
                     actor=admin, emergency_id=proposed.pk, hs_prefix=prefix, label=label,
                     target_quantity=Decimal(target), unit=unit,
                 )  # fmt: skip
+
+    def seed_seal_track(self) -> None:
+        """The e-seal of the demo movement under seal, registered by the administrator,
+        and its reports taken as the device listener takes them: recorded on the
+        movement's track and evaluated, the opened seal raising an alert to the
+        offices of Busan and Seoul and making inspection at destination mandatory.
+        Its reports run from the release (at most 20 minutes back) to now."""
+        if DeviceEvent.objects.filter(device_identifier=DEMO_SEAL_DEVICE).exists():
+            return
+        invoice, seal, _ = TRANSITS[0]
+        movement = Declaration.objects.filter(
+            invoice_number=invoice, seal_numbers__contains=[seal]
+        ).first()
+        if movement is None:
+            return
+        if not Device.objects.filter(identifier=DEMO_SEAL_DEVICE).exists():
+            device_register(
+                identifier=DEMO_SEAL_DEVICE,
+                kind=Device.Kind.SEAL,
+                description=f"E-seal {seal}",
+                actor=User.objects.get(username="admin"),
+            )
+        port = Office.objects.get(code=movement.office_of_departure)
+        now = timezone.now()
+        start = max(movement.submitted_at, now - timedelta(minutes=20))
+        step = (now - start) / len(DEMO_SEAL_TRACK)
+        messages = []
+        for n, (north_km, east_km, speed, status) in enumerate(DEMO_SEAL_TRACK):
+            latitude = float(port.latitude) + north_km / 111.2
+            longitude = float(port.longitude) + east_km / (111.2 * math.cos(math.radians(latitude)))
+            body = {
+                "message_id": f"demo-{n + 1:04d}",
+                "seal": seal,
+                "at": timezone.localtime(start + step * (n + 1)).isoformat(),
+                "status": status,
+                "lat": round(latitude, 6),
+                "lon": round(longitude, 6),
+                "speed": speed,
+            }
+            messages.append(
+                event_from_message(
+                    json.dumps(body).encode(),
+                    device_identifier=DEMO_SEAL_DEVICE,
+                    channel=DeviceEvent.Channel.MQTT,
+                    received_at=now,
+                )
+            )
+        device_events_record(events=messages)
 
     @staticmethod
     def transit_header(invoice: str, item: dict) -> dict:
