@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_staff_offices'),
-        ('declarations', '0012_invoice_readings'),
+        ('declarations', '0015_provisional_documents_follow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
