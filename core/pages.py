@@ -24,3 +24,25 @@ def run_service(request, action, success: str):
             messages.success(request, success)
         return result
     return None
+
+
+def form_errors(form) -> str:
+    """An invalid form's errors as one message, each after its field's label."""
+    return "; ".join(
+        f"{form.fields[name].label or name}: {' '.join(errors)}"
+        if name in form.fields
+        else " ".join(errors)
+        for name, errors in form.errors.items()
+    )
+
+
+# A spreadsheet runs a cell that starts like a formula (CSV injection): names in an
+# export are what traders typed.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """The value as a spreadsheet shows it, never as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

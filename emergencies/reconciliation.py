@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from core.pages import spreadsheet_safe
 from emergencies.selectors import (
     LANES,
     ConsignmentRow,
@@ -144,16 +145,6 @@ def table(rows: list[ConsignmentRow], *, documents_tracked: bool) -> tuple[list,
     return [c.header for c in shown], [[c.text(row) for c in shown] for row in rows]
 
 
-# A spreadsheet runs a cell that starts like a formula; consignee names are the traders'.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def report_csv(rows: list[ConsignmentRow], *, documents_tracked: bool) -> str:
     """One line per relief consignment; times in the administration's zone (ISO 8601),
     amounts without separators, lodgement to release in hours."""
@@ -167,7 +158,7 @@ def report_csv(rows: list[ConsignmentRow], *, documents_tracked: bool) -> str:
         ]
     )
     for row in rows:
-        writer.writerow([_cell((c.csv or c.text)(row)) for c in shown])
+        writer.writerow([spreadsheet_safe((c.csv or c.text)(row)) for c in shown])
     return out.getvalue()
 
 

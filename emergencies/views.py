@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ApplicationError
-from core.pages import run_service
+from core.pages import form_errors, run_service
 from emergencies import forms, reconciliation
 from emergencies.models import EmergencyProposal, HumanitarianConsignee
 from emergencies.selectors import (
@@ -54,15 +54,6 @@ def _form_service(form, action):
     except PermissionDenied:
         raise Http404 from None
     return None
-
-
-def _form_errors(form) -> str:
-    return "; ".join(
-        f"{form.fields[name].label or name}: {' '.join(errors)}"
-        if name in form.fields
-        else " ".join(errors)
-        for name, errors in form.errors.items()
-    )
 
 
 @login_required
@@ -122,7 +113,7 @@ def emergency_extend_page(request, pk: int):
     emergency = get_emergency(user=request.user, pk=pk)
     form = forms.EmergencyExtendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         run_service(
             request,
@@ -237,7 +228,7 @@ def consignee_decide_page(request, pk: int):
     consignee = get_consignee(user=request.user, pk=pk)
     form = forms.ConsigneeDecideForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         status = form.cleaned_data["status"]
         run_service(

@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ApplicationError
-from core.pages import run_service
+from core.pages import form_errors, run_service
 from core.pagination import COUNT_CAP, CappedPaginator
 from guarantees import forms
 from guarantees.models import GuaranteeProposal
@@ -92,15 +92,6 @@ def guarantee_propose_page(request):
     return render(request, "guarantees/propose.html", {"form": form})
 
 
-def _form_errors(form) -> str:
-    return "; ".join(
-        f"{form.fields[name].label or name}: {' '.join(errs)}"
-        if name in form.fields
-        else " ".join(errs)
-        for name, errs in form.errors.items()
-    )
-
-
 @login_required
 @require_POST
 def guarantee_raise_page(request, pk: int):
@@ -108,7 +99,7 @@ def guarantee_raise_page(request, pk: int):
     guarantee = get_guarantee_for_user(user=request.user, pk=pk)
     form = forms.GuaranteeRaiseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         run_service(
             request,

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.pages import run_service
+from core.pages import form_errors, run_service, spreadsheet_safe
 from core.pagination import COUNT_CAP, CappedPaginator
 from emergencies.models import Emergency
 from supplies import forms
@@ -237,7 +237,7 @@ def supplies_csv(request, pk: int):
             )  # fmt: skip
         for row in progress.by_consignee:
             writer.writerow(
-                [*head, *totals, "consignee", "", _csv_text(row["name"]), row["tax_id"],
+                [*head, *totals, "consignee", "", spreadsheet_safe(row["name"]), row["tax_id"],
                  row["quantity"], row["consignments"], when(row["last_released_at"])]
             )  # fmt: skip
     for row in register.other_goods:
@@ -248,23 +248,9 @@ def supplies_csv(request, pk: int):
     return response
 
 
-def _csv_text(value: str) -> str:
-    """A name as a spreadsheet shows it, never as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _ensure_admin(user) -> None:
     if not user.is_platform_admin:
         raise Http404
-
-
-def _form_errors(form) -> str:
-    return "; ".join(
-        f"{form.fields[name].label or name}: {' '.join(errs)}"
-        if name in form.fields
-        else " ".join(errs)
-        for name, errs in form.errors.items()
-    )
 
 
 @login_required
@@ -274,7 +260,7 @@ def need_add_page(request, pk: int):
     emergency = get_emergency_for_supplies(user=request.user, pk=pk)
     form = forms.NeedForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         run_service(
             request,
@@ -292,7 +278,7 @@ def need_change_page(request, pk: int):
     need = get_need_for_admin(user=request.user, pk=pk)
     form = forms.NeedChangeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         run_service(
             request,
@@ -328,7 +314,7 @@ def pledge_add_page(request, pk: int):
     needs = list(emergency.supply_needs.filter(active=True))
     form = forms.PledgeForm(request.POST, needs=needs)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         data = dict(form.cleaned_data)
         run_service(
@@ -345,7 +331,7 @@ def pledge_status_page(request, pk: int):
     pledge = get_pledge_for_admin(user=request.user, pk=pk)
     form = forms.PledgeStatusForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
     else:
         status = form.cleaned_data["status"]
         run_service(
