@@ -84,7 +84,7 @@ class Column:
 
 
 COLUMNS = (
-    Column("Declaration", lambda r: r.declaration.reference, weight=1.6),
+    Column("Declaration", lambda r: r.declaration.reference, weight=1.9),
     Column("Consignee", _consignee, weight=2.2),
     Column("Declarant", lambda r: r.declaration.company.name, weight=1.6),
     Column("Office", lambda r: r.declaration.office_of_entry, weight=1.1),

@@ -16,9 +16,7 @@ from django.utils import timezone
 from clearance.services import declaration_assess_risk, declaration_submit, inspection_record
 from clearance.services import review_approve as approve
 from declarations.models import Declaration
-from emergencies import selectors
 from emergencies.selectors import (
-    OwedDocuments,
     consignment_rows,
     get_report_scope,
     release_times,
@@ -103,7 +101,9 @@ def test_every_relief_consignment_with_the_measures_it_got(cast, emergency, stor
     scope = get_report_scope(user=cast.admin, pk=emergency.pk)
     rows, tracked = consignment_rows(scope)
     assert [row.declaration.pk for row in rows] == [medicines.pk, tents.pk]
-    assert not tracked  # provisional declarations are not recorded yet (the hook)
+    # Provisional declarations are recorded (the relief app): these were lodged complete.
+    assert tracked
+    assert [(row.owed.provisional, row.owed.missing) for row in rows] == [(False, [])] * 2
     first, second = rows
     assert first.declaration.lane == "yellow" and first.lane_lowered_from == "red"
     assert first.declaration.priority
@@ -248,7 +248,7 @@ def test_the_csv_has_a_line_per_consignment_in_plain_values(cast, login, emergen
     assert float(first["Lodgement to release (hours)"]) >= 0
     assert first["Released"].startswith(str(timezone.localdate().year))
     assert lines[1]["Released"] == "" and lines[1]["Lodgement to release (hours)"] == ""
-    assert "Provisional" not in first  # not recorded yet
+    assert (first["Provisional"], first["Documents still missing"]) == ("no", "")
 
 
 def test_a_name_that_looks_like_a_formula_is_not_run_by_a_spreadsheet(cast, login, emergency, ngo):
@@ -281,24 +281,30 @@ def test_the_pdf_reads_as_the_report(cast, login, emergency, story):
     assert tents[0] == story["tents"].reference
 
 
-def test_when_provisional_declarations_are_recorded_their_columns_appear(
-    cast, login, emergency, ngo, monkeypatch
-):
-    """The hook for provisional declarations (selectors.documents_owed): once it reads
-    what each consignment owes, the page, CSV and PDF show two more columns."""
-    declaration = lodged(ngo, [MEDICINES], **relief_header(ngo))
-    monkeypatch.setattr(
-        selectors,
-        "documents_owed",
-        lambda ids: {declaration.pk: OwedDocuments(True, ["certificate of origin"])},
+def test_a_provisional_declaration_shows_the_documents_it_still_owes(cast, login, emergency, ngo):
+    """A relief consignment lodged with its documents to follow (relief app): the page,
+    CSV and PDF say it was provisional and what it has not supplied yet."""
+    from clearance.relief import owed_document_supply
+    from clearance.services import declaration_lodge
+    from tests.factories import consistent_header
+
+    header = consistent_header(
+        [MEDICINES], invoice_number="", transport_document="", documents_follow=True,
+        **relief_header(ngo),
+    )  # fmt: skip
+    with transaction.atomic():
+        declaration = declaration_lodge(actor=ngo, header=header, items=[MEDICINES])
+    invoice = declaration.provisional.documents.get(kind="invoice")
+    owed_document_supply(
+        actor=ngo, declaration_id=declaration.pk, owed_id=invoice.pk, reference="INV-LATE-1"
     )
     browser = login(cast.admin)
     html = browser.get(f"/emergencies/{emergency.pk}/report/").content.decode()
-    assert "Documents still missing" in html and "certificate of origin" in html
+    assert "Documents still missing" in html and "Transport document (B/L or AWB)" in html
     line = _csv(browser.get(f"/emergencies/{emergency.pk}/report.csv"))[0]
     assert (line["Provisional"], line["Documents still missing"]) == (
         "yes",
-        "certificate of origin",
+        "Transport document (B/L or AWB)",
     )
 
 
@@ -359,10 +365,10 @@ def test_the_list_of_reports(cast, login, emergency, second_admin):
 
 
 # Session and user (2), the emergency and its offices (2), then the page: the summary's
-# counts and findings (2), the release times (1), the consignments and their inspections
-# (2). The CSV reads the consignments only; the PDF all of it.
-@pytest.mark.parametrize(("path", "statements"), [("report/", 9), ("report.csv", 6),
-                                                  ("report.pdf", 9)])  # fmt: skip
+# counts and findings (2), the release times (1), the consignments, their inspections and
+# the documents they owe (3). The CSV reads the consignments only; the PDF all of it.
+@pytest.mark.parametrize(("path", "statements"), [("report/", 10), ("report.csv", 7),
+                                                  ("report.pdf", 10)])  # fmt: skip
 def test_the_report_takes_the_same_statements_however_many_consignments(
     cast, login, emergency, ngo, django_assert_num_queries, path, statements
 ):
