@@ -139,6 +139,9 @@ def test_two_sweeps_at_once_remind_and_flag_each_declaration_once(cast, emergenc
     # declaration) is skipped and taken by a later run: run once more, then each
     # declaration was reminded or flagged exactly once.
     results.append(sweep_documents_owed())
+    # A row one sweep holds is skipped (SKIP LOCKED) by the other and taken by the next
+    # run: together, every declaration is reminded or flagged exactly once.
+    results.append(sweep_documents_owed())
     assert sum(r["overdue"] for r in results) == 4
     assert sum(r["reminded"] for r in results) == 3
     assert sweep_documents_owed() == {"withdrawn": 0, "reminded": 0, "overdue": 0}
