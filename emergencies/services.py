@@ -2,19 +2,20 @@
 (four eyes: two administrators), and registering humanitarian consignees.
 
 An emergency changes status only in `_emergency_transition`, a proposal only in
-`_proposal_transition`, a consignee only in `_consignee_transition`, each on a
+`core.proposals.proposal_transition`, a consignee only in `_consignee_transition`, each on a
 row locked first. Lock order: the emergency, then its proposal.
 """
 
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Company
 from core.exceptions import ApplicationError
+from core.proposals import proposal_file, proposal_transition
 from emergencies.models import Emergency, EmergencyProposal, HumanitarianConsignee
 from emergencies.selectors import emergency_notices_forget
 from notifications.services import (
@@ -89,16 +90,7 @@ def _proposal_create(emergency, *, kind, ends_at, actor, reason) -> EmergencyPro
         proposed_by=actor,
         proposed_at=timezone.now(),
     )
-    proposal.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            proposal.save()
-    except IntegrityError as exc:
-        raise ApplicationError(
-            f"A proposal for {emergency.name} already waits for approval; approve or refuse "
-            "it first."
-        ) from exc
-    return proposal
+    return proposal_file(proposal, subject=emergency.name)
 
 
 def _require_reason(reason: str) -> None:
@@ -212,16 +204,6 @@ def _proposal_lock(proposal_id: int) -> EmergencyProposal:
     return proposal
 
 
-def _proposal_transition(proposal, *, to_status: str, actor, note: str = "") -> None:
-    """The only way an emergency proposal changes status (the caller holds its locks)."""
-    proposal.ensure_may_become(to_status)
-    proposal.status = to_status
-    proposal.decided_by, proposal.decided_at = actor, timezone.now()
-    proposal.decision_note = note
-    proposal.full_clean(validate_constraints=False)
-    proposal.save()
-
-
 def _emergency_transition(emergency: Emergency, *, to_status: str, changes: dict) -> None:
     """The only way an emergency changes status (the caller holds its lock)."""
     if to_status != emergency.status:
@@ -279,7 +261,7 @@ def emergency_proposal_approve(*, proposal_id: int, actor) -> EmergencyProposal:
         changes = {"ends_at": ends_at}
         _emergency_transition(emergency, to_status=Emergency.Status.ENDED, changes=changes)
         text = f"Emergency {emergency.name} ended."
-    _proposal_transition(proposal, to_status=EmergencyProposal.Status.APPROVED, actor=actor)
+    proposal_transition(proposal, to_status=EmergencyProposal.Status.APPROVED, actor=actor)
     notify_many(
         messages=[
             Message(
@@ -300,7 +282,7 @@ def emergency_proposal_refuse(*, proposal_id: int, actor, reason: str) -> Emerge
     proposal.ensure_may_become(EmergencyProposal.Status.REFUSED)
     if proposal.kind == Kind.DECLARE:
         _emergency_transition(proposal.emergency, to_status=Emergency.Status.REFUSED, changes={})
-    _proposal_transition(
+    proposal_transition(
         proposal, to_status=EmergencyProposal.Status.REFUSED, actor=actor, note=reason.strip()
     )
     if proposal.proposed_by_id != actor.pk:

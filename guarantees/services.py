@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from core.exceptions import ApplicationError
+from core.proposals import proposal_file, proposal_transition
 from declarations.audit import audit_append, audit_entry
 from guarantees.models import Guarantee, GuaranteeDraw, GuaranteeProposal, not_yours
 from guarantees.selectors import is_customs_staff
@@ -131,16 +132,7 @@ def _proposal_create(guarantee, *, kind, amount, actor, reason) -> GuaranteeProp
         proposed_by=actor,
         proposed_at=timezone.now(),
     )
-    proposal.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            proposal.save()
-    except IntegrityError as exc:
-        raise ApplicationError(
-            f"A proposal for guarantee {guarantee.reference} already waits for approval; "
-            "approve or refuse it first."
-        ) from exc
-    return proposal
+    return proposal_file(proposal, subject=f"guarantee {guarantee.reference}")
 
 
 @transaction.atomic
@@ -191,17 +183,6 @@ def _proposal_lock(proposal_id: int) -> GuaranteeProposal:
     return proposal
 
 
-def _proposal_transition(proposal, *, to_status: str, actor, note: str = "") -> GuaranteeProposal:
-    """The only way a guarantee proposal changes status (the caller holds its locks)."""
-    proposal.ensure_may_become(to_status)
-    proposal.status = to_status
-    proposal.decided_by, proposal.decided_at = actor, timezone.now()
-    proposal.decision_note = note
-    proposal.full_clean(validate_constraints=False)
-    proposal.save()
-    return proposal
-
-
 @transaction.atomic
 def guarantee_proposal_approve(*, proposal_id: int, actor) -> GuaranteeProposal:
     """A second customs supervisor approves: the guarantee is accepted with its whole
@@ -238,7 +219,7 @@ def guarantee_proposal_approve(*, proposal_id: int, actor) -> GuaranteeProposal:
         )
     guarantee.full_clean(validate_constraints=False)
     guarantee.save(update_fields=["status", "amount", "balance"])
-    _proposal_transition(proposal, to_status=GuaranteeProposal.Status.APPROVED, actor=actor)
+    proposal_transition(proposal, to_status=GuaranteeProposal.Status.APPROVED, actor=actor)
     company_users = recipients_of_companies([guarantee.company_id]).get(guarantee.company_id, [])
     notify_many(
         messages=[
@@ -271,7 +252,7 @@ def guarantee_proposal_refuse(*, proposal_id: int, actor, reason: str) -> Guaran
         guarantee.ensure_may_become(Guarantee.Status.REFUSED)
         guarantee.status = Guarantee.Status.REFUSED
         guarantee.save(update_fields=["status"])
-    _proposal_transition(
+    proposal_transition(
         proposal, to_status=GuaranteeProposal.Status.REFUSED, actor=actor, note=reason.strip()
     )
     if proposal.proposed_by_id != actor.pk:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
+from core.proposals import proposal_transition
 from declarations.models import Declaration, Item, Lane
 from declarations.reading.comparison import (
     InvoiceComparison,
@@ -1065,17 +1066,6 @@ def _settings_proposal_lock(proposal: RiskSettingsProposal, to_status: str):
     return current, locked
 
 
-def _settings_proposal_transition(*, proposal, to_status: str, actor, note: str = ""):
-    """The only way a settings proposal changes status (the caller holds its lock)."""
-    proposal.ensure_may_become(to_status)
-    proposal.status = to_status
-    proposal.decided_by, proposal.decided_at = actor, timezone.now()
-    proposal.decision_note = note
-    proposal.full_clean(validate_constraints=False)
-    proposal.save()
-    return proposal
-
-
 @transaction.atomic
 def risk_settings_approve(*, actor, proposal: RiskSettingsProposal) -> RiskSettings:
     """A second analyst applies the proposed settings."""
@@ -1087,7 +1077,7 @@ def risk_settings_approve(*, actor, proposal: RiskSettingsProposal) -> RiskSetti
         setattr(current, name, value)
     _clean_settings(current)
     current.save()
-    _settings_proposal_transition(
+    proposal_transition(
         proposal=proposal, to_status=RiskSettingsProposal.Status.APPROVED, actor=actor
     )
     config_audit_record(
@@ -1111,7 +1101,7 @@ def risk_settings_reject(
     if not reason.strip():
         raise ValidationError({"reason": "Say why the proposal is rejected."})
     current, proposal = _settings_proposal_lock(proposal, RiskSettingsProposal.Status.REJECTED)
-    _settings_proposal_transition(
+    proposal_transition(
         proposal=proposal,
         to_status=RiskSettingsProposal.Status.REJECTED,
         actor=actor,
