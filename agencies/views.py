@@ -57,6 +57,7 @@ from clearance.services import (
     review_reject,
 )
 from core.exceptions import ApplicationError
+from core.pages import form_add_service_errors
 from core.pagination import COUNT_CAP, CappedPaginator
 from declarations.selectors import document_list_for_user
 from reference import lookups
@@ -428,9 +429,7 @@ def permit_issue_page(request):
         try:
             permit = permit_issue(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, f"Permit {permit.number} issued to {permit.holder.name}.")
             return redirect("agencies:permit", pk=permit.pk)
@@ -492,9 +491,7 @@ def _save_rule(request, rule=None):
             else:
                 jurisdiction_rule_update(rule=rule, actor=request.user, **data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, "Jurisdiction saved; it applies to new declarations.")
             return redirect("agencies:jurisdiction")

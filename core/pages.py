@@ -26,6 +26,14 @@ def run_service(request, action, success: str):
     return None
 
 
+def form_add_service_errors(form, exc: ValidationError) -> None:
+    """Show a service's refusal on the form, each error on the field it names (or on the
+    form when the form has no such field), as the form's own errors are."""
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
 def form_errors(form) -> str:
     """An invalid form's errors as one message, each after its field's label."""
     return "; ".join(

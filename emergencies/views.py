@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ApplicationError
-from core.pages import form_errors, run_service
+from core.pages import form_add_service_errors, form_errors, run_service
 from emergencies import forms, reconciliation
 from emergencies.models import EmergencyProposal, HumanitarianConsignee
 from emergencies.selectors import (
@@ -46,9 +46,7 @@ def _form_service(form, action):
     try:
         return action()
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
+        form_add_service_errors(form, exc)
     except ApplicationError as exc:
         form.add_error(None, exc.message)
     except PermissionDenied:

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from clearance.exports import declaration_exit_confirm
 from core.exceptions import ApplicationError
+from core.pages import form_add_service_errors
 from core.pagination import CappedPaginator
 from declarations.models import Declaration
 from declarations.notices import office_label
@@ -77,9 +78,7 @@ def exit_confirm_page(request, pk: int):
             )
         except ValidationError as exc:
             # Shown on the field to correct, as the form's own errors are.
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_service_errors(form, exc)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             declaration.refresh_from_db()

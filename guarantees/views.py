@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ApplicationError
-from core.pages import form_errors, run_service
+from core.pages import form_add_service_errors, form_errors, run_service
 from core.pagination import COUNT_CAP, CappedPaginator
 from guarantees import forms
 from guarantees.models import GuaranteeProposal
@@ -77,9 +77,7 @@ def guarantee_propose_page(request):
         try:
             proposal = guarantee_propose(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_service_errors(form, exc)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
